@@ -1,0 +1,291 @@
+"""Governance: sites, memberships, site rules, approvals, exceptions, jobs, API plumbing tables."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    COORDINATOR = "coordinator", "Order coordinator"
+    SUPERVISOR = "supervisor", "Warehouse supervisor"
+    PLANNER = "planner", "Planner"
+    OPERATOR = "operator", "Warehouse operator"
+    INTEGRATOR = "integrator", "Integrator"
+    AUDITOR = "auditor", "Auditor"
+
+
+class Site(models.Model):
+    class Kind(models.TextChoices):
+        DISTRIBUTION_CENTER = "DC", "Distribution centre"
+        BRANCH = "BRANCH", "Branch"
+        CROSS_DOCK = "CROSS_DOCK", "Cross-dock"
+
+    code = models.SlugField(max_length=20, unique=True, help_text="Short code used everywhere, e.g. DC1.")
+    name = models.CharField(max_length=120)
+    region = models.CharField(max_length=60, db_index=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.DISTRIBUTION_CENTER)
+    timezone = models.CharField(max_length=60, default="UTC")
+    address = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class SiteMembership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_memberships")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site__code", "user__username", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "site", "role"], name="membership_unique_user_site_role")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.site.code} as {self.role}"
+
+
+class SiteRuleValue(models.Model):
+    """A value for a declared rule: at enterprise level (site empty) or a local override for one site.
+
+    Rule definitions (type, bounds, default, standardization) live in code, in
+    ``governance.rules``; this table holds only the values people set.
+    """
+
+    key = models.CharField(max_length=100, db_index=True)
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.CASCADE, related_name="rule_values")
+    value = models.JSONField()
+    reason = models.TextField()
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["key", "site__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "site"], name="rule_value_unique_key_site", nulls_distinct=False)
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.site.code if self.site_id else 'enterprise'}={self.value!r}"
+
+
+class ApprovalRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        APPROVED = "APPROVED", "Approved"
+        REJECTED = "REJECTED", "Rejected"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    kind = models.CharField(max_length=40, db_index=True)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="approval_requests")
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    subject_label = models.CharField(max_length=200)
+    reason = models.TextField()
+    rule_key = models.CharField(max_length=100, blank=True)
+    threshold = models.CharField(max_length=60, blank=True)
+    value = models.CharField(max_length=60, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_requests_made"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="approvals_decided"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="approval_subject_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "kind"],
+                condition=Q(status="PENDING"),
+                name="approval_one_pending_per_subject",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="PENDING") | Q(decided_at__isnull=False), name="approval_decided_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject_label} ({self.status})"
+
+
+class ExceptionCode(models.Model):
+    class Severity(models.TextChoices):
+        LOW = "LOW", "Low"
+        MEDIUM = "MEDIUM", "Medium"
+        HIGH = "HIGH", "High"
+        CRITICAL = "CRITICAL", "Critical"
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    owner_role = models.CharField(max_length=20, choices=Role.choices)
+    sla_minutes = models.PositiveIntegerField()
+    active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class ExceptionCase(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        ACKNOWLEDGED = "ACKNOWLEDGED", "Acknowledged"
+        RESOLVED = "RESOLVED", "Resolved"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="exceptions")
+    code = models.ForeignKey(ExceptionCode, on_delete=models.PROTECT, related_name="cases")
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    object_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("content_type", "object_id")
+    subject_label = models.CharField(max_length=200)
+    summary = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.OPEN, db_index=True)
+    severity = models.CharField(max_length=10, choices=ExceptionCode.Severity.choices)
+    owner_role = models.CharField(max_length=20, choices=Role.choices)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="exceptions_assigned"
+    )
+    opened_at = models.DateTimeField(default=timezone.now, db_index=True)
+    due_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [
+            models.Index(fields=["site", "status"], name="exception_site_status_idx"),
+            models.Index(fields=["content_type", "object_id"], name="exception_subject_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "code"],
+                condition=~Q(status="RESOLVED"),
+                name="exception_one_open_per_subject_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code.code} {self.subject_label} ({self.status})"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status != self.Status.RESOLVED and self.due_at < timezone.now()
+
+
+class JobRun(models.Model):
+    """One run of a background job, visible to supervisors."""
+
+    class Status(models.TextChoices):
+        RUNNING = "RUNNING", "Running"
+        SUCCEEDED = "SUCCEEDED", "Succeeded"
+        FAILED = "FAILED", "Failed"
+
+    kind = models.CharField(max_length=60, db_index=True)
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="job_runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class DocumentSequence(models.Model):
+    """Gap-free document numbers (SO-000001): the counter row is locked by the transaction that takes a number."""
+
+    prefix = models.CharField(max_length=10, primary_key=True)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.last_value:06d}"
+
+
+class ApiToken(models.Model):
+    """An API token; only its SHA-256 digest is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=8, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @property
+    def is_active(self) -> bool:
+        now = timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a create request sent with an Idempotency-Key, replayed for repeats."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_user_key")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} key={self.key}"

@@ -1,0 +1,287 @@
+"""The site rules register.
+
+Every policy number a service uses is declared here, with its type, bounds,
+enterprise default and standardization level. Values that people set live in
+``SiteRuleValue`` (an enterprise-level value, or a local override for one
+site) and are read through :func:`get_rule`, the one function services call.
+Services never hard-code a policy number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from distribution_erp.errors import ValidationFailed
+
+ENTERPRISE = "ENTERPRISE"
+LOCAL = "LOCAL"
+TYPES = ("int", "decimal", "bool", "choice")
+
+
+@dataclass(frozen=True)
+class RuleDefinition:
+    key: str
+    type: str
+    default: Any
+    description: str
+    standardization: str = LOCAL
+    min_value: Any = None
+    max_value: Any = None
+    choices: tuple = ()
+    unit: str = ""
+
+    def parse(self, raw: Any) -> Any:
+        """Return ``raw`` as this rule's type, or raise ValidationFailed naming the problem."""
+        try:
+            if self.type == "bool":
+                if isinstance(raw, bool):
+                    value: Any = raw
+                elif isinstance(raw, str) and raw.strip().lower() in {"true", "false", "1", "0", "yes", "no"}:
+                    value = raw.strip().lower() in {"true", "1", "yes"}
+                else:
+                    raise ValueError
+            elif self.type == "int":
+                if isinstance(raw, bool) or isinstance(raw, float):
+                    raise ValueError
+                if isinstance(raw, str) and not raw.strip().lstrip("-").isdigit():
+                    raise ValueError
+                value = int(raw)
+            elif self.type == "decimal":
+                if isinstance(raw, bool) or isinstance(raw, float):
+                    raw = str(raw)
+                value = Decimal(str(raw).strip())
+                if not value.is_finite():
+                    raise ValueError
+            elif self.type == "choice":
+                value = str(raw)
+            else:  # pragma: no cover - definitions are checked at import
+                raise ValueError
+        except (ValueError, TypeError, InvalidOperation):
+            raise ValidationFailed(
+                f"{self.key} expects a value of type {self.type}.",
+                errors=[{"field": "value", "code": "invalid_type", "message": f"Expected {self.type}, got {raw!r}."}],
+            )
+        if self.choices and value not in self.choices:
+            allowed = ", ".join(str(c) for c in self.choices)
+            raise ValidationFailed(
+                f"{self.key} must be one of: {allowed}.",
+                errors=[{"field": "value", "code": "not_allowed", "message": f"Allowed values: {allowed}."}],
+            )
+        if self.min_value is not None and value < self.min_value:
+            raise ValidationFailed(
+                f"{self.key} must be at least {self.min_value}.",
+                errors=[{"field": "value", "code": "below_minimum", "message": f"Minimum is {self.min_value}."}],
+            )
+        if self.max_value is not None and value > self.max_value:
+            raise ValidationFailed(
+                f"{self.key} must be at most {self.max_value}.",
+                errors=[{"field": "value", "code": "above_maximum", "message": f"Maximum is {self.max_value}."}],
+            )
+        return value
+
+    def to_json(self, value: Any) -> Any:
+        return str(value) if isinstance(value, Decimal) else value
+
+    def from_json(self, stored: Any) -> Any:
+        if self.type == "decimal":
+            return Decimal(str(stored))
+        return stored
+
+
+REGISTRY: dict[str, RuleDefinition] = {}
+
+
+def register(definition: RuleDefinition) -> RuleDefinition:
+    assert definition.type in TYPES, definition
+    assert definition.standardization in (ENTERPRISE, LOCAL), definition
+    assert definition.key not in REGISTRY, f"rule {definition.key} declared twice"
+    definition.parse(definition.default)  # the default itself must be valid
+    REGISTRY[definition.key] = definition
+    return definition
+
+
+def definition(key: str) -> RuleDefinition:
+    try:
+        return REGISTRY[key]
+    except KeyError:
+        raise ValidationFailed(
+            f"Unknown site rule {key!r}.",
+            errors=[{"field": "key", "code": "unknown_rule", "message": f"No rule named {key!r}."}],
+        )
+
+
+D = Decimal
+
+# --- inventory ---------------------------------------------------------------------------------
+register(
+    RuleDefinition(
+        "inventory.adjustment_approval_value",
+        "decimal",
+        D("500.00"),
+        "Stock adjustments whose value (|quantity| x standard cost) is above this amount wait for approval "
+        "by someone other than the requester; at or below it they apply at once.",
+        LOCAL,
+        min_value=D("0"),
+        max_value=D("1000000"),
+        unit="currency",
+    )
+)
+register(
+    RuleDefinition(
+        "inventory.negative_stock_allowed",
+        "bool",
+        False,
+        "Stock may never go negative at any site: the ledger refuses the move and the database enforces it. "
+        "Declared here so the policy is visible; it has no other legal value.",
+        ENTERPRISE,
+        choices=(False,),
+    )
+)
+register(
+    RuleDefinition(
+        "inventory.adjustment_note_required",
+        "bool",
+        True,
+        "An adjustment must carry a note in addition to its reason code.",
+        LOCAL,
+    )
+)
+
+# --- orders and allocation ---------------------------------------------------------------------
+register(
+    RuleDefinition(
+        "orders.allow_split_shipments",
+        "bool",
+        True,
+        "Allocation may split an order across sites when no single site can fill it (and the customer allows it).",
+        LOCAL,
+    )
+)
+register(
+    RuleDefinition(
+        "orders.credit_check_enabled",
+        "bool",
+        True,
+        "Releasing an order checks the customer's open order value against the credit limit.",
+        ENTERPRISE,
+    )
+)
+
+# --- receiving -----------------------------------------------------------------------------------
+register(
+    RuleDefinition(
+        "receiving.over_receipt_tolerance_percent",
+        "decimal",
+        D("5"),
+        "Over-receipt beyond the ordered quantity allowed without approval, in percent of the line.",
+        LOCAL,
+        min_value=D("0"),
+        max_value=D("50"),
+        unit="%",
+    )
+)
+register(
+    RuleDefinition(
+        "receiving.overdue_grace_days",
+        "int",
+        1,
+        "Days after a purchase order line's expected date before an OVERDUE_RECEIPT exception opens.",
+        LOCAL,
+        min_value=0,
+        max_value=60,
+        unit="days",
+    )
+)
+
+# --- outbound ------------------------------------------------------------------------------------
+register(
+    RuleDefinition(
+        "picking.min_remaining_shelf_life_days",
+        "int",
+        30,
+        "A lot is picked only when at least this many days of shelf life remain.",
+        LOCAL,
+        min_value=0,
+        max_value=3650,
+        unit="days",
+    )
+)
+register(
+    RuleDefinition(
+        "shipping.late_risk_window_hours",
+        "int",
+        24,
+        "Orders not shipped within this many hours of their promised date open LATE_SHIPMENT_RISK.",
+        LOCAL,
+        min_value=1,
+        max_value=336,
+        unit="hours",
+    )
+)
+register(
+    RuleDefinition(
+        "transfers.approval_value",
+        "decimal",
+        D("5000.00"),
+        "Transfer orders above this value need approval before they ship.",
+        LOCAL,
+        min_value=D("0"),
+        max_value=D("10000000"),
+        unit="currency",
+    )
+)
+
+# --- inventory control -------------------------------------------------------------------------
+register(
+    RuleDefinition(
+        "counting.tolerance_percent",
+        "decimal",
+        D("2"),
+        "A count variance beyond this percent of the expected quantity asks for a recount by another counter.",
+        LOCAL,
+        min_value=D("0"),
+        max_value=D("100"),
+        unit="%",
+    )
+)
+register(
+    RuleDefinition(
+        "counting.approval_value",
+        "decimal",
+        D("1000.00"),
+        "Count variances above this value are posted only after approval by someone who did not count.",
+        LOCAL,
+        min_value=D("0"),
+        max_value=D("1000000"),
+        unit="currency",
+    )
+)
+for _abc, _days in (("a", 30), ("b", 90), ("c", 365)):
+    register(
+        RuleDefinition(
+            f"counting.frequency_days_{_abc}",
+            "int",
+            _days,
+            f"Every location holding class {_abc.upper()} items is counted at least this often.",
+            LOCAL,
+            min_value=1,
+            max_value=730,
+            unit="days",
+        )
+    )
+
+# --- exceptions ---------------------------------------------------------------------------------
+register(
+    RuleDefinition(
+        "exceptions.backorder_aging_days",
+        "int",
+        7,
+        "Backorders older than this open a BACKORDER_AGING exception.",
+        LOCAL,
+        min_value=1,
+        max_value=90,
+        unit="days",
+    )
+)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from distribution_erp.errors import NotFound, PermissionDenied, SegregationOfDuties, StateConflict
+from governance import permissions
+from governance.models import ApprovalRequest, Site
+
+from .history import set_history_user
+
+
+@dataclass(frozen=True)
+class ApprovalHandler:
+    """What happens to the subject when a request of one kind is decided.
+
+    ``on_approved`` / ``on_rejected`` receive the locked request and the deciding
+    user and run in the same transaction as the decision: if they raise, the
+    decision rolls back too. Apps register their handlers in AppConfig.ready().
+    """
+
+    on_approved: Callable[[ApprovalRequest, object], None]
+    on_rejected: Callable[[ApprovalRequest, object], None]
+    action: str = "approval.decide"
+
+
+_HANDLERS: dict[str, ApprovalHandler] = {}
+
+
+def register_approval_handler(kind: str, handler: ApprovalHandler) -> None:
+    _HANDLERS[kind] = handler
+
+
+def request_approval(
+    *, kind: str, site: Site, subject, reason: str, requested_by, rule_key: str = "", threshold="", value=""
+) -> ApprovalRequest:
+    """Open a pending approval request for ``subject`` (one pending request per subject and kind)."""
+    approval = ApprovalRequest(
+        kind=kind,
+        site=site,
+        content_type=ContentType.objects.get_for_model(subject),
+        object_id=subject.pk,
+        subject_label=str(subject)[:200],
+        reason=reason,
+        rule_key=rule_key,
+        threshold=str(threshold),
+        value=str(value),
+        requested_by=requested_by,
+    )
+    set_history_user(approval, requested_by)
+    try:
+        with transaction.atomic():
+            approval.save()
+    except IntegrityError:
+        raise StateConflict(f"An approval of kind {kind} is already pending for {approval.subject_label}.")
+    return approval
+
+
+@transaction.atomic
+def decide_approval(*, approval: ApprovalRequest, user, approve: bool, note: str = "") -> ApprovalRequest:
+    """Approve or reject a pending request. The requester never decides their own request."""
+    locked = ApprovalRequest.objects.select_for_update().filter(pk=approval.pk).first()
+    if locked is None or not permissions.can_see_site(user, locked.site_id):
+        raise NotFound("No such approval request.")
+    handler = _HANDLERS.get(locked.kind)
+    permissions.require(user, handler.action if handler else "approval.decide", locked.site_id, what="approval")
+    if locked.status != ApprovalRequest.Status.PENDING:
+        raise StateConflict(f"This request is already {locked.status.lower()}.")
+    if locked.requested_by_id == user.pk:
+        raise SegregationOfDuties("You cannot decide a request you made yourself; another approver must.")
+    if handler is None:
+        raise PermissionDenied(f"No handler is registered for approvals of kind {locked.kind}.")
+    locked.status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
+    locked.decided_by = user
+    locked.decided_at = timezone.now()
+    locked.decision_note = note or ""
+    set_history_user(locked, user)
+    locked.save()
+    if approve:
+        handler.on_approved(locked, user)
+    else:
+        handler.on_rejected(locked, user)
+    return locked

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+
+from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
+from distribution_erp.validation import full_clean_or_raise
+from governance import permissions
+from governance.models import Role, Site, SiteMembership
+from governance.signals import site_created
+
+from .history import set_history_user
+
+SITE_FIELDS = ("code", "name", "region", "kind", "timezone", "address", "active")
+
+
+@transaction.atomic
+def create_site(
+    *,
+    user,
+    code: str,
+    name: str,
+    region: str,
+    kind: str = Site.Kind.DISTRIBUTION_CENTER,
+    timezone: str = "UTC",
+    address: str = "",
+    active: bool = True,
+) -> Site:
+    """Create a site with its virtual locations (enterprise admins only)."""
+    if user is not None:
+        permissions.require_enterprise_admin(user)
+    site = Site(code=code, name=name, region=region, kind=kind, timezone=timezone, address=address, active=active)
+    full_clean_or_raise(site)
+    set_history_user(site, user)
+    site.save()
+    site_created.send(sender=Site, site=site, user=user)
+    return site
+
+
+@transaction.atomic
+def update_site(*, user, site: Site, **changes) -> Site:
+    permissions.require_enterprise_admin(user)
+    site = Site.objects.select_for_update().get(pk=site.pk)
+    for field, value in changes.items():
+        if field not in SITE_FIELDS or field == "code":
+            raise ValidationFailed(
+                f"{field} cannot be changed.",
+                errors=[{"field": field, "code": "read_only", "message": "This field cannot be changed."}],
+            )
+        setattr(site, field, value)
+    full_clean_or_raise(site)
+    set_history_user(site, user)
+    site.save()
+    return site
+
+
+@transaction.atomic
+def add_membership(*, user, member_username: str, site: Site, role: str) -> SiteMembership:
+    permissions.require(user, "site.manage", site, what="site")
+    if role not in Role.values:
+        raise ValidationFailed(
+            f"Unknown role {role!r}.",
+            errors=[
+                {"field": "role", "code": "invalid_choice", "message": f"Role must be one of {', '.join(Role.values)}."}
+            ],
+        )
+    member = get_user_model().objects.filter(username=member_username, is_active=True).first()
+    if member is None:
+        raise ValidationFailed(
+            f"No active user {member_username!r}.",
+            errors=[{"field": "user", "code": "does_not_exist", "message": f"No active user {member_username!r}."}],
+        )
+    membership = SiteMembership(user=member, site=site, role=role)
+    set_history_user(membership, user)
+    try:
+        with transaction.atomic():
+            membership.save()
+    except IntegrityError:
+        raise StateConflict(f"{member_username} already has role {role} at {site.code}.")
+    permissions.forget_cached_roles(member)
+    return membership
+
+
+@transaction.atomic
+def remove_membership(*, user, membership: SiteMembership) -> None:
+    permissions.require(user, "site.manage", membership.site, what="membership")
+    locked = SiteMembership.objects.select_for_update().filter(pk=membership.pk).first()
+    if locked is None:
+        raise NotFound("No such membership.")
+    set_history_user(locked, user)
+    locked.delete()

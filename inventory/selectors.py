@@ -1,0 +1,137 @@
+"""Every non-trivial read of the inventory app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from governance import permissions
+from inventory.models import StockLevel, StockMove, StockQuant
+
+
+@dataclass(frozen=True)
+class Drift:
+    kind: str  # QUANT_VS_LEDGER, LEVEL_VS_QUANTS, NEGATIVE, ALLOCATED_VS_ALLOCATIONS ...
+    key: str
+    expected: int
+    actual: int
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}: expected {self.expected}, found {self.actual} {self.detail}".strip()
+
+
+#: Extra integrity checks contributed by higher apps (orders adds allocated vs. allocation rows).
+EXTRA_CHECKS: list[Callable[[], list[Drift]]] = []
+
+
+def register_integrity_check(check: Callable[[], list[Drift]]) -> None:
+    if check not in EXTRA_CHECKS:
+        EXTRA_CHECKS.append(check)
+
+
+QUANT_VS_LEDGER_SQL = """
+WITH ledger AS (
+    SELECT item_id, location_id, lot_id, status, SUM(qty) AS qty FROM (
+        SELECT item_id, to_location_id AS location_id, lot_id, to_status AS status, quantity AS qty
+          FROM inventory_stockmove WHERE to_status <> ''
+        UNION ALL
+        SELECT item_id, from_location_id, lot_id, from_status, -quantity
+          FROM inventory_stockmove WHERE from_status <> ''
+    ) m GROUP BY item_id, location_id, lot_id, status
+)
+SELECT COALESCE(l.item_id, q.item_id), COALESCE(l.location_id, q.location_id), COALESCE(l.lot_id, q.lot_id),
+       COALESCE(l.status, q.status), COALESCE(l.qty, 0), COALESCE(q.quantity, 0)
+  FROM ledger l
+  FULL OUTER JOIN inventory_stockquant q
+    ON q.item_id = l.item_id AND q.location_id = l.location_id AND q.status = l.status
+   AND q.lot_id IS NOT DISTINCT FROM l.lot_id
+ WHERE COALESCE(l.qty, 0) <> COALESCE(q.quantity, 0)
+"""
+
+LEVEL_VS_QUANTS_SQL = """
+WITH sums AS (
+    SELECT item_id, site_id,
+           SUM(quantity) FILTER (WHERE status = 'RECEIVED') AS received,
+           SUM(quantity) FILTER (WHERE status = 'AVAILABLE') AS available,
+           SUM(quantity) FILTER (WHERE status = 'HOLD') AS hold,
+           SUM(quantity) FILTER (WHERE status = 'DAMAGED') AS damaged,
+           SUM(quantity) FILTER (WHERE status = 'IN_TRANSIT') AS in_transit
+      FROM inventory_stockquant GROUP BY item_id, site_id
+)
+SELECT COALESCE(s.item_id, v.item_id), COALESCE(s.site_id, v.site_id), f.name, f.expected, f.actual
+  FROM sums s
+  FULL OUTER JOIN inventory_stocklevel v ON v.item_id = s.item_id AND v.site_id = s.site_id
+  CROSS JOIN LATERAL (VALUES
+      ('received', COALESCE(s.received, 0), COALESCE(v.received, 0)),
+      ('available', COALESCE(s.available, 0), COALESCE(v.available, 0)),
+      ('hold', COALESCE(s.hold, 0), COALESCE(v.hold, 0)),
+      ('damaged', COALESCE(s.damaged, 0), COALESCE(v.damaged, 0)),
+      ('in_transit', COALESCE(s.in_transit, 0), COALESCE(v.in_transit, 0))
+  ) AS f(name, expected, actual)
+ WHERE f.expected <> f.actual
+"""
+
+NEGATIVE_SQL = """
+SELECT 'quant ' || id, quantity, reserved FROM inventory_stockquant
+ WHERE quantity < 0 OR reserved < 0 OR reserved > quantity
+UNION ALL
+SELECT 'level ' || id, available, allocated FROM inventory_stocklevel
+ WHERE allocated < 0 OR allocated > available OR available < 0 OR received < 0 OR hold < 0 OR damaged < 0
+    OR in_transit < 0
+"""
+
+QUANT_SITE_SQL = """
+SELECT q.id, q.site_id, l.site_id FROM inventory_stockquant q JOIN inventory_location l ON l.id = q.location_id
+ WHERE q.site_id <> l.site_id
+"""
+
+
+def find_inventory_drift() -> list[Drift]:
+    """Recompute every balance from the ledger and report each mismatch (empty list: all consistent)."""
+    drifts: list[Drift] = []
+    with connection.cursor() as cursor:
+        cursor.execute(QUANT_VS_LEDGER_SQL)
+        for item, location, lot, status, expected, actual in cursor.fetchall():
+            drifts.append(
+                Drift(
+                    "QUANT_VS_LEDGER",
+                    f"item={item} location={location} lot={lot} status={status}",
+                    int(expected),
+                    int(actual),
+                )
+            )
+        cursor.execute(LEVEL_VS_QUANTS_SQL)
+        for item, site, name, expected, actual in cursor.fetchall():
+            drifts.append(Drift("LEVEL_VS_QUANTS", f"item={item} site={site} {name}", int(expected), int(actual)))
+        cursor.execute(NEGATIVE_SQL)
+        for key, a, b in cursor.fetchall():
+            drifts.append(Drift("NEGATIVE_OR_OVER_RESERVED", key, 0, int(a), f"(second value {b})"))
+        cursor.execute(QUANT_SITE_SQL)
+        for quant, quant_site, location_site in cursor.fetchall():
+            drifts.append(Drift("QUANT_SITE", f"quant={quant}", int(location_site), int(quant_site)))
+    for check in EXTRA_CHECKS:
+        drifts.extend(check())
+    return drifts
+
+
+def stock_levels_for(user) -> QuerySet[StockLevel]:
+    return permissions.restrict(StockLevel.objects.select_related("item", "site"), user)
+
+
+def stock_quants_for(user) -> QuerySet[StockQuant]:
+    return permissions.restrict(StockQuant.objects.select_related("item", "location", "site", "lot"), user)
+
+
+def stock_moves_for(user) -> QuerySet[StockMove]:
+    """Moves touching a site the user can see (either end)."""
+    from django.db.models import Q
+
+    ids = permissions.site_ids_for(user)
+    qs = StockMove.objects.select_related("item", "lot", "from_location__site", "to_location__site", "user")
+    if ids is None:
+        return qs
+    return qs.filter(Q(from_location__site_id__in=ids) | Q(to_location__site_id__in=ids))

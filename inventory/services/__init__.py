@@ -1,0 +1,38 @@
+"""Every write of the inventory app."""
+
+from .adjustments import adjust_stock, decide_adjustment
+from .ledger import MoveLine, change_allocated, lock_levels, lock_quants, post_moves
+from .master import create_item, create_location, create_zone, ensure_virtual_locations, update_item
+from .stock import (
+    change_status,
+    find_quant,
+    move_stock,
+    receive_stock,
+    reserve_stock,
+    resolve_lot,
+    unreserve_stock,
+    virtual_location,
+)
+
+__all__ = [
+    "MoveLine",
+    "adjust_stock",
+    "change_allocated",
+    "change_status",
+    "create_item",
+    "create_location",
+    "create_zone",
+    "decide_adjustment",
+    "ensure_virtual_locations",
+    "find_quant",
+    "lock_levels",
+    "lock_quants",
+    "move_stock",
+    "post_moves",
+    "receive_stock",
+    "reserve_stock",
+    "resolve_lot",
+    "unreserve_stock",
+    "update_item",
+    "virtual_location",
+]

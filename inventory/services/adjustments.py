@@ -1,0 +1,234 @@
+"""Stock adjustments: above the site's value threshold they wait for approval and change nothing until then."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from distribution_erp.db import atomic_with_retry
+from distribution_erp.errors import InsufficientStock, StateConflict
+from distribution_erp.validation import MAX_QUANTITY
+from governance import permissions
+from governance.models import ApprovalRequest
+from governance.services import ApprovalHandler, get_rule, register_approval_handler, request_approval
+from governance.services.history import set_history_user
+from governance.services.sequences import next_document_number
+from inventory.models import Adjustment, InventoryStatus, Item, Location, Lot, StockMove
+
+from .ledger import MoveLine, post_moves
+from .stock import find_quant, virtual_location
+
+APPROVAL_KIND = "ADJUSTMENT"
+APPROVAL_RULE = "inventory.adjustment_approval_value"
+
+
+def adjustment_value(item: Item, quantity_delta: int) -> Decimal:
+    return (abs(quantity_delta) * Decimal(str(item.standard_cost))).quantize(Decimal("0.01"))
+
+
+def needs_approval(value: Decimal, threshold: Decimal) -> bool:
+    """Pure policy: an adjustment worth more than the threshold waits for approval."""
+    return value > threshold
+
+
+def _post(adjustment: Adjustment, user) -> None:
+    location = adjustment.location
+    virtual = virtual_location(adjustment.site_id, Location.Kind.ADJUSTMENT)
+    qty = abs(adjustment.quantity_delta)
+    if adjustment.quantity_delta > 0:
+        line = MoveLine(
+            adjustment.item_id,
+            adjustment.lot_id,
+            qty,
+            virtual,
+            "",
+            location,
+            adjustment.stock_status,
+            unit_cost=adjustment.item.standard_cost,
+        )
+    else:
+        line = MoveLine(
+            adjustment.item_id,
+            adjustment.lot_id,
+            qty,
+            location,
+            adjustment.stock_status,
+            virtual,
+            "",
+            unit_cost=adjustment.item.standard_cost,
+        )
+    post_moves(
+        lines=[line],
+        kind=StockMove.Kind.ADJUST,
+        user=user,
+        reference=adjustment.number,
+        document=adjustment,
+        reason_code=adjustment.reason_code,
+        note=adjustment.note,
+    )
+
+
+def _check_decrease_possible(*, item: Item, location: Location, lot: Lot | None, status: str, delta: int) -> None:
+    if delta >= 0:
+        return
+    quant = find_quant(item=item, location=location, status=status, lot=lot)
+    free = (quant.quantity - quant.reserved) if quant else 0
+    if free < -delta:
+        raise InsufficientStock(
+            f"Only {free} of {item.sku} free at {location.code} ({status.lower()}); cannot remove {-delta}.",
+            field="quantity_delta",
+        )
+
+
+@atomic_with_retry
+def adjust_stock(
+    *,
+    user,
+    location: Location,
+    item: Item,
+    quantity_delta: int,
+    reason_code: str,
+    lot: Lot | None = None,
+    stock_status: str = InventoryStatus.AVAILABLE,
+    note: str = "",
+) -> Adjustment:
+    """Adjust stock at a location. Applied at once up to the site's approval value; above it, an approval
+    request is opened and nothing changes until an approver (not the requester) approves it."""
+    permissions.require(user, "inventory.adjust", location.site_id, what="location")
+    errors = []
+    if isinstance(quantity_delta, bool) or not isinstance(quantity_delta, int) or quantity_delta == 0:
+        errors.append({"field": "quantity_delta", "code": "invalid", "message": "Give a non-zero whole quantity."})
+    elif abs(quantity_delta) > MAX_QUANTITY:
+        errors.append(
+            {
+                "field": "quantity_delta",
+                "code": "too_large",
+                "message": f"At most {MAX_QUANTITY:,} units per adjustment.",
+            }
+        )
+    if reason_code not in Adjustment.Reason.values:
+        errors.append(
+            {
+                "field": "reason_code",
+                "code": "invalid_choice",
+                "message": f"Reason must be one of {', '.join(Adjustment.Reason.values)}.",
+            }
+        )
+    if not location.holds_stock or location.kind == Location.Kind.IN_TRANSIT:
+        errors.append(
+            {
+                "field": "location",
+                "code": "virtual_location",
+                "message": f"{location.code} is a virtual location; adjust a physical one.",
+            }
+        )
+    if stock_status not in InventoryStatus.values or stock_status == InventoryStatus.IN_TRANSIT:
+        errors.append({"field": "stock_status", "code": "invalid_status", "message": "Not an adjustable status."})
+    if item.lot_tracked and lot is None:
+        errors.append({"field": "lot", "code": "required", "message": f"{item.sku} is lot tracked; give the lot."})
+    if not item.lot_tracked and lot is not None:
+        errors.append({"field": "lot", "code": "lot_not_tracked", "message": f"{item.sku} is not lot tracked."})
+    if get_rule("inventory.adjustment_note_required", location.site_id) and not (note or "").strip():
+        errors.append({"field": "note", "code": "required", "message": "This site requires a note on adjustments."})
+    if errors:
+        from distribution_erp.errors import ValidationFailed
+
+        raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
+
+    _check_decrease_possible(item=item, location=location, lot=lot, status=stock_status, delta=quantity_delta)
+    value = adjustment_value(item, quantity_delta)
+    threshold = get_rule(APPROVAL_RULE, location.site_id)
+    pending = needs_approval(value, threshold)
+    adjustment = Adjustment(
+        number=next_document_number("ADJ"),
+        site_id=location.site_id,
+        location=location,
+        item=item,
+        lot=lot,
+        stock_status=stock_status,
+        quantity_delta=quantity_delta,
+        reason_code=reason_code,
+        note=note or "",
+        value=value,
+        requested_by=user,
+        status=Adjustment.Status.PENDING_APPROVAL if pending else Adjustment.Status.APPLIED,
+        applied_at=None if pending else timezone.now(),
+    )
+    set_history_user(adjustment, user)
+    adjustment.save()
+    if pending:
+        request_approval(
+            kind=APPROVAL_KIND,
+            site=location.site,
+            subject=adjustment,
+            requested_by=user,
+            reason=f"Adjustment of {quantity_delta:+d} {item.sku} at {location.code} worth {value} "
+            f"exceeds the site's approval value {threshold}.",
+            rule_key=APPROVAL_RULE,
+            threshold=threshold,
+            value=value,
+        )
+    else:
+        _post(adjustment, user)
+    return adjustment
+
+
+def _on_approved(approval: ApprovalRequest, user) -> None:
+    adjustment = Adjustment.objects.select_for_update().select_related("item", "location").get(pk=approval.object_id)
+    if adjustment.status != Adjustment.Status.PENDING_APPROVAL:
+        raise StateConflict(f"{adjustment.number} is {adjustment.status}, not pending approval.")
+    _check_decrease_possible(
+        item=adjustment.item,
+        location=adjustment.location,
+        lot=adjustment.lot,
+        status=adjustment.stock_status,
+        delta=adjustment.quantity_delta,
+    )
+    adjustment.status = Adjustment.Status.APPLIED
+    adjustment.applied_at = timezone.now()
+    adjustment.decided_by = user
+    set_history_user(adjustment, user)
+    adjustment.save()
+    _post(adjustment, user)
+
+
+def _on_rejected(approval: ApprovalRequest, user) -> None:
+    adjustment = Adjustment.objects.select_for_update().get(pk=approval.object_id)
+    if adjustment.status != Adjustment.Status.PENDING_APPROVAL:
+        raise StateConflict(f"{adjustment.number} is {adjustment.status}, not pending approval.")
+    adjustment.status = Adjustment.Status.REJECTED
+    adjustment.decided_by = user
+    set_history_user(adjustment, user)
+    adjustment.save()
+
+
+def pending_approval_for(adjustment: Adjustment) -> ApprovalRequest | None:
+    from django.contrib.contenttypes.models import ContentType
+
+    return ApprovalRequest.objects.filter(
+        content_type=ContentType.objects.get_for_model(Adjustment),
+        object_id=adjustment.pk,
+        kind=APPROVAL_KIND,
+        status=ApprovalRequest.Status.PENDING,
+    ).first()
+
+
+def decide_adjustment(*, user, adjustment: Adjustment, approve: bool, note: str = "") -> Adjustment:
+    """Approve or reject a pending adjustment through its approval request."""
+    from governance.services import decide_approval
+
+    with transaction.atomic():
+        approval = pending_approval_for(adjustment)
+        if approval is None:
+            raise StateConflict(
+                f"{adjustment.number} is {adjustment.status.lower().replace('_', ' ')}; there is nothing to decide."
+            )
+        decide_approval(approval=approval, user=user, approve=approve, note=note)
+    adjustment.refresh_from_db()
+    return adjustment
+
+
+def register_handlers() -> None:
+    register_approval_handler(APPROVAL_KIND, ApprovalHandler(on_approved=_on_approved, on_rejected=_on_rejected))

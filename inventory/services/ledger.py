@@ -1,0 +1,305 @@
+"""The ledger engine: every change of stock goes through :func:`post_moves`.
+
+It writes the moves and maintains the balances in the same transaction:
+
+1. make sure every balance row it will touch exists (``INSERT .. ON CONFLICT DO NOTHING``);
+2. lock the ``StockLevel`` rows, then the ``StockQuant`` rows, each in primary-key order — the
+   same order in every service, so concurrent transactions queue instead of deadlocking;
+3. compute the new balances from the locked values and refuse (``InsufficientStock``) anything
+   that would make a quantity negative, use reserved stock it was not given, or leave less
+   available than allocated;
+4. write balances and ledger rows, and after commit tell the order side which items became
+   available at which site.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from distribution_erp.db import lock_rows
+from distribution_erp.errors import InsufficientStock, ValidationFailed
+from distribution_erp.validation import MAX_QUANTITY
+from inventory.models import LEVEL_FIELD, InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant
+from inventory.signals import stock_available
+
+QuantKey = tuple[int, int, int | None, str]  # item, location, lot, status
+LevelKey = tuple[int, int]  # item, site
+
+
+@dataclass(frozen=True)
+class MoveLine:
+    """One movement of ``quantity`` base units of an item/lot from (location, status) to (location, status).
+
+    ``consume_reserved`` is how much of the quantity was reserved on the source quant (by a pick or
+    move task) and is released by this move; the rest must come from unreserved stock.
+    """
+
+    item_id: int
+    lot_id: int | None
+    quantity: int
+    from_location: Location
+    from_status: str
+    to_location: Location
+    to_status: str
+    consume_reserved: int = 0
+    unit_cost: Decimal | None = None
+    note: str = ""
+
+
+def _check_line(line: MoveLine) -> None:
+    if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity <= 0:
+        raise ValidationFailed("Every move needs a positive whole quantity.")
+    if line.quantity > MAX_QUANTITY:
+        raise ValidationFailed(f"A move may carry at most {MAX_QUANTITY:,} units.")
+    if not 0 <= line.consume_reserved <= line.quantity:
+        raise ValidationFailed("Reserved quantity consumed must be between zero and the moved quantity.")
+    for location, status, side in (
+        (line.from_location, line.from_status, "from"),
+        (line.to_location, line.to_status, "to"),
+    ):
+        if location.holds_stock:
+            if status not in InventoryStatus.values:
+                raise ValidationFailed(f"The {side} side at {location} needs an inventory status.")
+            if (location.kind == Location.Kind.IN_TRANSIT) != (status == InventoryStatus.IN_TRANSIT):
+                raise ValidationFailed("Stock is IN_TRANSIT exactly when it is in an in-transit location.")
+        elif status:
+            raise ValidationFailed(f"{location} is a virtual source/sink and has no inventory status.")
+    if line.from_location.pk == line.to_location.pk and line.from_status == line.to_status:
+        raise ValidationFailed("A move must change the location or the status.")
+
+
+def _ensure_rows(quant_keys: list[QuantKey], level_keys: list[LevelKey], site_of: dict[int, int]) -> None:
+    """Create missing balance rows at zero, in natural-key order."""
+    if level_keys:
+        StockLevel.objects.bulk_create(
+            [StockLevel(item_id=item, site_id=site) for item, site in sorted(level_keys)], ignore_conflicts=True
+        )
+    if quant_keys:
+        StockQuant.objects.bulk_create(
+            [
+                StockQuant(item_id=item, location_id=loc, lot_id=lot, status=status, site_id=site_of[loc])
+                for item, loc, lot, status in sorted(quant_keys, key=lambda k: (k[0], k[1], k[2] or 0, k[3]))
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def _or_filter(keys, build) -> Q:
+    q = Q()
+    for key in keys:
+        q |= build(key)
+    return q
+
+
+def lock_levels(level_keys) -> dict[LevelKey, StockLevel]:
+    keys = sorted(set(level_keys))
+    if not keys:
+        return {}
+    rows = lock_rows(StockLevel.objects.filter(_or_filter(keys, lambda k: Q(item_id=k[0], site_id=k[1]))))
+    return {(row.item_id, row.site_id): row for row in rows}
+
+
+def lock_quants(quant_keys) -> dict[QuantKey, StockQuant]:
+    keys = sorted(set(quant_keys), key=lambda k: (k[0], k[1], k[2] or 0, k[3]))
+    if not keys:
+        return {}
+
+    def match(k: QuantKey) -> Q:
+        lot = Q(lot_id=k[2]) if k[2] else Q(lot__isnull=True)
+        return Q(item_id=k[0], location_id=k[1], status=k[3]) & lot
+
+    rows = lock_rows(StockQuant.objects.filter(_or_filter(keys, match)))
+    return {(row.item_id, row.location_id, row.lot_id, row.status): row for row in rows}
+
+
+def _describe(item_id: int, location: Location, status: str) -> str:
+    sku = Item.objects.filter(pk=item_id).values_list("sku", flat=True).first()
+    return f"{sku} at {location.code} ({status.lower()})"
+
+
+def post_moves(
+    *,
+    lines: list[MoveLine],
+    kind: str,
+    user,
+    reference: str = "",
+    document=None,
+    reason_code: str = "",
+    note: str = "",
+    allocated_deltas: dict[LevelKey, int] | None = None,
+    received_at=None,
+) -> list[StockMove]:
+    """Write ``lines`` to the ledger and update quants and stock levels, all or nothing."""
+    if not lines:
+        return []
+    if not connection.in_atomic_block:
+        with transaction.atomic():
+            return post_moves(
+                lines=lines,
+                kind=kind,
+                user=user,
+                reference=reference,
+                document=document,
+                reason_code=reason_code,
+                note=note,
+                allocated_deltas=allocated_deltas,
+                received_at=received_at,
+            )
+    if kind not in StockMove.Kind.values:
+        raise ValidationFailed(f"Unknown move kind {kind!r}.")
+    for line in lines:
+        _check_line(line)
+
+    quant_delta: dict[QuantKey, int] = defaultdict(int)
+    reserved_delta: dict[QuantKey, int] = defaultdict(int)
+    level_delta: dict[LevelKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    location_of: dict[QuantKey, Location] = {}
+    site_of: dict[int, int] = {}
+    for line in lines:
+        for location, status, sign in (
+            (line.from_location, line.from_status, -1),
+            (line.to_location, line.to_status, +1),
+        ):
+            if not location.holds_stock:
+                continue
+            key = (line.item_id, location.pk, line.lot_id, status)
+            quant_delta[key] += sign * line.quantity
+            location_of[key] = location
+            site_of[location.pk] = location.site_id
+            level_delta[(line.item_id, location.site_id)][LEVEL_FIELD[status]] += sign * line.quantity
+            if sign < 0 and line.consume_reserved:
+                reserved_delta[key] -= line.consume_reserved
+    for level_key, delta in (allocated_deltas or {}).items():
+        level_delta[level_key]["allocated"] += delta
+
+    # Source quants must exist already; only destinations are created.
+    to_create = [k for k, d in quant_delta.items() if d > 0]
+    _ensure_rows(to_create, list(level_delta), site_of)
+    levels = lock_levels(level_delta)
+    quants = lock_quants(quant_delta)
+
+    now = timezone.now()
+    changed_quants = []
+    for key, delta in quant_delta.items():
+        quant = quants.get(key)
+        location = location_of[key]
+        have = quant.quantity if quant else 0
+        reserved = quant.reserved if quant else 0
+        new_reserved = reserved + reserved_delta.get(key, 0)
+        if have + delta < 0:
+            raise InsufficientStock(
+                f"Only {have} of {_describe(key[0], location, key[3])} on hand; cannot take {-delta}.",
+                field="quantity",
+            )
+        if new_reserved < 0:
+            raise InsufficientStock(
+                f"Only {reserved} of {_describe(key[0], location, key[3])} are reserved; cannot release more.",
+                field="quantity",
+            )
+        if have + delta < new_reserved:
+            free = have - reserved
+            raise InsufficientStock(
+                f"Only {free} of {_describe(key[0], location, key[3])} are free ({reserved} reserved for tasks); "
+                f"cannot take {-delta - (reserved - new_reserved)} more.",
+                field="quantity",
+            )
+        if quant is None:  # pragma: no cover - created above
+            raise InsufficientStock(f"No stock of {_describe(key[0], location, key[3])}.")
+        quant.quantity = have + delta
+        quant.reserved = new_reserved
+        quant.updated_at = now
+        if delta > 0 and kind in (StockMove.Kind.RECEIPT, StockMove.Kind.TRANSFER_IN, StockMove.Kind.RETURN):
+            quant.last_received_at = received_at or now
+        changed_quants.append(quant)
+
+    became_available: dict[int, set[int]] = defaultdict(set)
+    changed_levels = []
+    for key, deltas in level_delta.items():
+        level = levels[key]
+        for field_name, delta in deltas.items():
+            setattr(level, field_name, getattr(level, field_name) + delta)
+        for field_name in ("received", "available", "hold", "damaged", "in_transit", "allocated"):
+            if getattr(level, field_name) < 0:
+                raise InsufficientStock(f"This would make {field_name} stock negative for {key}.")
+        if level.allocated > level.available:
+            sku = Item.objects.filter(pk=key[0]).values_list("sku", flat=True).first()
+            raise InsufficientStock(
+                f"{sku}: only {level.available} would stay available at the site, but {level.allocated} are "
+                f"allocated to orders; release allocations first.",
+                field="quantity",
+            )
+        if deltas.get("available", 0) > 0:
+            became_available[key[1]].add(key[0])
+        level.updated_at = now
+        changed_levels.append(level)
+
+    if changed_quants:
+        StockQuant.objects.bulk_update(changed_quants, ["quantity", "reserved", "updated_at", "last_received_at"])
+    if changed_levels:
+        StockLevel.objects.bulk_update(
+            changed_levels, ["received", "available", "hold", "damaged", "in_transit", "allocated", "updated_at"]
+        )
+
+    document_type = document_id = None
+    if document is not None:
+        document_type = f"{document._meta.app_label}.{document._meta.model_name}"
+        document_id = document.pk
+    moves = StockMove.objects.bulk_create(
+        [
+            StockMove(
+                item_id=line.item_id,
+                lot_id=line.lot_id,
+                quantity=line.quantity,
+                from_location=line.from_location,
+                from_status=line.from_status,
+                to_location=line.to_location,
+                to_status=line.to_status,
+                kind=kind,
+                reference=reference,
+                document_type=document_type or "",
+                document_id=document_id,
+                reason_code=reason_code,
+                note=(line.note or note)[:300],
+                unit_cost=line.unit_cost,
+                user=user if getattr(user, "is_authenticated", False) else None,
+                created_at=now,
+            )
+            for line in lines
+        ]
+    )
+
+    for site_id, item_ids in became_available.items():
+        ids = sorted(item_ids)
+        transaction.on_commit(
+            lambda site_id=site_id, ids=ids: stock_available.send(sender=StockMove, site_id=site_id, item_ids=ids)
+        )
+    return moves
+
+
+def change_allocated(*, deltas: dict[LevelKey, int]) -> dict[LevelKey, StockLevel]:
+    """Move the ``allocated`` counters of stock levels (used by allocation), under the same lock order.
+
+    Refuses to allocate more than is available or to release more than is allocated.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("change_allocated must run inside the allocation transaction")
+    StockLevel.objects.bulk_create([StockLevel(item_id=i, site_id=s) for i, s in sorted(deltas)], ignore_conflicts=True)
+    levels = lock_levels(deltas)
+    now = timezone.now()
+    for key, delta in deltas.items():
+        level = levels[key]
+        new = level.allocated + delta
+        if new < 0:
+            raise InsufficientStock(f"Cannot release {-delta}: only {level.allocated} allocated.")
+        if new > level.available:
+            raise InsufficientStock(f"Cannot allocate {delta}: only {level.available - level.allocated} free.")
+        level.allocated = new
+        level.updated_at = now
+    StockLevel.objects.bulk_update(list(levels.values()), ["allocated", "updated_at"])
+    return levels

@@ -1,0 +1,9 @@
+"""Signals the inventory app sends; higher apps connect receivers in their AppConfig.ready()."""
+
+from django.dispatch import Signal
+
+#: sent after commit when AVAILABLE stock increased (kwargs: site_id, item_ids). Orders fills backorders.
+stock_available = Signal()
+
+#: sent after commit when a count or short pick found a variance (kwargs: site_id, location_id, item_id).
+variance_found = Signal()

@@ -1,0 +1,53 @@
+"""Unit conversion at the edge: every stored quantity is an integer in the item's base unit."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from distribution_erp.validation import MAX_QUANTITY, field_error
+
+
+def unit_factors(item) -> dict[str, int]:
+    """Unit code -> factor for ``item`` (the base unit is always there with factor 1)."""
+    factors = {item.base_unit: 1}
+    units = getattr(item, "_prefetched_objects_cache", {}).get("units")
+    rows = units if units is not None else item.units.all()
+    for unit in rows:
+        factors[unit.code.upper()] = unit.factor
+    return factors
+
+
+def to_base_quantity(
+    item, quantity, unit: str | None = None, *, field: str = "quantity", allow_zero: bool = False
+) -> int:
+    """Convert ``quantity`` in ``unit`` (default: base unit) to whole base units, or raise a field error."""
+    if isinstance(quantity, bool) or quantity is None:
+        raise field_error(field, "Quantity must be a number.", "invalid")
+    try:
+        amount = Decimal(str(quantity).strip())
+    except (InvalidOperation, ValueError):
+        raise field_error(field, "Quantity must be a number.", "invalid")
+    if not amount.is_finite():
+        raise field_error(field, "Quantity must be a number.", "invalid")
+    factor = 1
+    if unit:
+        factors = unit_factors(item)
+        factor = factors.get(unit.upper())
+        if factor is None:
+            raise field_error(
+                "unit", f"{item.sku} has no unit {unit!r}; known units: {', '.join(sorted(factors))}.", "unknown_unit"
+            )
+    base = amount * factor
+    if base != base.to_integral_value():
+        raise field_error(
+            field,
+            f"{quantity} {unit or item.base_unit} is not a whole number of "
+            f"{item.base_unit} (1 {unit} = {factor} {item.base_unit}).",
+            "not_whole",
+        )
+    value = int(base)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise field_error(field, "Quantity must be greater than zero.", "not_positive")
+    if value > MAX_QUANTITY:
+        raise field_error(field, f"Quantity must be at most {MAX_QUANTITY:,} {item.base_unit}.", "too_large")
+    return value

@@ -1,0 +1,1 @@
+"""Models of the orders app (see the issue that builds it)."""

@@ -1,0 +1,111 @@
+"""Shared fixtures: sites, users with roles, API clients. Factories are in tests/factories.py."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from distribution_erp.api.authentication import generate_token
+from governance.models import SiteMembership
+from inventory.models import Location
+
+from .factories import ItemFactory, LocationFactory, SiteFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def site(db):
+    return SiteFactory(code="DC1", name="Central DC", region="EAST")
+
+
+@pytest.fixture
+def other_site(db):
+    return SiteFactory(code="DC2", name="West DC", region="WEST")
+
+
+@pytest.fixture
+def make_user(db):
+    """make_user("supervisor", site) -> a user with that role at that site (roles may be a list)."""
+
+    def _make(roles="supervisor", *sites, username=None, superuser=False):
+        user = UserFactory(username=username) if username else UserFactory()
+        if superuser:
+            user.is_superuser = True
+            user.is_staff = True
+            user.save()
+        for s in sites:
+            for role in [roles] if isinstance(roles, str) else roles:
+                SiteMembership.objects.get_or_create(user=user, site=s, role=role)
+        return user
+
+    return _make
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user(username="enterprise-admin", superuser=True)
+
+
+@pytest.fixture
+def supervisor(make_user, site):
+    return make_user("supervisor", site, username="supervisor1")
+
+
+@pytest.fixture
+def operator(make_user, site):
+    return make_user("operator", site, username="operator1")
+
+
+@pytest.fixture
+def outsider(make_user, other_site):
+    """A supervisor of another site: must not see anything of ``site``."""
+    return make_user("supervisor", other_site, username="outsider")
+
+
+@pytest.fixture
+def item(db):
+    return ItemFactory(sku="WIDGET", standard_cost="10.00")
+
+
+@pytest.fixture
+def storage(site):
+    return LocationFactory(site=site, code="A-01-01", kind=Location.Kind.STORAGE)
+
+
+@pytest.fixture
+def storage2(site):
+    return LocationFactory(site=site, code="A-01-02", kind=Location.Kind.STORAGE)
+
+
+@pytest.fixture
+def api(db):
+    """api(user) -> an APIClient authenticated with a real hashed token of ``user`` (None: anonymous)."""
+
+    def _client(user=None):
+        client = APIClient()
+        if user is not None:
+            _, key = generate_token(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client
+
+    return _client
+
+
+@pytest.fixture
+def stock(supervisor):
+    """stock(item, location, qty, status="AVAILABLE", lot=None): put stock there through the ledger."""
+    from inventory.services import receive_stock
+
+    def _stock(item, location, quantity, status="AVAILABLE", lot=None):
+        return receive_stock(
+            user=None, item=item, location=location, quantity=quantity, status=status, lot=lot, check_permission=False
+        )
+
+    return _stock

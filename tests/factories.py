@@ -1,0 +1,89 @@
+"""factory_boy factories. Sites and master data go through the services, so virtual locations exist."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from governance.models import Site, SiteMembership
+from inventory.models import Item, ItemUnit, Location, Lot, Zone
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "pass-word-123")
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+
+    code = factory.Sequence(lambda n: f"S{n}")
+    name = factory.LazyAttribute(lambda s: f"Site {s.code}")
+    region = "EAST"
+    kind = Site.Kind.DISTRIBUTION_CENTER
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from governance.services import create_site
+
+        return create_site(user=None, **kwargs)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SiteMembership
+
+    user = factory.SubFactory(UserFactory)
+    site = factory.SubFactory(SiteFactory)
+    role = "supervisor"
+
+
+class ZoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Zone
+
+    site = factory.SubFactory(SiteFactory)
+    code = factory.Sequence(lambda n: f"Z{n}")
+    name = factory.LazyAttribute(lambda z: f"Zone {z.code}")
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+
+    site = factory.SubFactory(SiteFactory)
+    code = factory.Sequence(lambda n: f"A-{n:03d}")
+    kind = Location.Kind.STORAGE
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Item
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    description = factory.LazyAttribute(lambda i: f"Item {i.sku}")
+    standard_cost = Decimal("10.00")
+
+    @factory.post_generation
+    def units(self, create, extracted, **kwargs):
+        if not create:
+            return
+        ItemUnit.objects.get_or_create(item=self, code=self.base_unit, defaults={"factor": 1})
+        for code, factor in (extracted or {"CASE": 12}).items():
+            ItemUnit.objects.get_or_create(item=self, code=code, defaults={"factor": factor})
+
+
+class LotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lot
+
+    item = factory.SubFactory(ItemFactory, lot_tracked=True)
+    number = factory.Sequence(lambda n: f"LOT{n:04d}")

@@ -1,0 +1,1 @@
+"""Models of the warehouse app (see the issue that builds it)."""
