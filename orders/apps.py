@@ -4,3 +4,21 @@ from django.apps import AppConfig
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = "Orders"
+
+    def ready(self):
+        from django.db import transaction
+
+        from inventory.selectors import register_integrity_check
+        from inventory.signals import stock_available
+
+        from .services.allocation import allocation_drift
+        from .services.orders import register_handlers
+
+        def _on_stock_available(sender, site_id, item_ids, **kwargs):
+            from .tasks import fill_backorders_task
+
+            transaction.on_commit(lambda: fill_backorders_task.delay(site_id, list(item_ids)))
+
+        stock_available.connect(_on_stock_available, dispatch_uid="orders.fill_backorders", weak=False)
+        register_integrity_check(allocation_drift)
+        register_handlers()

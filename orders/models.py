@@ -1,1 +1,249 @@
-"""Models of the orders app (see the issue that builds it)."""
+"""Customers, sales orders, allocations and the record of every allocation decision."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from governance.models import Site
+from inventory.models import Item
+
+
+class Customer(models.Model):
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    email = models.EmailField(blank=True)
+    ship_to_address = models.TextField(blank=True)
+    region = models.CharField(max_length=60, blank=True, help_text="Used to prefer sites of the same region")
+    home_site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT, related_name="home_customers")
+    credit_limit = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    payment_terms_days = models.PositiveSmallIntegerField(default=30)
+    credit_overdue = models.BooleanField(default=False, help_text="Has overdue invoices: every release is held")
+    priority = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(5)], help_text="Priority tier, 1 (highest) to 5"
+    )
+    allow_partial_shipment = models.BooleanField(
+        default=True, help_text="Ship what is available (and split across sites); off: hold until complete"
+    )
+    allow_backorders = models.BooleanField(default=True)
+    allow_substitution = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(credit_limit__gte=0), name="customer_credit_limit_not_negative"),
+            models.CheckConstraint(condition=Q(priority__gte=1) & Q(priority__lte=5), name="customer_priority_1_5"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class SalesOrder(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "DRAFT", "Draft"
+        VALIDATED = "VALIDATED", "Validated"
+        ON_HOLD = "ON_HOLD", "On hold"
+        RELEASED = "RELEASED", "Released"
+        ALLOCATED = "ALLOCATED", "Allocated"
+        PARTIALLY_ALLOCATED = "PARTIALLY_ALLOCATED", "Partially allocated"
+        BACKORDERED = "BACKORDERED", "Backordered"
+        PICKING = "PICKING", "Picking"
+        PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED", "Partially shipped"
+        SHIPPED = "SHIPPED", "Shipped"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    class Channel(models.TextChoices):
+        WEB = "WEB", "Web shop"
+        EDI = "EDI", "EDI"
+        PHONE = "PHONE", "Phone"
+        EMAIL = "EMAIL", "Email"
+        SALES_REP = "SALES_REP", "Sales representative"
+        API = "API", "API"
+
+    #: statuses in which allocation may still add to the order
+    ALLOCATABLE = (Status.RELEASED, Status.PARTIALLY_ALLOCATED, Status.BACKORDERED, Status.ALLOCATED)
+    #: statuses whose unshipped value counts against the customer's credit
+    OPEN_FOR_CREDIT = (
+        Status.RELEASED,
+        Status.PARTIALLY_ALLOCATED,
+        Status.BACKORDERED,
+        Status.ALLOCATED,
+        Status.PICKING,
+        Status.PARTIALLY_SHIPPED,
+    )
+    CANCELLABLE = (
+        Status.DRAFT,
+        Status.VALIDATED,
+        Status.ON_HOLD,
+        Status.RELEASED,
+        Status.ALLOCATED,
+        Status.PARTIALLY_ALLOCATED,
+        Status.BACKORDERED,
+    )
+
+    number = models.CharField(max_length=20, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    site = models.ForeignKey(
+        Site,
+        on_delete=models.PROTECT,
+        related_name="sales_orders",
+        help_text="Owning site: the ship-from site, else the customer's home site",
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.API)
+    customer_reference = models.CharField(max_length=60, blank=True)
+    priority = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    promised_date = models.DateField()
+    ship_from = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="Fill only from this site"
+    )
+    ship_to_address = models.TextField(blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    allow_duplicate_lines = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    hold_reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    allocated_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "status"], name="order_customer_status_idx"),
+            models.Index(fields=["status", "promised_date"], name="order_status_promise_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(priority__gte=1) & Q(priority__lte=5), name="order_priority_1_5"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class SalesOrderLine(models.Model):
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveSmallIntegerField()
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="order_lines")
+    unit = models.CharField(max_length=12, help_text="Unit the quantity was entered in")
+    unit_factor = models.PositiveIntegerField(default=1)
+    quantity = models.DecimalField(max_digits=14, decimal_places=3, help_text="As entered, in `unit`")
+    quantity_base = models.BigIntegerField(help_text="In the item's base unit")
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, help_text="Per entered unit")
+    ship_from = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    allocated_quantity = models.BigIntegerField(default=0)
+    backordered_quantity = models.BigIntegerField(default=0)
+    picked_quantity = models.BigIntegerField(default=0)
+    shipped_quantity = models.BigIntegerField(default=0)
+    first_shipped_at = models.DateTimeField(null=True, blank=True)
+    last_shipped_at = models.DateTimeField(null=True, blank=True)
+    backordered_since = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_number"], name="order_line_unique_number"),
+            models.CheckConstraint(condition=Q(quantity_base__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(allocated_quantity__gte=0)
+                & Q(backordered_quantity__gte=0)
+                & Q(picked_quantity__gte=0)
+                & Q(shipped_quantity__gte=0),
+                name="order_line_counters_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(allocated_quantity__lte=F("quantity_base") - F("shipped_quantity"))
+                & Q(backordered_quantity__lte=F("quantity_base")),
+                name="order_line_counters_within_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.number}/{self.line_number}"
+
+    @property
+    def open_quantity(self) -> int:
+        """Units still to be claimed: ordered, less what is allocated or already shipped."""
+        return self.quantity_base - self.allocated_quantity - self.shipped_quantity
+
+    @property
+    def value(self) -> Decimal:
+        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+
+
+class Allocation(models.Model):
+    """A claim of ``quantity`` units of ``item`` at ``site`` for an order line; the sum of open claims per
+    (item, site) equals ``StockLevel.allocated``."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        RELEASED = "RELEASED", "Released"
+        CONSUMED = "CONSUMED", "Consumed (shipped)"
+
+    line = models.ForeignKey(SalesOrderLine, on_delete=models.PROTECT, related_name="allocations")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="allocations")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="allocations")
+    quantity = models.BigIntegerField(help_text="Currently claimed")
+    original_quantity = models.BigIntegerField()
+    is_substitute = models.BooleanField(default=False)
+    rule = models.CharField(max_length=30)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["line", "id"]
+        indexes = [
+            models.Index(fields=["item", "site"], name="allocation_item_site_idx", condition=Q(status="OPEN")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0) & Q(quantity__lte=F("original_quantity")),
+                name="allocation_quantity_within_original",
+            ),
+            models.CheckConstraint(condition=~Q(status="OPEN") | Q(quantity__gt=0), name="allocation_open_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line} {self.quantity}@{self.site_id}"
+
+
+class AllocationDecision(models.Model):
+    """Why the engine did what it did, line by line, so a coordinator can see why an order was split or
+    backordered."""
+
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="decisions")
+    line = models.ForeignKey(SalesOrderLine, null=True, blank=True, on_delete=models.CASCADE, related_name="decisions")
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    rule = models.CharField(max_length=30)
+    quantity = models.BigIntegerField(default=0)
+    message = models.CharField(max_length=400)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["order", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.rule}: {self.message}"

@@ -12,6 +12,16 @@ from inventory.models import Location
 from .factories import ItemFactory, LocationFactory, SiteFactory, UserFactory
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager():
+    """Tasks run inline in tests (after commit, as in production); nothing goes to a broker."""
+    from distribution_erp.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache

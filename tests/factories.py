@@ -87,3 +87,13 @@ class LotFactory(factory.django.DjangoModelFactory):
 
     item = factory.SubFactory(ItemFactory, lot_tracked=True)
     number = factory.Sequence(lambda n: f"LOT{n:04d}")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Customer"
+
+    code = factory.Sequence(lambda n: f"CUST{n:04d}")
+    name = factory.LazyAttribute(lambda c: f"Customer {c.code}")
+    credit_limit = Decimal("1000000.00")
+    region = "EAST"

@@ -1,0 +1,343 @@
+"""The allocation engine: lock, turn rows into plain values, call the pure policy, write the result.
+
+Lock order, the same everywhere: sales orders (pk order), then stock levels (pk order), then quants.
+The ledger never locks orders, so no cycle can form.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from distribution_erp.db import atomic_with_retry, lock_rows
+from governance.models import Site
+from governance.services import get_rule, open_exception, resolve_exceptions_for_subject
+from inventory.models import ItemSubstitute, StockLevel
+from inventory.selectors import Drift
+from inventory.services.ledger import lock_levels
+from orders.models import Allocation, AllocationDecision, SalesOrder, SalesOrderLine
+from orders.policy import allocation as policy
+
+S = SalesOrder.Status
+BATCH_SIZE = 50
+
+
+def _sites() -> list[policy.SiteInfo]:
+    return [
+        policy.SiteInfo(s.pk, s.code, s.region, bool(get_rule("orders.allow_split_shipments", s.pk)))
+        for s in Site.objects.filter(active=True).order_by("code")
+    ]
+
+
+def derive_status(lines: list[SalesOrderLine], current: str) -> str:
+    """Pure: the order status after allocation, from its line counters."""
+    if current not in SalesOrder.ALLOCATABLE:
+        return current
+    open_units = sum(line.quantity_base - line.allocated_quantity - line.shipped_quantity for line in lines)
+    allocated = sum(line.allocated_quantity for line in lines)
+    backordered = sum(line.backordered_quantity for line in lines)
+    if open_units == 0:
+        return S.ALLOCATED
+    if allocated == 0:
+        return S.BACKORDERED if backordered else S.RELEASED
+    return S.PARTIALLY_ALLOCATED
+
+
+@atomic_with_retry
+def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dict:
+    """Allocate what can be allocated for the given orders; idempotent (a second run finds nothing open)."""
+    now = now or timezone.now()
+    orders = lock_rows(
+        SalesOrder.objects.filter(pk__in=order_ids, status__in=SalesOrder.ALLOCATABLE).select_related("customer")
+    )
+    counts = {"orders": len(orders), "allocated_units": 0, "backordered_units": 0, "waiting_units": 0}
+    if not orders:
+        return counts
+    lines = list(SalesOrderLine.objects.filter(order__in=orders).order_by("order_id", "line_number"))
+    by_order: dict[int, list[SalesOrderLine]] = defaultdict(list)
+    for line in lines:
+        by_order[line.order_id].append(line)
+    item_ids = {line.item_id for line in lines}
+    subs: dict[int, tuple[int, ...]] = defaultdict(tuple)
+    if any(o.customer.allow_substitution for o in orders):
+        for link in ItemSubstitute.objects.filter(item_id__in=item_ids, substitute__active=True).order_by(
+            "item_id", "preference"
+        ):
+            subs[link.item_id] += (link.substitute_id,)
+            item_ids.add(link.substitute_id)
+    sites = _sites()
+    keys = [(item, site.id) for item in sorted(item_ids) for site in sites]
+    StockLevel.objects.bulk_create([StockLevel(item_id=i, site_id=s) for i, s in keys], ignore_conflicts=True)
+    levels = lock_levels(keys)
+    free = {key: level.available - level.allocated for key, level in levels.items()}
+
+    demands = []
+    for order in orders:
+        demand_lines = tuple(
+            policy.LineDemand(
+                line.pk,
+                line.item_id,
+                line.quantity_base - line.allocated_quantity - line.shipped_quantity,
+                (line.ship_from_id or order.ship_from_id),
+                subs[line.item_id],
+            )
+            for line in by_order[order.pk]
+        )
+        demands.append(
+            policy.OrderDemand(
+                order_id=order.pk,
+                priority=order.priority,
+                promised_date=order.promised_date,
+                released_at=order.released_at or order.created_at,
+                lines=demand_lines,
+                home_site_id=order.customer.home_site_id,
+                region=order.customer.region,
+                allow_split=order.customer.allow_partial_shipment,
+                allow_backorders=order.customer.allow_backorders,
+                allow_substitution=order.customer.allow_substitution,
+            )
+        )
+    plan = policy.allocate(demands, sites, free)
+
+    line_by_id = {line.pk: line for line in lines}
+    decisions: list[AllocationDecision] = []
+    new_allocations = []
+    for a in plan.allocations:
+        line = line_by_id[a.line_id]
+        line.allocated_quantity += a.quantity
+        level = levels[(a.item_id, a.site_id)]
+        level.allocated += a.quantity
+        level.updated_at = now
+        counts["allocated_units"] += a.quantity
+        new_allocations.append(
+            Allocation(
+                line=line,
+                site_id=a.site_id,
+                item_id=a.item_id,
+                quantity=a.quantity,
+                original_quantity=a.quantity,
+                is_substitute=a.is_substitute,
+                rule=a.rule,
+                created_at=now,
+            )
+        )
+        decisions.append(
+            AllocationDecision(
+                order_id=a.order_id,
+                line=line,
+                site_id=a.site_id,
+                item_id=a.item_id,
+                rule=a.rule,
+                quantity=a.quantity,
+                message=a.reason[:400],
+                created_at=now,
+            )
+        )
+    unfilled = {u.line_id: u for u in plan.unfilled}
+    last_decision = {
+        d.line_id: (d.rule, d.quantity)
+        for d in AllocationDecision.objects.filter(line_id__in=list(unfilled))
+        .order_by("line_id", "-id")
+        .distinct("line_id")
+    }
+    waiting_lines, cleared_lines = [], []
+    for line in lines:
+        u = unfilled.get(line.pk)
+        new_backorder = u.quantity if (u and u.rule == policy.BACKORDER) else 0
+        if u and last_decision.get(line.pk) != (u.rule, u.quantity):
+            decisions.append(
+                AllocationDecision(
+                    order_id=line.order_id,
+                    line=line,
+                    item_id=line.item_id,
+                    rule=u.rule,
+                    quantity=u.quantity,
+                    message=u.reason[:400],
+                    created_at=now,
+                )
+            )
+        if new_backorder and not line.backordered_quantity:
+            line.backordered_since = now
+        if not new_backorder:
+            line.backordered_since = None
+        line.backordered_quantity = new_backorder
+        if u is not None:
+            counts["backordered_units" if u.rule == policy.BACKORDER else "waiting_units"] += u.quantity
+            if u.rule == policy.WAIT:
+                waiting_lines.append(line)
+        else:
+            cleared_lines.append(line)
+    for order_id, rule, message in plan.notes:
+        decisions.append(AllocationDecision(order_id=order_id, rule=rule, message=message[:400], created_at=now))
+
+    Allocation.objects.bulk_create(new_allocations)
+    AllocationDecision.objects.bulk_create(decisions)
+    SalesOrderLine.objects.bulk_update(lines, ["allocated_quantity", "backordered_quantity", "backordered_since"])
+    changed_levels = [levels[(a.item_id, a.site_id)] for a in plan.allocations]
+    if changed_levels:
+        StockLevel.objects.bulk_update(list({lv.pk: lv for lv in changed_levels}.values()), ["allocated", "updated_at"])
+    for order in orders:
+        status = derive_status(by_order[order.pk], order.status)
+        if status != order.status or (status == S.ALLOCATED and order.allocated_at is None):
+            order.status = status
+            if status == S.ALLOCATED:
+                order.allocated_at = now
+            order.save(update_fields=["status", "allocated_at", "updated_at"])
+    for line in waiting_lines:
+        order = next(o for o in orders if o.pk == line.order_id)
+        open_exception(
+            site=order.site,
+            code="UNALLOCATED_LINE",
+            subject=line,
+            summary=f"{order.number} line {line.line_number}: {unfilled[line.pk].quantity} cannot be "
+            f"filled and the customer accepts no backorders.",
+        )
+    for line in cleared_lines:
+        resolve_exceptions_for_subject(subject=line, code="UNALLOCATED_LINE", note="Line fully allocated.")
+    return counts
+
+
+def release_allocations(queryset) -> dict[tuple[int, int], int]:
+    """Give back open allocations (cancel): lock their stock levels, lower ``allocated``, mark them released.
+    Must run inside the transaction that holds the order lock. Returns released units per (item, site)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("release_allocations must run inside a transaction")
+    allocations = lock_rows(queryset.filter(status=Allocation.Status.OPEN))
+    released: dict[tuple[int, int], int] = defaultdict(int)
+    for a in allocations:
+        released[(a.item_id, a.site_id)] += a.quantity
+    if not released:
+        return {}
+    levels = lock_levels(released)
+    now = timezone.now()
+    for key, qty in released.items():
+        levels[key].allocated -= qty
+        levels[key].updated_at = now
+    StockLevel.objects.bulk_update(list(levels.values()), ["allocated", "updated_at"])
+    Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(
+        quantity=0, status=Allocation.Status.RELEASED, released_at=now
+    )
+    by_site: dict[int, list[int]] = defaultdict(list)
+    for item_id, site_id in released:
+        by_site[site_id].append(item_id)
+
+    def wake():
+        from orders.tasks import fill_backorders_task
+
+        for site_id, item_ids in by_site.items():
+            fill_backorders_task.delay(site_id, sorted(item_ids))
+
+    transaction.on_commit(wake)
+    return dict(released)
+
+
+def orders_waiting_for(item_ids: list[int] | None = None) -> list[int]:
+    """Ids of released orders with lines still to allocate, oldest promise first (durable pending work)."""
+    lines = SalesOrderLine.objects.filter(
+        order__status__in=(S.RELEASED, S.PARTIALLY_ALLOCATED, S.BACKORDERED),
+        allocated_quantity__lt=F("quantity_base") - F("shipped_quantity"),
+    )
+    if item_ids is not None:
+        subs = ItemSubstitute.objects.filter(substitute_id__in=item_ids).values_list("item_id", flat=True)
+        lines = lines.filter(
+            Q(item_id__in=item_ids) | Q(item_id__in=list(subs), order__customer__allow_substitution=True)
+        )
+    rows = (
+        lines.values("order_id", "order__promised_date", "order__priority", "order__released_at")
+        .distinct()
+        .order_by("order__promised_date", "order__priority", "order__released_at", "order_id")
+    )
+    seen, out = set(), []
+    for row in rows:
+        if row["order_id"] not in seen:
+            seen.add(row["order_id"])
+            out.append(row["order_id"])
+    return out
+
+
+def fill_backorders(*, item_ids: list[int] | None = None, batch_size: int = BATCH_SIZE) -> dict:
+    """Allocate waiting and backordered lines (all, or those of ``item_ids``), oldest promise first, in
+    batches of orders per transaction."""
+    total = {"orders": 0, "allocated_units": 0, "backordered_units": 0, "waiting_units": 0}
+    pending = orders_waiting_for(item_ids)
+    for start in range(0, len(pending), batch_size):
+        counts = allocate_orders(pending[start : start + batch_size])
+        for key in total:
+            total[key] += counts.get(key, 0)
+    return total
+
+
+def allocation_drift() -> list[Drift]:
+    """Stock levels whose ``allocated`` differs from the sum of their open allocations."""
+    sums = {
+        (row["item_id"], row["site_id"]): row["total"]
+        for row in Allocation.objects.filter(status=Allocation.Status.OPEN)
+        .values("item_id", "site_id")
+        .annotate(total=Sum("quantity"))
+    }
+    drifts = []
+    for level in StockLevel.objects.filter(Q(allocated__gt=0) | Q(pk__in=[])).values(
+        "id", "item_id", "site_id", "allocated"
+    ):
+        expected = sums.pop((level["item_id"], level["site_id"]), 0)
+        if expected != level["allocated"]:
+            drifts.append(
+                Drift(
+                    "ALLOCATED_VS_ALLOCATIONS",
+                    f"item={level['item_id']} site={level['site_id']}",
+                    int(expected),
+                    int(level["allocated"]),
+                )
+            )
+    for (item_id, site_id), expected in sums.items():
+        if expected:
+            drifts.append(Drift("ALLOCATED_VS_ALLOCATIONS", f"item={item_id} site={site_id}", int(expected), 0))
+    line_sums = SalesOrderLine.objects.annotate(
+        open_alloc=Sum("allocations__quantity", filter=Q(allocations__status=Allocation.Status.OPEN))
+    ).exclude(allocated_quantity=0, open_alloc__isnull=True)
+    for line in line_sums.values("id", "allocated_quantity", "open_alloc"):
+        if (line["open_alloc"] or 0) != line["allocated_quantity"]:
+            drifts.append(
+                Drift(
+                    "LINE_VS_ALLOCATIONS",
+                    f"order_line={line['id']}",
+                    int(line["open_alloc"] or 0),
+                    int(line["allocated_quantity"]),
+                )
+            )
+    return drifts
+
+
+def reconcile_allocations() -> dict:
+    """Recompute every stock level's ``allocated`` from the allocation rows; repair and report each drift
+    with an ALLOCATION_DRIFT exception (Saleor-style reconciliation)."""
+    counts = {"checked_levels": StockLevel.objects.count(), "drift": 0, "repaired": 0}
+    for drift in [d for d in allocation_drift() if d.kind == "ALLOCATED_VS_ALLOCATIONS"]:
+        counts["drift"] += 1
+        item_id, site_id = (int(part.split("=")[1]) for part in drift.key.split())
+        with transaction.atomic():
+            (level,) = lock_levels([(item_id, site_id)]).values()
+            expected = (
+                Allocation.objects.filter(status=Allocation.Status.OPEN, item_id=item_id, site_id=site_id).aggregate(
+                    t=Sum("quantity")
+                )["t"]
+                or 0
+            )
+            found = level.allocated
+            if expected != found and expected <= level.available:
+                level.allocated = expected
+                level.save(update_fields=["allocated", "updated_at"])
+                counts["repaired"] += 1
+            open_exception(
+                site=level.site,
+                code="ALLOCATION_DRIFT",
+                subject=level,
+                summary=f"allocated was {found}, open allocations sum to {expected}"
+                + ("; repaired" if expected <= level.available else "; NOT repaired"),
+                details={"found": found, "expected": expected},
+            )
+    return counts

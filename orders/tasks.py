@@ -1,0 +1,52 @@
+"""Celery tasks of the allocation worker: thin, idempotent wrappers around services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from governance.services import record_job
+
+RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 5,
+    "acks_late": True,
+}
+
+
+@shared_task(name="orders.tasks.allocate_order_task", **RETRY)
+def allocate_order_task(order_id: int) -> dict:
+    """Allocate one released order. Safe to run twice: a second run finds nothing left to allocate."""
+    from orders.services import allocate_orders
+
+    return allocate_orders([order_id])
+
+
+@shared_task(name="orders.tasks.fill_backorders_task", **RETRY)
+def fill_backorders_task(site_id: int | None = None, item_ids: list[int] | None = None) -> dict:
+    """Stock became available (or allocations were given back): fill waiting lines of those items."""
+    from orders.services import fill_backorders
+
+    return fill_backorders(item_ids=item_ids)
+
+
+@shared_task(name="orders.tasks.allocation_sweep", **RETRY)
+def allocation_sweep() -> dict:
+    """Periodic: allocate every released order that still has open lines (catches lost tasks)."""
+    from orders.services import fill_backorders
+
+    with record_job("allocation_sweep") as counts:
+        counts.update(fill_backorders())
+    return counts
+
+
+@shared_task(name="orders.tasks.reconcile_allocations_task", **RETRY)
+def reconcile_allocations_task() -> dict:
+    """Periodic: recompute allocated counters from allocation rows; repair and report drift."""
+    from orders.services import reconcile_allocations
+
+    with record_job("reconcile_allocations") as counts:
+        counts.update(reconcile_allocations())
+    return counts
