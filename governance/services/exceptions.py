@@ -24,6 +24,11 @@ def open_exception(
     """
     code_row = ExceptionCode.objects.filter(code=code).first()
     if code_row is None:
+        from governance.catalog import ensure_exception_codes
+
+        ensure_exception_codes()  # a catalog code not seeded yet (e.g. after a test flush)
+        code_row = ExceptionCode.objects.filter(code=code).first()
+    if code_row is None:
         raise ValidationFailed(f"Unknown exception code {code!r}.")
     content_type = ContentType.objects.get_for_model(subject)
     existing = (

@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from distribution_erp.db import atomic_with_retry, lock_rows
-from governance.models import Site
-from governance.services import get_rule, open_exception, resolve_exceptions_for_subject
+from governance.models import ExceptionCase, Site
+from governance.services import open_exception, resolve_exceptions_for_subject
+from governance.services.rules import get_rule_for_sites
 from inventory.models import ItemSubstitute, StockLevel
 from inventory.selectors import Drift
 from inventory.services.ledger import lock_levels
@@ -27,10 +29,9 @@ BATCH_SIZE = 50
 
 
 def _sites() -> list[policy.SiteInfo]:
-    return [
-        policy.SiteInfo(s.pk, s.code, s.region, bool(get_rule("orders.allow_split_shipments", s.pk)))
-        for s in Site.objects.filter(active=True).order_by("code")
-    ]
+    sites = list(Site.objects.filter(active=True).order_by("code"))
+    split = get_rule_for_sites("orders.allow_split_shipments", [s.pk for s in sites])
+    return [policy.SiteInfo(s.pk, s.code, s.region, bool(split[s.pk])) for s in sites]
 
 
 def derive_status(lines: list[SalesOrderLine], current: str) -> str:
@@ -180,13 +181,19 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
     changed_levels = [levels[(a.item_id, a.site_id)] for a in plan.allocations]
     if changed_levels:
         StockLevel.objects.bulk_update(list({lv.pk: lv for lv in changed_levels}.values()), ["allocated", "updated_at"])
+    changed_orders = []
     for order in orders:
         status = derive_status(by_order[order.pk], order.status)
         if status != order.status or (status == S.ALLOCATED and order.allocated_at is None):
             order.status = status
             if status == S.ALLOCATED:
                 order.allocated_at = now
-            order.save(update_fields=["status", "allocated_at", "updated_at"])
+            order.updated_at = now
+            changed_orders.append(order)
+    if changed_orders:
+        # status changes are written with history rows, as any document change is
+        SalesOrder.objects.bulk_update(changed_orders, ["status", "allocated_at", "updated_at"])
+        bulk_history_create(changed_orders, now)
     for line in waiting_lines:
         order = next(o for o in orders if o.pk == line.order_id)
         open_exception(
@@ -196,9 +203,19 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
             summary=f"{order.number} line {line.line_number}: {unfilled[line.pk].quantity} cannot be "
             f"filled and the customer accepts no backorders.",
         )
-    for line in cleared_lines:
-        resolve_exceptions_for_subject(subject=line, code="UNALLOCATED_LINE", note="Line fully allocated.")
+    if cleared_lines:
+        line_type = ContentType.objects.get_for_model(SalesOrderLine)
+        flagged = set(ExceptionCase.objects.filter(
+            content_type=line_type, object_id__in=[line.pk for line in cleared_lines], code__code="UNALLOCATED_LINE"
+        ).exclude(status=ExceptionCase.Status.RESOLVED).values_list("object_id", flat=True))
+        for line in cleared_lines:
+            if line.pk in flagged:
+                resolve_exceptions_for_subject(subject=line, code="UNALLOCATED_LINE", note="Line fully allocated.")
     return counts
+
+
+def bulk_history_create(orders: list[SalesOrder], when) -> None:
+    SalesOrder.history.bulk_history_create(orders, default_change_reason="allocation", default_date=when)
 
 
 def release_allocations(queryset) -> dict[tuple[int, int], int]:
