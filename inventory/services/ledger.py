@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from distribution_erp.db import lock_rows
+from distribution_erp.db import bulk_update_columns, lock_rows
 from distribution_erp.errors import InsufficientStock, ValidationFailed
 from distribution_erp.validation import MAX_QUANTITY
 from inventory.models import LEVEL_FIELD, InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant
@@ -90,32 +89,42 @@ def _ensure_rows(quant_keys: list[QuantKey], level_keys: list[LevelKey], site_of
         )
 
 
-def _or_filter(keys, build) -> Q:
-    q = Q()
-    for key in keys:
-        q |= build(key)
-    return q
+def lock_levels(level_keys, *, create: bool = True) -> dict[LevelKey, StockLevel]:
+    """Lock the stock levels of ``level_keys`` (creating missing ones at zero), in primary-key order.
 
-
-def lock_levels(level_keys) -> dict[LevelKey, StockLevel]:
-    keys = sorted(set(level_keys))
+    Rows are selected by item and site sets (a superset of the keys when they are not a full cross
+    product, which is harmless: extra rows are locked in the same global order)."""
+    keys = set(level_keys)
     if not keys:
         return {}
-    rows = lock_rows(StockLevel.objects.filter(_or_filter(keys, lambda k: Q(item_id=k[0], site_id=k[1]))))
-    return {(row.item_id, row.site_id): row for row in rows}
+    items = sorted({k[0] for k in keys})
+    sites = sorted({k[1] for k in keys})
+    rows = {
+        (r.item_id, r.site_id): r for r in lock_rows(StockLevel.objects.filter(item_id__in=items, site_id__in=sites))
+    }
+    missing = keys - set(rows)
+    if missing and create:
+        StockLevel.objects.bulk_create(
+            [StockLevel(item_id=i, site_id=s) for i, s in sorted(missing)], ignore_conflicts=True
+        )
+        rows = {
+            (r.item_id, r.site_id): r
+            for r in lock_rows(StockLevel.objects.filter(item_id__in=items, site_id__in=sites))
+        }
+    return {key: rows[key] for key in keys if key in rows}
 
 
 def lock_quants(quant_keys) -> dict[QuantKey, StockQuant]:
-    keys = sorted(set(quant_keys), key=lambda k: (k[0], k[1], k[2] or 0, k[3]))
+    """Lock the quants of ``quant_keys`` in primary-key order (selected by item and location sets)."""
+    keys = set(quant_keys)
     if not keys:
         return {}
-
-    def match(k: QuantKey) -> Q:
-        lot = Q(lot_id=k[2]) if k[2] else Q(lot__isnull=True)
-        return Q(item_id=k[0], location_id=k[1], status=k[3]) & lot
-
-    rows = lock_rows(StockQuant.objects.filter(_or_filter(keys, match)))
-    return {(row.item_id, row.location_id, row.lot_id, row.status): row for row in rows}
+    items = sorted({k[0] for k in keys})
+    locations = sorted({k[1] for k in keys})
+    statuses = sorted({k[3] for k in keys})
+    rows = lock_rows(StockQuant.objects.filter(item_id__in=items, location_id__in=locations, status__in=statuses))
+    found = {(row.item_id, row.location_id, row.lot_id, row.status): row for row in rows}
+    return {key: found[key] for key in keys if key in found}
 
 
 def _describe(item_id: int, location: Location, status: str) -> str:
@@ -180,8 +189,10 @@ def post_moves(
 
     # Source quants must exist already; only destinations are created.
     to_create = [k for k, d in quant_delta.items() if d > 0]
-    _ensure_rows(to_create, list(level_delta), site_of)
+    # Levels first: every quant belongs to one (item, site) level, so holding the level lock also
+    # serialises the creation of that level's quants.
     levels = lock_levels(level_delta)
+    _ensure_rows(to_create, [], site_of)
     quants = lock_quants(quant_delta)
 
     now = timezone.now()
@@ -239,12 +250,12 @@ def post_moves(
         level.updated_at = now
         changed_levels.append(level)
 
-    if changed_quants:
-        StockQuant.objects.bulk_update(changed_quants, ["quantity", "reserved", "updated_at", "last_received_at"])
-    if changed_levels:
-        StockLevel.objects.bulk_update(
-            changed_levels, ["received", "available", "hold", "damaged", "in_transit", "allocated", "updated_at"]
-        )
+    bulk_update_columns(StockQuant, changed_quants, ["quantity", "reserved", "updated_at", "last_received_at"])
+    bulk_update_columns(
+        StockLevel,
+        changed_levels,
+        ["received", "available", "hold", "damaged", "in_transit", "allocated", "updated_at"],
+    )
 
     document_type = document_id = None
     if document is not None:
@@ -301,5 +312,5 @@ def change_allocated(*, deltas: dict[LevelKey, int]) -> dict[LevelKey, StockLeve
             raise InsufficientStock(f"Cannot allocate {delta}: only {level.available - level.allocated} free.")
         level.allocated = new
         level.updated_at = now
-    StockLevel.objects.bulk_update(list(levels.values()), ["allocated", "updated_at"])
+    bulk_update_columns(StockLevel, list(levels.values()), ["allocated", "updated_at"])
     return levels

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from distribution_erp.db import atomic_with_retry, lock_rows
+from distribution_erp.db import atomic_with_retry, bulk_update_columns, lock_rows
 from governance.models import ExceptionCase, Site
 from governance.services import open_exception, resolve_exceptions_for_subject
 from governance.services.rules import get_rule_for_sites
@@ -72,7 +72,6 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
             item_ids.add(link.substitute_id)
     sites = _sites()
     keys = [(item, site.id) for item in sorted(item_ids) for site in sites]
-    StockLevel.objects.bulk_create([StockLevel(item_id=i, site_id=s) for i, s in keys], ignore_conflicts=True)
     levels = lock_levels(keys)
     free = {key: level.available - level.allocated for key, level in levels.items()}
 
@@ -177,10 +176,9 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
 
     Allocation.objects.bulk_create(new_allocations)
     AllocationDecision.objects.bulk_create(decisions)
-    SalesOrderLine.objects.bulk_update(lines, ["allocated_quantity", "backordered_quantity", "backordered_since"])
-    changed_levels = [levels[(a.item_id, a.site_id)] for a in plan.allocations]
-    if changed_levels:
-        StockLevel.objects.bulk_update(list({lv.pk: lv for lv in changed_levels}.values()), ["allocated", "updated_at"])
+    bulk_update_columns(SalesOrderLine, lines, ["allocated_quantity", "backordered_quantity", "backordered_since"])
+    changed_levels = {levels[(a.item_id, a.site_id)].pk: levels[(a.item_id, a.site_id)] for a in plan.allocations}
+    bulk_update_columns(StockLevel, list(changed_levels.values()), ["allocated", "updated_at"])
     changed_orders = []
     for order in orders:
         status = derive_status(by_order[order.pk], order.status)
@@ -192,7 +190,7 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
             changed_orders.append(order)
     if changed_orders:
         # status changes are written with history rows, as any document change is
-        SalesOrder.objects.bulk_update(changed_orders, ["status", "allocated_at", "updated_at"])
+        bulk_update_columns(SalesOrder, changed_orders, ["status", "allocated_at", "updated_at"])
         bulk_history_create(changed_orders, now)
     for line in waiting_lines:
         order = next(o for o in orders if o.pk == line.order_id)
@@ -205,9 +203,13 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
         )
     if cleared_lines:
         line_type = ContentType.objects.get_for_model(SalesOrderLine)
-        flagged = set(ExceptionCase.objects.filter(
-            content_type=line_type, object_id__in=[line.pk for line in cleared_lines], code__code="UNALLOCATED_LINE"
-        ).exclude(status=ExceptionCase.Status.RESOLVED).values_list("object_id", flat=True))
+        flagged = set(
+            ExceptionCase.objects.filter(
+                content_type=line_type, object_id__in=[line.pk for line in cleared_lines], code__code="UNALLOCATED_LINE"
+            )
+            .exclude(status=ExceptionCase.Status.RESOLVED)
+            .values_list("object_id", flat=True)
+        )
         for line in cleared_lines:
             if line.pk in flagged:
                 resolve_exceptions_for_subject(subject=line, code="UNALLOCATED_LINE", note="Line fully allocated.")
@@ -234,7 +236,7 @@ def release_allocations(queryset) -> dict[tuple[int, int], int]:
     for key, qty in released.items():
         levels[key].allocated -= qty
         levels[key].updated_at = now
-    StockLevel.objects.bulk_update(list(levels.values()), ["allocated", "updated_at"])
+    bulk_update_columns(StockLevel, list(levels.values()), ["allocated", "updated_at"])
     Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(
         quantity=0, status=Allocation.Status.RELEASED, released_at=now
     )

@@ -28,7 +28,7 @@ def run_threads(target, args_list):
         try:
             barrier.wait()
             results[index] = target(*args)
-        except BaseException as exc:  # noqa: BLE001 - reported to the test
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()
@@ -54,8 +54,12 @@ def world():
 
 
 def _order(coordinator, customer, lines):
-    return create_order(user=coordinator, customer=customer, promised_date=timezone.localdate() + timedelta(days=2),
-                        lines=[{"item": sku, "quantity": qty} for sku, qty in lines])
+    return create_order(
+        user=coordinator,
+        customer=customer,
+        promised_date=timezone.localdate() + timedelta(days=2),
+        lines=[{"item": sku, "quantity": qty} for sku, qty in lines],
+    )
 
 
 def test_32_orders_released_at_once_for_the_last_100_units_allocate_exactly_100(world):
@@ -82,8 +86,9 @@ def test_orders_touching_the_same_items_in_opposite_orders_never_deadlock(world)
     skus = [f"OPP-{i}" for i in range(4)]
     for sku in skus:
         item = ItemFactory(sku=sku)
-        receive_stock(user=None, item=item, location=location, quantity=1000, status="AVAILABLE",
-                      check_permission=False)
+        receive_stock(
+            user=None, item=item, location=location, quantity=1000, status="AVAILABLE", check_permission=False
+        )
     orders = []
     for i in range(16):
         ordered = skus if i % 2 == 0 else list(reversed(skus))
@@ -91,7 +96,7 @@ def test_orders_touching_the_same_items_in_opposite_orders_never_deadlock(world)
         SalesOrder.objects.filter(pk=order.pk).update(status="RELEASED", released_at=timezone.now())
         orders.append(order)
     # each worker allocates a batch holding orders of both line orders, in opposite sequences
-    batches = [[o.pk for o in (orders if i % 2 == 0 else list(reversed(orders)))[i:i + 6]] for i in range(0, 16, 2)]
+    batches = [[o.pk for o in (orders if i % 2 == 0 else list(reversed(orders)))[i : i + 6]] for i in range(0, 16, 2)]
 
     _, errors = run_threads(lambda ids: allocate_orders(ids), [(b,) for b in batches])
 
