@@ -44,8 +44,17 @@ def lock_rows(queryset):
     return list(queryset.order_by("pk").select_for_update(of=("self",)))
 
 
+def _array_cast(field, conn) -> str:
+    db_type = field.target_field.db_type(conn) if field.is_relation else field.db_type(conn)
+    if db_type in ("serial", "bigserial"):
+        return "bigint"
+    if "check" in db_type.lower():  # e.g. "integer CHECK (...)" of positive fields
+        db_type = db_type.split(" ")[0]
+    return db_type
+
+
 def bulk_update_columns(model, objs, fields: list[str]) -> int:
-    """UPDATE many rows with their own values in one statement (``UPDATE .. FROM (VALUES ..)``).
+    """UPDATE many rows with their own values in one statement (``UPDATE .. FROM unnest(arrays)``).
 
     Django's ``bulk_update`` builds a CASE expression per field and row, which costs more Python time than
     the database work on hot paths (allocation, the ledger); this writes the same result directly.
@@ -57,23 +66,56 @@ def bulk_update_columns(model, objs, fields: list[str]) -> int:
     meta = model._meta
     columns = [meta.get_field(name) for name in fields]
     pk = meta.pk
-    values_sql, params = [], []
-    for obj in objs:
-        row = [pk.get_db_prep_value(obj.pk, conn)]
-        for field in columns:
-            row.append(field.get_db_prep_save(getattr(obj, field.attname), conn))
-        params.extend(row)
-        values_sql.append("(" + ", ".join(["%s"] * len(row)) + ")")
-    casts = [pk.db_type(conn)] + [field.db_type(conn) for field in columns]
-    alias_cols = ["pk"] + [f"c{i}" for i in range(len(columns))]
-    # cast the first row's placeholders so PostgreSQL knows every column's type
-    first = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
-    values_sql[0] = first
+    arrays = [[pk.get_db_prep_value(obj.pk, conn) for obj in objs]]
+    for field in columns:
+        arrays.append([field.get_db_prep_save(getattr(obj, field.attname), conn) for obj in objs])
+    casts = [_array_cast(pk, conn)] + [_array_cast(field, conn) for field in columns]
+    aliases = ["pk"] + [f"c{i}" for i in range(len(columns))]
     sets = ", ".join(f'"{field.column}" = v.c{i}' for i, field in enumerate(columns))
+    unnest = ", ".join(f"%s::{cast}[]" for cast in casts)
     sql = (
-        f'UPDATE "{meta.db_table}" AS t SET {sets} FROM (VALUES {", ".join(values_sql)}) '
-        f'AS v({", ".join(alias_cols)}) WHERE t."{pk.column}" = v.pk'
+        f'UPDATE "{meta.db_table}" AS t SET {sets} FROM unnest({unnest}) AS v({", ".join(aliases)}) '
+        f'WHERE t."{pk.column}" = v.pk'
     )
     with conn.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, arrays)
+        return cursor.rowcount
+
+
+def bulk_insert_rows(model, fields: list[str], rows: list[tuple]) -> int:
+    """INSERT plain tuples (values in ``fields`` order, already in their database form: ints, strings, bools,
+    datetimes) in one ``INSERT .. SELECT unnest(..)`` statement, without building model instances.
+    For hot paths; use ``bulk_create`` everywhere else."""
+    if not rows:
+        return 0
+    from django.db import connection as conn
+
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    arrays = [list(col) for col in zip(*rows, strict=True)]
+    casts = [_array_cast(field, conn) for field in columns]
+    cols = ", ".join(f'"{field.column}"' for field in columns)
+    unnest = ", ".join(f"%s::{cast}[]" for cast in casts)
+    with conn.cursor() as cursor:
+        cursor.execute(f'INSERT INTO "{meta.db_table}" ({cols}) SELECT * FROM unnest({unnest})', arrays)
+        return cursor.rowcount
+
+
+def snapshot_history(model, ids: list[int], *, when, reason: str, user_id: int | None = None) -> int:
+    """Write one django-simple-history row per object of ``ids`` (history_type '~'), copied from the
+    current table in one statement — the same rows ``bulk_history_create`` makes, for hot paths."""
+    if not ids:
+        return 0
+    from django.db import connection as conn
+
+    history = model.history.model
+    tracked = [f for f in model._meta.concrete_fields]
+    tracked_cols = ", ".join(f'"{f.column}"' for f in tracked)
+    sql = (
+        f'INSERT INTO "{history._meta.db_table}" ({tracked_cols}, "history_date", "history_change_reason", '
+        f'"history_type", "history_user_id") SELECT {tracked_cols}, %s, %s, \'~\', %s FROM "{model._meta.db_table}" '
+        f'WHERE "{model._meta.pk.column}" = ANY(%s)'
+    )
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [when, reason, user_id, list(ids)])
         return cursor.rowcount

@@ -14,7 +14,13 @@ from django.db import connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from distribution_erp.db import atomic_with_retry, bulk_update_columns, lock_rows
+from distribution_erp.db import (
+    atomic_with_retry,
+    bulk_insert_rows,
+    bulk_update_columns,
+    lock_rows,
+    snapshot_history,
+)
 from governance.models import ExceptionCase, Site
 from governance.services import open_exception, resolve_exceptions_for_subject
 from governance.services.rules import get_rule_for_sites
@@ -25,7 +31,19 @@ from orders.models import Allocation, AllocationDecision, SalesOrder, SalesOrder
 from orders.policy import allocation as policy
 
 S = SalesOrder.Status
-BATCH_SIZE = 50
+BATCH_SIZE = 200
+ALLOCATION_FIELDS = [
+    "line",
+    "site",
+    "item",
+    "quantity",
+    "original_quantity",
+    "is_substitute",
+    "rule",
+    "status",
+    "created_at",
+]
+DECISION_FIELDS = ["order", "line", "site", "item", "rule", "quantity", "message", "created_at"]
 
 
 def _sites() -> list[policy.SiteInfo]:
@@ -104,8 +122,8 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
     plan = policy.allocate(demands, sites, free)
 
     line_by_id = {line.pk: line for line in lines}
-    decisions: list[AllocationDecision] = []
-    new_allocations = []
+    decisions: list[tuple] = []
+    new_allocations: list[tuple] = []
     for a in plan.allocations:
         line = line_by_id[a.line_id]
         line.allocated_quantity += a.quantity
@@ -114,29 +132,9 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
         level.updated_at = now
         counts["allocated_units"] += a.quantity
         new_allocations.append(
-            Allocation(
-                line=line,
-                site_id=a.site_id,
-                item_id=a.item_id,
-                quantity=a.quantity,
-                original_quantity=a.quantity,
-                is_substitute=a.is_substitute,
-                rule=a.rule,
-                created_at=now,
-            )
+            (line.pk, a.site_id, a.item_id, a.quantity, a.quantity, a.is_substitute, a.rule, "OPEN", now)
         )
-        decisions.append(
-            AllocationDecision(
-                order_id=a.order_id,
-                line=line,
-                site_id=a.site_id,
-                item_id=a.item_id,
-                rule=a.rule,
-                quantity=a.quantity,
-                message=a.reason[:400],
-                created_at=now,
-            )
-        )
+        decisions.append((a.order_id, line.pk, a.site_id, a.item_id, a.rule, a.quantity, a.reason[:400], now))
     unfilled = {u.line_id: u for u in plan.unfilled}
     last_decision = {
         d.line_id: (d.rule, d.quantity)
@@ -149,17 +147,7 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
         u = unfilled.get(line.pk)
         new_backorder = u.quantity if (u and u.rule == policy.BACKORDER) else 0
         if u and last_decision.get(line.pk) != (u.rule, u.quantity):
-            decisions.append(
-                AllocationDecision(
-                    order_id=line.order_id,
-                    line=line,
-                    item_id=line.item_id,
-                    rule=u.rule,
-                    quantity=u.quantity,
-                    message=u.reason[:400],
-                    created_at=now,
-                )
-            )
+            decisions.append((line.order_id, line.pk, None, line.item_id, u.rule, u.quantity, u.reason[:400], now))
         if new_backorder and not line.backordered_quantity:
             line.backordered_since = now
         if not new_backorder:
@@ -172,10 +160,10 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
         else:
             cleared_lines.append(line)
     for order_id, rule, message in plan.notes:
-        decisions.append(AllocationDecision(order_id=order_id, rule=rule, message=message[:400], created_at=now))
+        decisions.append((order_id, None, None, None, rule, 0, message[:400], now))
 
-    Allocation.objects.bulk_create(new_allocations)
-    AllocationDecision.objects.bulk_create(decisions)
+    bulk_insert_rows(Allocation, ALLOCATION_FIELDS, new_allocations)
+    bulk_insert_rows(AllocationDecision, DECISION_FIELDS, decisions)
     bulk_update_columns(SalesOrderLine, lines, ["allocated_quantity", "backordered_quantity", "backordered_since"])
     changed_levels = {levels[(a.item_id, a.site_id)].pk: levels[(a.item_id, a.site_id)] for a in plan.allocations}
     bulk_update_columns(StockLevel, list(changed_levels.values()), ["allocated", "updated_at"])
@@ -191,7 +179,7 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
     if changed_orders:
         # status changes are written with history rows, as any document change is
         bulk_update_columns(SalesOrder, changed_orders, ["status", "allocated_at", "updated_at"])
-        bulk_history_create(changed_orders, now)
+        snapshot_history(SalesOrder, [o.pk for o in changed_orders], when=now, reason="allocation")
     for line in waiting_lines:
         order = next(o for o in orders if o.pk == line.order_id)
         open_exception(
@@ -214,10 +202,6 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
             if line.pk in flagged:
                 resolve_exceptions_for_subject(subject=line, code="UNALLOCATED_LINE", note="Line fully allocated.")
     return counts
-
-
-def bulk_history_create(orders: list[SalesOrder], when) -> None:
-    SalesOrder.history.bulk_history_create(orders, default_change_reason="allocation", default_date=when)
 
 
 def release_allocations(queryset) -> dict[tuple[int, int], int]:

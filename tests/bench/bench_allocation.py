@@ -196,8 +196,8 @@ def hot_row_limit(workers: int, seconds: float = 4.0) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", default="1,4,16")
-    parser.add_argument("--batch", type=int, default=25, help="orders per allocation transaction")
-    parser.add_argument("--orders", type=int, default=6000, help="orders per measurement")
+    parser.add_argument("--batch", type=int, default=200, help="orders per allocation transaction")
+    parser.add_argument("--orders", type=int, default=8000, help="orders per measurement")
     args = parser.parse_args()
     ensure_database(BENCH_URL)
     setup_django()
