@@ -1,0 +1,135 @@
+from django.contrib import admin, messages
+from simple_history.admin import SimpleHistoryAdmin
+
+from distribution_erp.errors import DomainError
+from governance import permissions
+
+from .models import Allocation, AllocationDecision, Customer, SalesOrder, SalesOrderLine
+from .services import cancel_order, release_order
+
+
+@admin.register(Customer)
+class CustomerAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "code",
+        "name",
+        "home_site",
+        "region",
+        "priority",
+        "credit_limit",
+        "credit_overdue",
+        "allow_partial_shipment",
+        "allow_backorders",
+        "allow_substitution",
+        "active",
+    )
+    list_filter = ("active", "region", "priority", "credit_overdue", "allow_backorders", "home_site")
+    search_fields = ("code", "name", "email")
+    list_select_related = ("home_site",)
+
+
+class LineInline(admin.TabularInline):
+    model = SalesOrderLine
+    extra = 0
+    fields = (
+        "line_number",
+        "item",
+        "unit",
+        "quantity",
+        "quantity_base",
+        "unit_price",
+        "ship_from",
+        "allocated_quantity",
+        "backordered_quantity",
+        "picked_quantity",
+        "shipped_quantity",
+    )
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class DecisionInline(admin.TabularInline):
+    model = AllocationDecision
+    extra = 0
+    fields = ("created_at", "line", "rule", "site", "item", "quantity", "message")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SalesOrder)
+class SalesOrderAdmin(SimpleHistoryAdmin):
+    """Orders are entered through the API or the coordinator pages; admin shows them and runs the same
+    services (release, cancel), so every rule applies here too."""
+
+    list_display = ("number", "customer", "site", "status", "priority", "promised_date", "channel", "created_at")
+    list_filter = ("status", "channel", "priority", "site")
+    search_fields = ("number", "customer__code", "customer__name", "customer_reference")
+    date_hierarchy = "created_at"
+    inlines = [LineInline, DecisionInline]
+    readonly_fields = [f.name for f in SalesOrder._meta.fields]
+    actions = ["release_selected", "cancel_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user)
+
+    def _run(self, request, queryset, service, verb):
+        done = 0
+        for order in queryset:
+            try:
+                service(user=request.user, order=order)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{order.number}: {exc}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{verb} {done} order(s).", messages.SUCCESS)
+
+    @admin.action(description="Release selected orders for allocation")
+    def release_selected(self, request, queryset):
+        self._run(request, queryset, release_order, "Released")
+
+    @admin.action(description="Cancel selected orders (gives back allocations)")
+    def cancel_selected(self, request, queryset):
+        self._run(request, queryset, cancel_order, "Cancelled")
+
+
+@admin.register(Allocation)
+class AllocationAdmin(admin.ModelAdmin):
+    list_display = (
+        "line",
+        "site",
+        "item",
+        "quantity",
+        "original_quantity",
+        "is_substitute",
+        "rule",
+        "status",
+        "created_at",
+    )
+    list_filter = ("status", "rule", "is_substitute", "site")
+    search_fields = ("line__order__number", "item__sku")
+    raw_id_fields = ("line", "item")
+    readonly_fields = [f.name for f in Allocation._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user)
