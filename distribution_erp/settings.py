@@ -223,7 +223,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "SalesOrderStatusEnum": "orders.models.SalesOrder.Status",
+        "SalesOrderChannelEnum": "orders.models.SalesOrder.Channel",
+    },
 }
 
 LOGGING = {

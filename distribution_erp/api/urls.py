@@ -1,10 +1,15 @@
-"""The /api/v1/ router: every app registers its viewsets here."""
+"""The /api/v1/ URLs: every app's api/urls.py registers its viewsets on the shared router
+(distribution_erp.api.router) and may add plain paths; they are collected here."""
+
+from importlib import import_module
 
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from .router import router
 
-urlpatterns = [
-    path("", include(router.urls)),
-]
+APP_API_URLS = ["orders.api.urls"]
+
+urlpatterns = []
+for module_name in APP_API_URLS:
+    urlpatterns += getattr(import_module(module_name), "urlpatterns", [])
+urlpatterns.append(path("", include(router.urls)))
