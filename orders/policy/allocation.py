@@ -206,23 +206,34 @@ def allocate(orders: list[OrderDemand], sites: list[SiteInfo], free: dict[tuple[
             else:
                 split_sites = [(s, r) for s, r in ranked if s.allow_split]
                 if order.allow_split and len(split_sites) > 1:
-                    # Rule 4: split, fewest sites first (greedy: the site filling most of what is left).
+                    # Rule 4: split across the fewest sites. Choose them greedily (each step the site that
+                    # fills the most of what is left, on a scratch copy of the stock), then claim from the
+                    # chosen sites in preference order, so the home site gives as much as it can.
+                    scratch = dict(free)
                     left = {line.line_id: line.quantity for line in open_lines}
-                    used: list[str] = []
+                    chosen_ids: set[int] = set()
                     while any(left.values()):
                         best = None
                         for site, _ in split_sites:
-                            if site.code in used:
+                            if site.id in chosen_ids:
                                 continue
                             units = sum(
-                                min(left[line.line_id], _fillable(line, order, site.id, free)) for line in open_lines
+                                min(left[line.line_id], _fillable(line, order, site.id, scratch)) for line in open_lines
                             )
                             if units > 0 and (best is None or units > best[1]):
                                 best = (site, units)
                         if best is None:
                             break
-                        site = best[0]
-                        used.append(site.code)
+                        chosen_ids.add(best[0].id)
+                        for line in open_lines:
+                            if left[line.line_id]:
+                                left[line.line_id] -= _take(
+                                    line, order, best[0], left[line.line_id], scratch, SPLIT, "", AllocationPlan()
+                                )
+                    used = [site for site, _ in split_sites if site.id in chosen_ids]
+                    codes = ", ".join(site.code for site in used)
+                    left = {line.line_id: line.quantity for line in open_lines}
+                    for site in used:
                         for line in open_lines:
                             if left[line.line_id]:
                                 left[line.line_id] -= _take(
@@ -233,16 +244,12 @@ def allocate(orders: list[OrderDemand], sites: list[SiteInfo], free: dict[tuple[
                                     free,
                                     SPLIT,
                                     f"No single site can fill the whole order; split across the fewest sites "
-                                    f"({site.code} fills the most of what was left).",
+                                    f"({codes}), nearest first.",
                                     plan,
                                 )
                     if len(used) > 1:
                         plan.notes.append(
-                            (
-                                order.order_id,
-                                SPLIT,
-                                f"Split across {', '.join(used)}: no single site could fill the whole order.",
-                            )
+                            (order.order_id, SPLIT, f"Split across {codes}: no single site could fill the whole order.")
                         )
                     remaining.update(left)
                 else:

@@ -150,3 +150,8 @@ def test_never_plans_more_than_is_free():
     assert all(v >= 0 for v in left.values())
     assert sum(a.quantity for a in plan.allocations) == 42
     assert sum(a.quantity for a in plan.allocations) + sum(u.quantity for u in plan.unfilled) == 19 * 7
+
+
+def test_a_split_takes_as_much_as_possible_from_the_nearest_chosen_site():
+    plan = allocate([order(lines=[LineDemand(100, A, 12)])], SITES, {(A, HOME.id): 6, (A, FAR.id): 10})
+    assert [(a.site_id, a.quantity) for a in plan.allocations] == [(HOME.id, 6), (FAR.id, 6)]
