@@ -20,12 +20,14 @@ def _is_retryable(exc: BaseException) -> bool:
 
 def atomic_with_retry(func):
     """Run ``func`` in its own transaction, retrying a few times when PostgreSQL aborts it for a deadlock or
-    a serialization failure. Inside an outer transaction it just runs (the outer owner decides)."""
+    a serialization failure. Inside an outer transaction it runs in a savepoint (the outer owner decides
+    about retries)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         if connection.in_atomic_block:
-            return func(*args, **kwargs)
+            with transaction.atomic():  # a savepoint: all or nothing even inside the caller's transaction
+                return func(*args, **kwargs)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 with transaction.atomic():

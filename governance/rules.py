@@ -184,6 +184,17 @@ register(
 )
 register(
     RuleDefinition(
+        "receiving.over_receipt_action",
+        "choice",
+        "HOLD",
+        "What happens to units beyond the over-receipt tolerance: REFUSE the receipt, or HOLD the excess "
+        "for inspection (released or returned to the vendor by an inspector).",
+        LOCAL,
+        choices=("REFUSE", "HOLD"),
+    )
+)
+register(
+    RuleDefinition(
         "receiving.overdue_grace_days",
         "int",
         1,

@@ -247,3 +247,108 @@ class AllocationDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.rule}: {self.message}"
+
+
+class Supplier(models.Model):
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    email = models.EmailField(blank=True)
+    lead_time_days = models.PositiveSmallIntegerField(default=7)
+    requires_inspection = models.BooleanField(default=False, help_text="Everything received lands on HOLD")
+    over_receipt_tolerance_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Overrides the site's over-receipt tolerance for this supplier",
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class PurchaseOrder(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        PARTIALLY_RECEIVED = "PARTIALLY_RECEIVED", "Partially received"
+        RECEIVED = "RECEIVED", "Received"
+        CLOSED = "CLOSED", "Closed"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    RECEIVABLE = (Status.OPEN, Status.PARTIALLY_RECEIVED)
+
+    number = models.CharField(max_length=20, unique=True)
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="purchase_orders")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="purchase_orders")
+    expected_date = models.DateField(db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
+    currency = models.CharField(max_length=3, default="USD")
+    supplier_reference = models.CharField(max_length=60, blank=True)
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PurchaseOrderLine(models.Model):
+    purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveSmallIntegerField()
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="purchase_lines")
+    quantity = models.BigIntegerField(help_text="Ordered, base units")
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=2, help_text="Per base unit")
+    received_quantity = models.BigIntegerField(default=0, help_text="Good units received")
+    rejected_quantity = models.BigIntegerField(default=0, help_text="Damaged or rejected units")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["purchase_order", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["purchase_order", "line_number"], name="po_line_unique_number"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="po_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(received_quantity__gte=0) & Q(rejected_quantity__gte=0),
+                name="po_line_received_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purchase_order.number}/{self.line_number}"
+
+    @property
+    def open_quantity(self) -> int:
+        return max(self.quantity - self.received_quantity - self.rejected_quantity, 0)
+
+
+class ShipNoticeLine(models.Model):
+    """Advance ship notice: the lots and quantities the supplier says are coming for a PO line."""
+
+    po_line = models.ForeignKey(PurchaseOrderLine, on_delete=models.CASCADE, related_name="ship_notice_lines")
+    lot_number = models.CharField(max_length=60, blank=True)
+    expiry_date = models.DateField(null=True, blank=True)
+    quantity = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["po_line", "id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="asn_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"ASN {self.po_line} lot={self.lot_number} {self.quantity}"

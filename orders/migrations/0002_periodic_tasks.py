@@ -3,10 +3,20 @@
 from django.db import migrations
 
 TASKS = [
-    ("Allocation sweep: allocate released orders and backorders", "orders.tasks.allocation_sweep", 5, "minutes",
-     "allocation"),
-    ("Reconcile allocated counters with allocation rows", "orders.tasks.reconcile_allocations_task", 1, "hours",
-     "allocation"),
+    (
+        "Allocation sweep: allocate released orders and backorders",
+        "orders.tasks.allocation_sweep",
+        5,
+        "minutes",
+        "allocation",
+    ),
+    (
+        "Reconcile allocated counters with allocation rows",
+        "orders.tasks.reconcile_allocations_task",
+        1,
+        "hours",
+        "allocation",
+    ),
 ]
 
 

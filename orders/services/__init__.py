@@ -14,8 +14,20 @@ from .orders import (
     update_draft,
     validate_order,
 )
+from .purchasing import (
+    add_ship_notice,
+    cancel_purchase_order,
+    create_purchase_order,
+    create_supplier,
+    update_supplier,
+)
 
 __all__ = [
+    "add_ship_notice",
+    "cancel_purchase_order",
+    "create_purchase_order",
+    "create_supplier",
+    "update_supplier",
     "allocate_orders",
     "cancel_order",
     "check_order",

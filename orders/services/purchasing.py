@@ -1,0 +1,193 @@
+"""Purchasing: suppliers and purchase orders (the inbound supply that receiving checks against)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
+from distribution_erp.validation import field_error, full_clean_or_raise
+from governance import permissions
+from governance.models import Site
+from governance.services.history import set_history_user
+from governance.services.sequences import next_document_number
+from inventory.models import Item
+from inventory.units import to_base_quantity
+from orders.models import PurchaseOrder, PurchaseOrderLine, ShipNoticeLine, Supplier
+
+SUPPLIER_FIELDS = (
+    "name",
+    "active",
+    "email",
+    "lead_time_days",
+    "requires_inspection",
+    "over_receipt_tolerance_percent",
+    "currency",
+)
+
+
+@transaction.atomic
+def create_supplier(*, user, code: str, name: str, **fields) -> Supplier:
+    if user is not None:
+        permissions.require_master_data(user)
+    unknown = set(fields) - set(SUPPLIER_FIELDS)
+    if unknown:
+        raise field_error(sorted(unknown)[0], "Unknown field.", "unknown")
+    supplier = Supplier(code=code, name=name, **fields)
+    full_clean_or_raise(supplier)
+    set_history_user(supplier, user)
+    try:
+        with transaction.atomic():
+            supplier.save()
+    except IntegrityError:
+        raise field_error("code", f"A supplier with code {code} exists already.", "unique")
+    return supplier
+
+
+@transaction.atomic
+def update_supplier(*, user, supplier: Supplier, **changes) -> Supplier:
+    permissions.require_master_data(user)
+    locked = Supplier.objects.select_for_update().get(pk=supplier.pk)
+    for name, value in changes.items():
+        if name not in SUPPLIER_FIELDS:
+            raise field_error(name, "This field cannot be changed.", "read_only")
+        setattr(locked, name, value)
+    full_clean_or_raise(locked)
+    set_history_user(locked, user)
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def create_purchase_order(
+    *, user, supplier, site: Site, expected_date: date, lines: list[dict], supplier_reference: str = "", note: str = ""
+) -> PurchaseOrder:
+    """Create an OPEN purchase order. Lines: ``{item: sku, quantity, unit?, unit_cost?}``; every problem is
+    reported at once."""
+    if user is not None:
+        if not permissions.can_see_site(user, site):
+            raise field_error("site", f"No site {site.code!r}.", "does_not_exist")
+        permissions.require(user, "purchasing.manage", site, what="site")
+    errors: list[dict] = []
+    sup = supplier if isinstance(supplier, Supplier) else Supplier.objects.filter(code=str(supplier)).first()
+    if sup is None:
+        errors.append({"field": "supplier", "code": "does_not_exist", "message": f"No supplier {supplier!r}."})
+    elif not sup.active:
+        errors.append({"field": "supplier", "code": "inactive", "message": f"Supplier {sup.code} is inactive."})
+    if not isinstance(expected_date, date):
+        errors.append({"field": "expected_date", "code": "required", "message": "Give the expected date."})
+    if not lines:
+        errors.append({"field": "lines", "code": "required", "message": "A purchase order needs lines."})
+    items = {
+        i.sku: i
+        for i in Item.objects.filter(sku__in=[str(line.get("item")) for line in lines]).prefetch_related("units")
+    }
+    checked = []
+    for index, line in enumerate(lines):
+        prefix = f"lines[{index}]"
+        item = items.get(str(line.get("item")))
+        if item is None:
+            errors.append(
+                {"field": f"{prefix}.item", "code": "does_not_exist", "message": f"No item {line.get('item')!r}."}
+            )
+            continue
+        if not item.active:
+            errors.append({"field": f"{prefix}.item", "code": "inactive", "message": f"{item.sku} is inactive."})
+        try:
+            qty = to_base_quantity(item, line.get("quantity"), line.get("unit") or None, field=f"{prefix}.quantity")
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+            continue
+        cost_raw = line.get("unit_cost")
+        try:
+            cost = Decimal(str(item.standard_cost if cost_raw in (None, "") else cost_raw))
+            if not cost.is_finite() or cost < 0 or cost > Decimal("9999999999"):
+                raise InvalidOperation
+        except (InvalidOperation, ValueError):
+            errors.append(
+                {"field": f"{prefix}.unit_cost", "code": "invalid", "message": "Unit cost is an amount of 0 or more."}
+            )
+            continue
+        checked.append((item, qty, cost.quantize(Decimal("0.01"))))
+    if errors:
+        raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors[:10]), errors=errors)
+    po = PurchaseOrder(
+        number=next_document_number("PO"),
+        supplier=sup,
+        site=site,
+        expected_date=expected_date,
+        currency=sup.currency,
+        supplier_reference=supplier_reference or "",
+        note=note or "",
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    set_history_user(po, user)
+    po.save()
+    PurchaseOrderLine.objects.bulk_create(
+        [
+            PurchaseOrderLine(purchase_order=po, line_number=i + 1, item=item, quantity=qty, unit_cost=cost)
+            for i, (item, qty, cost) in enumerate(checked)
+        ]
+    )
+    return po
+
+
+def lock_purchase_order(po_id: int, user, action: str = "purchasing.manage") -> PurchaseOrder:
+    po = (
+        PurchaseOrder.objects.select_for_update(of=("self",))
+        .select_related("supplier", "site")
+        .filter(pk=po_id)
+        .first()
+    )
+    if po is None or (user is not None and not permissions.can_see_site(user, po.site_id)):
+        raise NotFound("No such purchase order.")
+    if user is not None:
+        permissions.require(user, action, po.site_id, what="purchase order")
+    return po
+
+
+@transaction.atomic
+def cancel_purchase_order(*, user, purchase_order: PurchaseOrder, reason: str = "") -> PurchaseOrder:
+    po = lock_purchase_order(purchase_order.pk, user)
+    if po.status == PurchaseOrder.Status.CANCELLED:
+        raise StateConflict(f"{po.number} is already cancelled.")
+    if po.status != PurchaseOrder.Status.OPEN or po.lines.filter(received_quantity__gt=0).exists():
+        raise StateConflict(
+            f"{po.number} is {po.status}; only an order with nothing received can be cancelled (close it instead)."
+        )
+    po.status = PurchaseOrder.Status.CANCELLED
+    po.closed_at = timezone.now()
+    if reason:
+        po.note = f"{po.note}\nCancelled: {reason}".strip()
+    set_history_user(po, user)
+    po.save()
+    return po
+
+
+@transaction.atomic
+def add_ship_notice(*, user, purchase_order: PurchaseOrder, lines: list[dict]) -> list[ShipNoticeLine]:
+    """Record the supplier's advance ship notice: ``{item, lot_number, expiry_date?, quantity}`` per lot."""
+    po = lock_purchase_order(purchase_order.pk, user)
+    if po.status not in PurchaseOrder.RECEIVABLE:
+        raise StateConflict(f"{po.number} is {po.status}.")
+    po_lines = {line.item.sku: line for line in po.lines.select_related("item")}
+    rows = []
+    for index, raw in enumerate(lines):
+        po_line = po_lines.get(str(raw.get("item")))
+        if po_line is None:
+            raise field_error(f"lines[{index}].item", f"{raw.get('item')!r} is not on {po.number}.", "not_on_order")
+        qty = to_base_quantity(
+            po_line.item, raw.get("quantity"), raw.get("unit") or None, field=f"lines[{index}].quantity"
+        )
+        rows.append(
+            ShipNoticeLine(
+                po_line=po_line,
+                lot_number=str(raw.get("lot_number") or ""),
+                expiry_date=raw.get("expiry_date"),
+                quantity=qty,
+            )
+        )
+    return ShipNoticeLine.objects.bulk_create(rows)
