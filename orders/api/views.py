@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound as DRFNotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from distribution_erp.api.idempotency import idempotent
 from distribution_erp.errors import PermissionDenied, ValidationFailed
 from governance import permissions
 from governance.models import Site
@@ -135,6 +136,7 @@ class SalesOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         responses={201: SalesOrderSerializer},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
     )
+    @idempotent
     def create(self, request):
         data = SalesOrderInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -188,3 +188,31 @@ def test_coordinator_without_membership_at_the_customer_site_cannot_order(api, c
     response = api(stranger).post("/api/v1/sales-orders/", order_body(), format="json")
     assert response.status_code == 400
     assert SalesOrder.objects.count() == 0
+
+
+def test_idempotency_key_replays_the_first_response_and_creates_nothing_more(coord_api, customer, item):
+    first = coord_api.post("/api/v1/sales-orders/", order_body(), format="json", HTTP_IDEMPOTENCY_KEY="abc-1")
+    again = coord_api.post("/api/v1/sales-orders/", order_body(), format="json", HTTP_IDEMPOTENCY_KEY="abc-1")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"] and again["Idempotent-Replayed"] == "true"
+    assert SalesOrder.objects.count() == 1
+
+
+def test_idempotency_key_with_a_different_body_is_422(coord_api, customer, item):
+    coord_api.post("/api/v1/sales-orders/", order_body(), format="json", HTTP_IDEMPOTENCY_KEY="abc-2")
+    response = coord_api.post(
+        "/api/v1/sales-orders/", order_body(customer_reference="X"), format="json", HTTP_IDEMPOTENCY_KEY="abc-2"
+    )
+    assert response.status_code == 422
+    assert SalesOrder.objects.count() == 1
+
+
+def test_idempotency_key_while_the_first_request_runs_is_409(coord_api, customer, item, coordinator):
+    from governance.models import IdempotencyRecord
+
+    IdempotencyRecord.objects.create(
+        user=coordinator, key="abc-3", method="POST", path="/api/v1/sales-orders/", request_hash="x"
+    )
+    response = coord_api.post("/api/v1/sales-orders/", order_body(), format="json", HTTP_IDEMPOTENCY_KEY="abc-3")
+    assert response.status_code == 409
+    assert SalesOrder.objects.count() == 0
