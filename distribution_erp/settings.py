@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from kombu import Exchange, Queue
 
 from . import embedded
 
@@ -91,18 +92,8 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
-    embedded.embedded_database_url()
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": embedded.DATABASE_NAME,
-            "USER": "postgres",
-            "PASSWORD": "",
-            "HOST": str(embedded.VAR_DIR / "pgdata"),
-            "PORT": "",
-            "CONN_MAX_AGE": 60,
-        }
-    }
+    # Starts the embedded server, or attaches to the one `make run` / `make test` started (they export DATABASE_URL).
+    DATABASES = {"default": dj_database_url.parse(embedded.database_url(), conn_max_age=60, conn_health_checks=True)}
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("DJANGO_TEST_DB_NAME"):
     DATABASES["default"]["TEST"]["NAME"] = os.environ["DJANGO_TEST_DB_NAME"]
@@ -111,6 +102,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker: REDIS_URL, or local stand-ins that still run a real worker ----------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+    # Parallel test workers each get their own Redis database, so one worker's cache.clear() (or login-failure
+    # counters) cannot disturb another's: redis://host:6379/0 -> /0 for gw0, /1 for gw1 ...
+    _base, _, _db = REDIS_URL.rpartition("/")
+    if _base.count("/") >= 2 and _db.isdigit():
+        REDIS_URL = f"{_base}/{int(_db) + int(os.environ['PYTEST_XDIST_WORKER'].removeprefix('gw'))}"
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
@@ -127,8 +124,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_QUEUES_NAMES = ("allocation", "replenishment", "alerts", "default")
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name), routing_key=name) for name in ("allocation", "replenishment", "alerts", "default")
+)
+# First match wins: replenishment tasks are named orders.tasks.replenish*, every other orders task allocates.
 CELERY_TASK_ROUTES = {
+    "orders.tasks.replenish*": {"queue": "replenishment"},
     "orders.tasks.*": {"queue": "allocation"},
     "governance.tasks.*": {"queue": "alerts"},
     "inventory.tasks.*": {"queue": "default"},
@@ -226,6 +227,19 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SalesOrderStatusEnum": "orders.models.SalesOrder.Status",
         "SalesOrderChannelEnum": "orders.models.SalesOrder.Channel",
+        "AllocationStatusEnum": "orders.models.Allocation.Status",
+        "PurchaseOrderStatusEnum": "orders.models.PurchaseOrder.Status",
+        "InventoryStatusEnum": "inventory.models.InventoryStatus",
+        "AdjustableStatusEnum": "inventory.api.serializers.ADJUSTABLE_STATUSES",
+        "AdjustmentStatusEnum": "inventory.models.Adjustment.Status",
+        "AdjustmentReasonEnum": "inventory.models.Adjustment.Reason",
+        "LocationKindEnum": "inventory.models.Location.Kind",
+        "PhysicalLocationKindEnum": "inventory.api.serializers.PHYSICAL_LOCATION_KINDS",
+        "RoleEnum": "governance.models.Role",
+        "ApprovalStatusEnum": "governance.models.ApprovalRequest.Status",
+        "ExceptionStatusEnum": "governance.models.ExceptionCase.Status",
+        "SeverityEnum": "governance.models.ExceptionCode.Severity",
+        "JobRunStatusEnum": "governance.models.JobRun.Status",
     },
 }
 

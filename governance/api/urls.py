@@ -1,0 +1,12 @@
+from distribution_erp.api.router import router
+
+from .views import ApprovalViewSet, ExceptionViewSet, JobRunViewSet, SiteMembershipViewSet, SiteRuleViewSet, SiteViewSet
+
+router.register("sites", SiteViewSet, basename="site")
+router.register("site-memberships", SiteMembershipViewSet, basename="site-membership")
+router.register("site-rules", SiteRuleViewSet, basename="site-rule")
+router.register("approvals", ApprovalViewSet, basename="approval")
+router.register("exceptions", ExceptionViewSet, basename="exception")
+router.register("jobs", JobRunViewSet, basename="job")
+
+urlpatterns = []
