@@ -19,6 +19,14 @@ class SiteMembershipSerializer(serializers.ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="code", queryset=Site.objects.filter(active=True))
     role = serializers.ChoiceField(choices=Role.choices)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            from governance import permissions
+
+            self.fields["site"].queryset = permissions.visible_sites(request.user).filter(active=True)
+
     class Meta:
         model = SiteMembership
         fields = ["id", "user", "site", "role", "created_at"]

@@ -192,10 +192,7 @@ class StockLevelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     ordering = ["site__code", "item__sku"]
 
     def get_queryset(self):
-        return selectors.stock_levels_for(self.request.user).annotate(
-            on_hand=F("received") + F("available") + F("hold") + F("damaged"),
-            available_to_promise=F("available") - F("allocated"),
-        )
+        return selectors.stock_levels_for(self.request.user)
 
 
 class StockQuantFilter(django_filters.FilterSet):
