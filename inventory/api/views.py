@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 
 import django_filters
-from django.db.models import F, Prefetch, Q
+from django.db.models import Prefetch, Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
