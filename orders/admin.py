@@ -4,7 +4,17 @@ from simple_history.admin import SimpleHistoryAdmin
 from distribution_erp.errors import DomainError
 from governance import permissions
 
-from .models import Allocation, AllocationDecision, Customer, SalesOrder, SalesOrderLine
+from .models import (
+    Allocation,
+    AllocationDecision,
+    Customer,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
+    ShipNoticeLine,
+    Supplier,
+)
 from .services import cancel_order, release_order
 
 
@@ -26,6 +36,7 @@ class CustomerAdmin(SimpleHistoryAdmin):
     list_filter = ("active", "region", "priority", "credit_overdue", "allow_backorders", "home_site")
     search_fields = ("code", "name", "email")
     list_select_related = ("home_site",)
+    autocomplete_fields = ("home_site",)
 
 
 class LineInline(admin.TabularInline):
@@ -133,3 +144,48 @@ class AllocationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return permissions.restrict(super().get_queryset(request), request.user)
+
+
+@admin.register(Supplier)
+class SupplierAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "name", "lead_time_days", "requires_inspection", "over_receipt_tolerance_percent", "active")
+    list_filter = ("active", "requires_inspection")
+    search_fields = ("code", "name")
+
+
+class PurchaseLineInline(admin.TabularInline):
+    model = PurchaseOrderLine
+    extra = 0
+    can_delete = False
+    fields = ("line_number", "item", "quantity", "unit_cost", "received_quantity", "rejected_quantity")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PurchaseOrder)
+class PurchaseOrderAdmin(SimpleHistoryAdmin):
+    list_display = ("number", "supplier", "site", "status", "expected_date", "created_at")
+    list_filter = ("status", "site")
+    search_fields = ("number", "supplier__code", "supplier_reference")
+    inlines = [PurchaseLineInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in PurchaseOrder._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user)
+
+
+@admin.register(ShipNoticeLine)
+class ShipNoticeLineAdmin(admin.ModelAdmin):
+    list_display = ("po_line", "lot_number", "expiry_date", "quantity", "created_at")
+    search_fields = ("lot_number", "po_line__purchase_order__number")
+    raw_id_fields = ("po_line",)
