@@ -23,7 +23,7 @@ def test_every_registered_model_has_a_working_changelist_and_add_or_view_page(
     admin_client_logged, item, storage, stock
 ):
     stock(item, storage, 5)
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         opts = model._meta
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
         response = admin_client_logged.get(url)
