@@ -45,6 +45,8 @@ class RuleDefinition:
             elif self.type == "int":
                 if isinstance(raw, bool) or isinstance(raw, float):
                     raise ValueError
+                if isinstance(raw, Decimal) and not (raw.is_finite() and raw == raw.to_integral_value()):
+                    raise ValueError  # int() would silently drop the fraction
                 if isinstance(raw, str) and not raw.strip().lstrip("-").isdigit():
                     raise ValueError
                 value = int(raw)
