@@ -100,7 +100,7 @@ def set_rule_value(*, user, key: str, value: Any, reason: str, site: Site | None
     parsed = defn.parse(value)
     if not (reason or "").strip():
         raise field_error("reason", "A reason is required for every rule change.", "required")
-    row = SiteRuleValue.objects.select_for_update().filter(key=key, site=site).first()
+    row = SiteRuleValue.objects.select_for_update().filter(key=key, site=site).order_by("pk").first()
     if row is None:
         row = SiteRuleValue(key=key, site=site)
     row.value = defn.to_json(parsed)
@@ -119,7 +119,7 @@ def clear_rule_value(*, user, key: str, site: Site | None = None) -> bool:
         permissions.require_enterprise_admin(user)
     elif not permissions.can(user, "site.manage", site):
         raise PermissionDenied("Only the site's admins may change its rules.")
-    row = SiteRuleValue.objects.select_for_update().filter(key=key, site=site).first()
+    row = SiteRuleValue.objects.select_for_update().filter(key=key, site=site).order_by("pk").first()
     if row is None:
         return False
     set_history_user(row, user)
