@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db import transaction
 
-from distribution_erp.errors import PermissionDenied, RuleViolation
+from distribution_erp.errors import RuleViolation
 from distribution_erp.validation import field_error
 from governance import permissions
 from governance.models import Site, SiteRuleValue
@@ -117,8 +117,8 @@ def clear_rule_value(*, user, key: str, site: Site | None = None) -> bool:
     definition(key)
     if site is None:
         permissions.require_enterprise_admin(user)
-    elif not permissions.can(user, "site.manage", site):
-        raise PermissionDenied("Only the site's admins may change its rules.")
+    else:
+        permissions.require(user, "site.manage", site, what="site")
     row = SiteRuleValue.objects.select_for_update().filter(key=key, site=site).order_by("pk").first()
     if row is None:
         return False
