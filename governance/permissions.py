@@ -52,6 +52,8 @@ def is_enterprise_admin(user) -> bool:
 
 def _memberships(user) -> dict[int, set[str]]:
     """site id -> roles, cached on the user object for the length of a request or service call."""
+    if not (user and user.is_authenticated and user.is_active):
+        return {}  # an inactive or anonymous user holds no role anywhere
     cache = getattr(user, "_site_roles_cache", None)
     if cache is None:
         cache = {}
