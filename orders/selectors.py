@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from collections import defaultdict
+from datetime import date
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
 
 from governance import permissions
 from governance.models import Site
 from inventory.models import Item, StockLevel
-from orders.models import Allocation, Customer, SalesOrder
+from orders.models import Allocation, Customer, PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine
 
 
 def orders_for(user) -> QuerySet[SalesOrder]:
@@ -25,18 +29,55 @@ def customers_for(user) -> QuerySet[Customer]:
     return Customer.objects.select_related("home_site")
 
 
+def earliest_promise_date(
+    *, today: date, atp_now: int, backordered: int, quantity: int, inbound: list[tuple[date, int]]
+) -> date | None:
+    """Pure: the first date ``quantity`` can be promised, from what is free now plus expected receipts (in date
+    order), after the units earlier promises (backorders) already wait for. None: not within known supply."""
+    position = atp_now - backordered
+    if position >= quantity:
+        return today
+    for expected, units in sorted(inbound):
+        position += units
+        if position >= quantity:
+            return max(expected, today)
+    return None
+
+
 def available_to_promise(*, user, item: Item, quantity: int, site: Site | None = None) -> list[dict]:
-    """Per visible site: what can be promised now (available less allocated) and whether ``quantity`` fits."""
+    """Per visible site: what can be promised now (available less allocated), whether ``quantity`` fits, and
+    the earliest date it can be promised counting open purchase orders net of existing backorders."""
     sites = permissions.visible_sites(user).filter(active=True)
     if site is not None:
         sites = sites.filter(pk=site.pk)
-    levels = {lv.site_id: lv for lv in StockLevel.objects.filter(item=item, site__in=sites)}
+    sites = list(sites.order_by("code"))
+    site_ids = [s.pk for s in sites]
+    levels = {lv.site_id: lv for lv in StockLevel.objects.filter(item=item, site_id__in=site_ids)}
+    inbound: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    for row in PurchaseOrderLine.objects.filter(
+        item=item, purchase_order__site_id__in=site_ids, purchase_order__status__in=PurchaseOrder.RECEIVABLE
+    ).values(
+        "purchase_order__site_id", "purchase_order__expected_date", "quantity", "received_quantity", "rejected_quantity"
+    ):
+        open_units = row["quantity"] - row["received_quantity"] - row["rejected_quantity"]
+        if open_units > 0:
+            inbound[row["purchase_order__site_id"]].append((row["purchase_order__expected_date"], open_units))
+    backorders = dict(
+        SalesOrderLine.objects.filter(
+            item=item, order__site_id__in=site_ids, backordered_quantity__gt=0, order__status__in=SalesOrder.ALLOCATABLE
+        )
+        .values_list("order__site_id")
+        .annotate(total=Sum("backordered_quantity"))
+    )
+    today = timezone.localdate()
     out = []
-    for s in sites.order_by("code"):
+    for s in sites:
         lv = levels.get(s.pk)
         available = lv.available if lv else 0
         allocated = lv.allocated if lv else 0
         atp = max(available - allocated, 0)
+        waiting = backorders.get(s.pk, 0)
+        supply = sum(units for _, units in inbound[s.pk])
         out.append(
             {
                 "site": s.code,
@@ -44,6 +85,15 @@ def available_to_promise(*, user, item: Item, quantity: int, site: Site | None =
                 "allocated": allocated,
                 "available_to_promise": atp,
                 "can_promise_now": atp >= quantity,
+                "inbound": supply,
+                "backordered": waiting,
+                "earliest_date": earliest_promise_date(
+                    today=today,
+                    atp_now=atp,
+                    backordered=0 if atp >= quantity else waiting,
+                    quantity=quantity,
+                    inbound=inbound[s.pk],
+                ),
             }
         )
     return out

@@ -50,3 +50,13 @@ def reconcile_allocations_task() -> dict:
     with record_job("reconcile_allocations") as counts:
         counts.update(reconcile_allocations())
     return counts
+
+
+@shared_task(name="orders.tasks.overdue_receipts_sweep", **RETRY)
+def overdue_receipts_sweep() -> dict:
+    """Periodic: OVERDUE_RECEIPT exceptions for purchase order lines past expected date plus grace."""
+    from orders.services.purchasing import sweep_overdue_receipts
+
+    with record_job("overdue_receipts_sweep") as counts:
+        counts.update(sweep_overdue_receipts())
+    return counts

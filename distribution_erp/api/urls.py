@@ -7,7 +7,7 @@ from django.urls import include, path
 
 from .router import router
 
-APP_API_URLS = ["governance.api.urls", "inventory.api.urls", "orders.api.urls"]
+APP_API_URLS = ["governance.api.urls", "inventory.api.urls", "orders.api.urls", "warehouse.api.urls"]
 
 urlpatterns = []
 for module_name in APP_API_URLS:

@@ -198,6 +198,9 @@ class AtpSiteSerializer(serializers.Serializer):
     allocated = serializers.IntegerField()
     available_to_promise = serializers.IntegerField()
     can_promise_now = serializers.BooleanField()
+    inbound = serializers.IntegerField(help_text="Open purchase order units expected at the site")
+    backordered = serializers.IntegerField(help_text="Units earlier promises are already waiting for")
+    earliest_date = serializers.DateField(allow_null=True, help_text="First date the quantity can be promised")
 
 
 class AtpSerializer(serializers.Serializer):

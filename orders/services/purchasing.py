@@ -191,3 +191,52 @@ def add_ship_notice(*, user, purchase_order: PurchaseOrder, lines: list[dict]) -
             )
         )
     return ShipNoticeLine.objects.bulk_create(rows)
+
+
+def sweep_overdue_receipts(*, today: date | None = None) -> dict:
+    """Open an OVERDUE_RECEIPT exception for every open PO line past its expected date plus the site's grace
+    days, and resolve those whose line has since been received, closed or cancelled. Idempotent."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import F
+
+    from governance.models import ExceptionCase
+    from governance.services import open_exception
+    from governance.services.rules import get_rule_for_sites
+
+    today = today or timezone.localdate()
+    counts = {"opened": 0, "already_open": 0, "resolved": 0}
+    lines = list(
+        PurchaseOrderLine.objects.filter(
+            purchase_order__status__in=PurchaseOrder.RECEIVABLE,
+            quantity__gt=F("received_quantity") + F("rejected_quantity"),
+        ).select_related("purchase_order__site", "item")
+    )
+    grace = get_rule_for_sites("receiving.overdue_grace_days", sorted({pol.purchase_order.site_id for pol in lines}))
+    overdue_ids = set()
+    for pol in lines:
+        po = pol.purchase_order
+        if (today - po.expected_date).days > grace[po.site_id]:
+            overdue_ids.add(pol.pk)
+            _, created = open_exception(
+                site=po.site,
+                code="OVERDUE_RECEIPT",
+                subject=pol,
+                summary=f"{po.number} line {pol.line_number}: {pol.open_quantity} {pol.item.sku} expected "
+                f"{po.expected_date}, {(today - po.expected_date).days} days ago.",
+                details={"purchase_order": po.number, "expected_date": str(po.expected_date)},
+            )
+            counts["opened" if created else "already_open"] += 1
+    line_type = ContentType.objects.get_for_model(PurchaseOrderLine)
+    from governance.services import resolve_exceptions_for_subject
+
+    for case in (
+        ExceptionCase.objects.filter(code__code="OVERDUE_RECEIPT", content_type=line_type)
+        .exclude(status=ExceptionCase.Status.RESOLVED)
+        .exclude(object_id__in=overdue_ids)
+    ):
+        pol = PurchaseOrderLine.objects.filter(pk=case.object_id).first()
+        if pol is not None:
+            counts["resolved"] += resolve_exceptions_for_subject(
+                subject=pol, code="OVERDUE_RECEIPT", note="Received, closed or no longer overdue."
+            )
+    return counts

@@ -35,3 +35,26 @@ def new_po(site, supplier):
         )
 
     return _make
+
+
+@pytest.fixture
+def coordinator(make_user, site):
+    return make_user("coordinator", site, username="coord1")
+
+
+@pytest.fixture
+def new_order(coordinator, site):
+    from orders.services import create_order
+    from tests.factories import CustomerFactory
+
+    customer = CustomerFactory(code="ACME", home_site=site)
+
+    def _make(lines):
+        return create_order(
+            user=coordinator,
+            customer=customer,
+            promised_date=timezone.localdate() + timedelta(days=1),
+            lines=[{"item": sku, "quantity": qty} for sku, qty in lines],
+        )
+
+    return _make

@@ -1,0 +1,42 @@
+"""Receipts of one purchase order line at once, on real PostgreSQL with one connection per thread."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from distribution_erp.errors import RuleViolation, StateConflict
+from governance.services import set_rule_value
+from inventory.models import Location, StockLevel
+from inventory.selectors import find_inventory_drift
+from orders.models import PurchaseOrderLine
+from orders.services import create_purchase_order, create_supplier
+from tests.concurrency.test_allocation_concurrency import run_threads
+from tests.factories import ItemFactory, LocationFactory, SiteFactory, UserFactory
+from warehouse.services import receive
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_concurrent_receipts_of_one_po_line_never_exceed_the_tolerance():
+    site = SiteFactory(code="RCV", region="EAST")
+    admin = UserFactory(username="rcv-admin", is_superuser=True)
+    set_rule_value(user=admin, key="receiving.over_receipt_action", value="REFUSE", site=site, reason="test")
+    LocationFactory(site=site, code="DOCK", kind=Location.Kind.RECEIVING)
+    item = ItemFactory(sku="RCV-ITEM")
+    supplier = create_supplier(user=None, code="RSUP", name="r")
+    po = create_purchase_order(user=None, supplier=supplier, site=site,
+                               expected_date=timezone.localdate() + timedelta(days=1),
+                               lines=[{"item": "RCV-ITEM", "quantity": 100}])
+
+    def deliver(_):
+        return receive(user=admin, purchase_order=po, lines=[{"item": "RCV-ITEM", "quantity": 20}], final=False)
+
+    results, errors = run_threads(deliver, [(i,) for i in range(8)])
+
+    assert all(isinstance(e, RuleViolation | StateConflict) for e in errors), errors
+    line = PurchaseOrderLine.objects.get()
+    assert line.received_quantity <= 105  # 5% tolerance
+    assert line.received_quantity == 100 and len(errors) == 3
+    assert StockLevel.objects.get(item=item, site=site).received == 100
+    assert find_inventory_drift() == []
