@@ -130,6 +130,7 @@ CELERY_TASK_QUEUES = tuple(
 # First match wins: replenishment tasks are named orders.tasks.replenish*, every other orders task allocates.
 CELERY_TASK_ROUTES = {
     "orders.tasks.replenish*": {"queue": "replenishment"},
+    "orders.tasks.overdue_receipts_sweep": {"queue": "alerts"},
     "orders.tasks.*": {"queue": "allocation"},
     "governance.tasks.*": {"queue": "alerts"},
     "inventory.tasks.*": {"queue": "default"},
