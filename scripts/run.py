@@ -1,0 +1,320 @@
+"""Command one (`make run`): the whole system on this machine, from a fresh clone.
+
+1. With no DATABASE_URL, starts the embedded PostgreSQL in var/pgdata and exports DATABASE_URL pointing at its
+   socket, so every process below shares that one server; it is stopped when this launcher exits.
+   With no REDIS_URL, Celery uses the file-system broker in var/broker (tasks still run in the worker process).
+2. `manage.py migrate`, `manage.py load_demo` (idempotent), `manage.py collectstatic`.
+3. Starts the web server (gunicorn), a Celery worker (queues allocation, replenishment, alerts, default) and
+   Celery beat (schedules from the database, editable in admin), prints the addresses and the demo logins,
+   and sends a ping task that the worker logs.
+4. Ctrl-C or SIGTERM stops everything cleanly; if one of the three dies, the others are stopped and the
+   launcher exits non-zero.
+
+Options: --host/--port (or HOST/PORT), --no-demo. Environment: WEB_WORKERS (2), WEB_THREADS (4),
+WORKER_CONCURRENCY (2), plus everything settings.py reads (see README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PYTHON = sys.executable
+QUEUES = "allocation,replenishment,alerts,default"
+STOP_TIMEOUT_SECONDS = 30
+_print_lock = threading.Lock()
+
+
+def say(message: str, name: str = "run") -> None:
+    with _print_lock:
+        print(f"{name:>6} | {message}", flush=True)
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    say("manage.py " + " ".join(args))
+    subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, check=True, stdin=subprocess.DEVNULL)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
+    """Linux: the child gets SIGTERM if the launcher dies without cleaning up (kill -9)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
+class Child:
+    """One long-running process, in its own process group, whose output is prefixed with its name."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]):
+        self.name = name
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C reaches only the launcher, which stops the children in order
+            preexec_fn=_die_with_parent,  # children are started before any other thread
+        )
+        self.pump = threading.Thread(target=self._pump, name=f"pump-{name}", daemon=True)
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            say(line.rstrip("\n"), self.name)
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def terminate(self) -> None:
+        if self.running():
+            self.proc.send_signal(signal.SIGTERM)
+
+    def kill_group(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def child_commands(host: str, port: int) -> dict[str, list[str]]:
+    return {
+        "web": [
+            PYTHON, "-m", "gunicorn", "distribution_erp.wsgi:application",
+            "--bind", f"{host}:{port}",
+            "--workers", os.environ.get("WEB_WORKERS", "2"),
+            "--threads", os.environ.get("WEB_THREADS", "4"),
+            "--worker-class", "gthread",
+            "--timeout", "120",
+            "--graceful-timeout", "20",
+            "--access-logfile", "-",
+        ],
+        "worker": [
+            PYTHON, "-m", "celery", "-A", "distribution_erp", "worker",
+            "-Q", QUEUES,
+            "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"),
+            "--loglevel", "INFO",
+        ],
+        "beat": [
+            PYTHON, "-m", "celery", "-A", "distribution_erp", "beat",
+            "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
+            "--loglevel", "INFO",
+        ],
+    }  # fmt: skip
+
+
+def wait_for_web(url: str, children: list[Child], stop: threading.Event, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not stop.is_set():
+        if not all(child.running() for child in children):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "distribution_erp.settings")
+    import django
+
+    django.setup()
+
+
+def demo_login_lines() -> list[str]:
+    """The demo logins: from the demo module's DEMO_LOGINS if it has one, else the users in the database."""
+    logins = None
+    try:
+        from distribution_erp.demo import DEMO_LOGINS as logins  # type: ignore[no-redef]
+    except ImportError:
+        pass
+    lines = []
+    if logins:
+        for entry in logins:
+            if isinstance(entry, dict):
+                lines.append("  ".join(f"{key}: {value}" for key, value in entry.items()))
+            elif isinstance(entry, list | tuple):
+                lines.append("  ".join(str(part) for part in entry))
+            else:
+                lines.append(str(entry))
+        return lines
+
+    from django.contrib.auth import get_user_model
+    from django.db import connections
+
+    from governance.models import SiteMembership
+
+    memberships: dict[str, list[str]] = {}
+    for username, role, site in SiteMembership.objects.values_list("user__username", "role", "site__code"):
+        memberships.setdefault(username, []).append(f"{role}@{site}")
+    for user in get_user_model().objects.filter(is_active=True).order_by("username")[:40]:
+        roles = ", ".join(sorted(memberships.get(user.username, [])))
+        if user.is_superuser:
+            roles = ("superuser, " + roles) if roles else "superuser"
+        lines.append(f"{user.username:<24} {roles}")
+    connections.close_all()
+    if lines:
+        lines.append("(passwords: see the load_demo command's output)")
+    return lines
+
+
+def send_ping() -> None:
+    try:
+        from distribution_erp.tasks import ping
+
+        ping.delay(sender=f"make run (pid {os.getpid()})")
+        say("sent a ping task; the worker logs 'pong' when it runs it")
+    except Exception as error:  # a failed ping must not stop the system
+        say(f"could not send the ping task: {error}")
+
+
+def banner(base_url: str, database_url: str, embedded_db: bool, redis_url: str) -> None:
+    lines = [
+        "",
+        "=" * 78,
+        f"Distribution ERP is running at {base_url}/",
+        f"  admin        {base_url}/admin/",
+        f"  API          {base_url}/api/v1/   (token: python manage.py create_api_token <username>)",
+        f"  API docs     {base_url}/api/docs/   schema: {base_url}/api/schema/",
+        f"  database     {'embedded PostgreSQL, ' if embedded_db else ''}{redact(database_url)}",
+        f"  broker       {redact(redis_url) if redis_url else 'file system, var/broker'}",
+        "Demo logins:",
+    ]
+    try:
+        logins = demo_login_lines()
+    except Exception as error:
+        logins = [f"(could not read them: {error})"]
+    lines += [f"  {line}" for line in logins] or ["  (none: run `python manage.py load_demo`)"]
+    lines += ["Stop with Ctrl-C.", "=" * 78, ""]
+    with _print_lock:
+        print("\n".join(lines), flush=True)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description="Run the whole Distribution ERP on this machine.")
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        if not stop.is_set():
+            say(f"{signal.Signals(signum).name}: stopping")
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, request_stop)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "distribution_erp.settings")
+    os.environ["PYTHONUNBUFFERED"] = "1"
+    embedded = None
+    children: list[Child] = []
+    failed = False
+    try:
+        if not os.environ.get("DATABASE_URL"):
+            from distribution_erp import embedded
+
+            say(f"starting the embedded PostgreSQL in {embedded.PGDATA}")
+            embedded.start_database(cleanup_mode="stop")
+            os.environ["DATABASE_URL"] = embedded.database_url()
+        env = dict(os.environ)
+        say(f"DATABASE_URL={redact(env['DATABASE_URL'])}")
+
+        manage("migrate", "--noinput", env=env)
+        if not args.no_demo and not stop.is_set():
+            setup_django()
+            from django.core.management import get_commands
+
+            if "load_demo" in get_commands():
+                manage("load_demo", env=env)
+            else:
+                say("no load_demo command in this version: starting without demo data")
+        if not stop.is_set():
+            manage("collectstatic", "--noinput", "--verbosity", "0", env=env)
+        if stop.is_set():
+            return 0
+
+        for name, command in child_commands(args.host, args.port).items():
+            children.append(Child(name, command, env))
+        for child in children:
+            child.pump.start()
+
+        shown_host = "127.0.0.1" if args.host in {"0.0.0.0", ""} else args.host
+        base_url = f"http://{shown_host}:{args.port}"
+        if wait_for_web(f"{base_url}/admin/login/", children, stop):
+            setup_django()
+            banner(base_url, env["DATABASE_URL"], embedded is not None, env.get("REDIS_URL", ""))
+            send_ping()
+
+        while not stop.is_set():
+            dead = [child for child in children if not child.running()]
+            if dead:
+                for child in dead:
+                    say(f"{child.name} exited with status {child.proc.returncode}: stopping everything")
+                failed = True
+                break
+            time.sleep(0.5)
+    except subprocess.CalledProcessError as error:
+        if not stop.is_set():  # a step interrupted by Ctrl-C is not a failure
+            say(f"{' '.join(map(str, error.cmd[1:]))} failed with status {error.returncode}")
+            failed = True
+    finally:
+        shutdown(children)
+        if embedded is not None:
+            say("stopping the embedded PostgreSQL")
+            embedded.stop_database()
+    return 1 if failed else 0
+
+
+def shutdown(children: list[Child]) -> None:
+    if not children:
+        return
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for child in children:
+        try:
+            child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            say(f"{child.name} did not stop in {STOP_TIMEOUT_SECONDS}s: killing it")
+    for child in children:
+        child.kill_group()  # stragglers of the group (pool processes, gunicorn workers)
+        child.proc.wait()
+        child.pump.join(timeout=2)
+    say("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
