@@ -103,6 +103,13 @@ class Child:
             pass
 
 
+def gunicorn_without_control_socket() -> list[str]:
+    """gunicorn >= 25.1 opens a control socket in ~/.gunicorn shared by every gunicorn of the user: not wanted here."""
+    from gunicorn import config
+
+    return ["--no-control-socket"] if hasattr(config, "ControlSocketDisable") else []
+
+
 def child_commands(host: str, port: int) -> dict[str, list[str]]:
     return {
         "web": [
@@ -114,6 +121,7 @@ def child_commands(host: str, port: int) -> dict[str, list[str]]:
             "--timeout", "120",
             "--graceful-timeout", "20",
             "--access-logfile", "-",
+            *gunicorn_without_control_socket(),
         ],
         "worker": [
             PYTHON, "-m", "celery", "-A", "distribution_erp", "worker",
