@@ -1,86 +1,401 @@
 # NOTE for helpers: written by the lead and covered by tests; extend or fix it, do not rewrite it.
+"""Django admin of the governance app.
+
+Admin is a client of the services like the API: every write that has a service goes through it (sites,
+memberships, rule values, approvals, exceptions), so the same rules, permission checks and history apply.
+A refusal (``DomainError``) re-renders the form with the service's message instead of a server error.
+Staff who are not enterprise admins see only rows of their sites (``permissions.restrict``).
+"""
+
+from __future__ import annotations
+
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied as AdminPermissionDenied
+from django.db.models import Q
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from distribution_erp.errors import DomainError
 
 from . import permissions
-from .models import ApiToken, ApprovalRequest, ExceptionCase, ExceptionCode, JobRun, Site, SiteMembership, SiteRuleValue
+from .models import (
+    ApiToken,
+    ApprovalRequest,
+    DocumentSequence,
+    ExceptionCase,
+    ExceptionCode,
+    IdempotencyRecord,
+    JobRun,
+    Site,
+    SiteMembership,
+    SiteRuleValue,
+)
 from .rules import ENTERPRISE, REGISTRY
 from .services import (
     acknowledge_exception,
+    add_membership,
+    assign_exception,
     clear_rule_value,
     create_site,
     decide_approval,
+    remove_membership,
     resolve_exception,
     set_rule_value,
+    update_site,
 )
 from .services.rules import effective_rules
 
+# --- shared building blocks (inventory/admin.py uses them too) ---------------------------------------------
 
-class SiteScopedAdmin(SimpleHistoryAdmin):
-    """Staff who are not enterprise admins see only rows of their sites."""
+#: a site filter that offers only the sites present in the (restricted) list, so no other site's code leaks
+SITE_FILTER = ("site", admin.RelatedOnlyFieldListFilter)
+
+
+def add_domain_error(form, error: DomainError) -> None:
+    """Show a service's refusal on ``form``: its message on top, and the details on the fields it names."""
+    form.add_error(None, f"Refused: {error}")
+    for entry in error.errors or []:
+        field = entry.get("field")
+        if field in form.fields and field not in form.errors and entry.get("message"):
+            form.add_error(field, entry["message"])
+    if error.field in form.fields and error.field not in form.errors:
+        form.add_error(error.field, str(error))
+
+
+class ServiceAdminMixin:
+    """Saves and deletes go through services; a refusal is shown on the form, and nothing is saved.
+
+    ``changeform_view`` runs in a transaction: when a service raises a ``DomainError`` the transaction rolls
+    back, and the view runs once more with the error attached to the form, so the page shows the submitted
+    values and the message (the form is invalid the second time, so nothing is written).
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            if request.method != "POST" or getattr(request, "_service_error", None) is not None:
+                raise
+            request._service_error = error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change, **kwargs)
+        error = getattr(request, "_service_error", None)
+        if error is None:
+            return form_class
+
+        class FormWithServiceError(form_class):
+            def clean(self):
+                cleaned = super().clean()
+                add_domain_error(self, error)
+                return cleaned
+
+        return FormWithServiceError
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as error:
+            self.message_user(request, f"Not deleted: {error}", messages.ERROR)
+            return HttpResponseRedirect(request.path.rsplit("/delete/", 1)[0] + "/change/")
+
+    def run_for_each(self, request, queryset, label, func, verb: str) -> int:
+        """Run ``func(obj)`` for every selected object; report each refusal and the number done."""
+        done = 0
+        for obj in queryset:
+            try:
+                func(obj)
+                done += 1
+            except DomainError as error:
+                self.message_user(request, f"{label(obj)}: {error}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{verb} {done} of {len(queryset)} selected.", messages.SUCCESS)
+        return done
+
+
+class SiteScopedAdmin(ServiceAdminMixin, SimpleHistoryAdmin):
+    """Staff who are not enterprise admins see only rows of their sites, and pick only their sites in forms."""
 
     site_field = "site"
+    #: the action a user needs at a site to choose it in a form of this admin
+    site_choice_action = "view"
 
     def get_queryset(self, request):
         return permissions.restrict(super().get_queryset(request), request.user, site_field=self.site_field)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.remote_field.model is Site:
+            kwargs["queryset"] = permissions.visible_sites(request.user, self.site_choice_action)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReadOnlyAdminMixin:
+    """Shown, searched and filtered; never added, changed or deleted in admin."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- sites and memberships -----------------------------------------------------------------------------------
+
 
 class MembershipInline(admin.TabularInline):
+    """Memberships of a site, added and removed through the membership services."""
+
     model = SiteMembership
     extra = 1
-    raw_id_fields = ("user",)
+    fields = ("user", "role", "created_at")
+    readonly_fields = ("created_at",)
+    autocomplete_fields = ("user",)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = get_user_model().objects.filter(is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Site)
 class SiteAdmin(SiteScopedAdmin):
+    """Sites are created through ``create_site`` (which creates their virtual locations) and changed through
+    ``update_site``; only enterprise admins do either."""
+
     site_field = "pk"
-    list_display = ("code", "name", "region", "kind", "timezone", "active")
+    list_display = ("code", "name", "region", "kind", "timezone", "active", "created_at")
     list_filter = ("region", "kind", "active")
     search_fields = ("code", "name", "region")
     inlines = [MembershipInline]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("code",) if obj else ()
+        return ("code", "created_at") if obj else ("created_at",)
+
+    def has_add_permission(self, request):
+        return permissions.is_enterprise_admin(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.is_enterprise_admin(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # sites are deactivated, never deleted: documents and the ledger refer to them
 
     def save_model(self, request, obj, form, change):
+        fields = [f for f in ("name", "region", "kind", "timezone", "address", "active") if f in form.cleaned_data]
         if change:
-            super().save_model(request, obj, form, change)
-            return
-        # new sites go through the service, which also creates their virtual locations
-        site = create_site(
-            user=request.user,
-            **{f: form.cleaned_data[f] for f in ("code", "name", "region", "kind", "timezone", "address", "active")},
-        )
+            site = update_site(
+                user=request.user, site=obj, **{f: form.cleaned_data[f] for f in fields if f in form.changed_data}
+            )
+        else:
+            site = create_site(
+                user=request.user, code=form.cleaned_data["code"], **{f: form.cleaned_data[f] for f in fields}
+            )
         obj.pk = site.pk
+        obj.created_at = site.created_at
         obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not SiteMembership:  # pragma: no cover - only one inline
+            return super().save_formset(request, form, formset, change)
+        site = form.instance
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            membership = inline_form.instance
+            data = getattr(inline_form, "cleaned_data", None) or {}
+            if membership.pk and data.get("DELETE"):
+                remove_membership(user=request.user, membership=membership)
+                formset.deleted_objects.append(membership)
+            elif membership.pk and inline_form.has_changed():
+                # a membership is a fact (user, site, role): changing one is removing it and adding the new one
+                old = SiteMembership.objects.get(pk=membership.pk)
+                remove_membership(user=request.user, membership=old)
+                new = add_membership(
+                    user=request.user, member_username=data["user"].username, site=site, role=data["role"]
+                )
+                formset.changed_objects.append((new, inline_form.changed_data))
+            elif not membership.pk and inline_form.has_changed() and data and not data.get("DELETE"):
+                new = add_membership(
+                    user=request.user, member_username=data["user"].username, site=site, role=data["role"]
+                )
+                formset.new_objects.append(new)
 
 
 @admin.register(SiteMembership)
 class SiteMembershipAdmin(SiteScopedAdmin):
+    """A user's role at a site. Added and removed through the membership services (a site's admins may manage
+    its memberships); to change a role, remove the membership and add the new one."""
+
+    site_choice_action = "site.manage"
     list_display = ("user", "site", "role", "created_at")
-    list_filter = ("role", "site")
-    search_fields = ("user__username", "site__code")
-    raw_id_fields = ("user",)
+    list_filter = ("role", SITE_FILTER)
+    search_fields = ("user__username", "user__first_name", "user__last_name", "site__code")
+    list_select_related = ("user", "site")
+    autocomplete_fields = ("user",)
+    readonly_fields = ("created_at",)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and permissions.site_ids_for(request.user, "site.manage") != set()
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        if not super().has_delete_permission(request, obj):
+            return False
+        return obj is None or permissions.can(request.user, "site.manage", obj.site_id)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = get_user_model().objects.filter(is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        membership = add_membership(user=request.user, member_username=obj.user.username, site=obj.site, role=obj.role)
+        obj.pk = membership.pk
+        obj.created_at = membership.created_at
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        remove_membership(user=request.user, membership=obj)
+
+    def delete_queryset(self, request, queryset):
+        self.run_for_each(
+            request,
+            queryset,
+            str,
+            lambda membership: remove_membership(user=request.user, membership=membership),
+            "Removed",
+        )
+
+
+# --- site rules -----------------------------------------------------------------------------------------------
+
+
+def _display(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _bounds(defn) -> str:
+    parts = []
+    if defn.choices:
+        parts.append("one of " + ", ".join(_display(c) for c in defn.choices))
+    if defn.min_value is not None:
+        parts.append(f"min {_display(defn.min_value)}")
+    if defn.max_value is not None:
+        parts.append(f"max {_display(defn.max_value)}")
+    return "; ".join(parts)
+
+
+class SiteRuleValueForm(forms.ModelForm):
+    """The value is typed as text and parsed by the rule's own definition in ``set_rule_value``."""
+
+    key = forms.ChoiceField(choices=())
+    value = forms.CharField(
+        max_length=100, help_text="true/false for yes-no rules, a number, or one of the rule's choices."
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Why this value (kept in history).")
+
+    class Meta:
+        model = SiteRuleValue
+        fields = ("key", "site", "value", "reason")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "key" in self.fields:
+            self.fields["key"].choices = [
+                (key, f"{key} ({defn.standardization.lower()}, {defn.type})") for key, defn in sorted(REGISTRY.items())
+            ]
+        if "site" in self.fields:
+            self.fields["site"].required = False
+            self.fields["site"].empty_label = "(enterprise value: every site without an override)"
+        if self.instance.pk and not self.is_bound:
+            self.initial["value"] = _display(self.instance.value)
 
 
 @admin.register(SiteRuleValue)
-class SiteRuleValueAdmin(SimpleHistoryAdmin):
-    """Rule values set by people. The 'Effective rules' page shows every declared rule per site."""
+class SiteRuleValueAdmin(SiteScopedAdmin):
+    """Rule values people set: the enterprise value (no site) or a site's override, always through
+    ``set_rule_value`` / ``clear_rule_value`` (type, bounds, ENTERPRISE standardization, reason). The
+    'Effective rules per site' page shows every declared rule at every site and which sites deviate."""
 
-    list_display = ("key", "site_label", "value", "reason", "updated_by", "updated_at")
-    list_filter = ("key", "site")
+    form = SiteRuleValueForm
+    site_choice_action = "site.manage"
+    list_display = ("key", "site_label", "value", "standardization", "reason", "updated_by", "updated_at")
+    list_filter = ("key", SITE_FILTER)
     search_fields = ("key", "reason")
-    readonly_fields = ("updated_by", "updated_at")
+    list_select_related = ("site", "updated_by")
     change_list_template = "admin/governance/siterulevalue/change_list.html"
+
+    def get_queryset(self, request):
+        qs = super(SiteScopedAdmin, self).get_queryset(request)
+        ids = permissions.site_ids_for(request.user)
+        return qs if ids is None else qs.filter(Q(site__isnull=True) | Q(site__in=ids))
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("key", "site", "updated_by", "updated_at") if obj else ("updated_by", "updated_at")
 
     @admin.display(description="site")
     def site_label(self, obj):
         return obj.site.code if obj.site_id else "(enterprise)"
+
+    @admin.display(description="standardization")
+    def standardization(self, obj):
+        defn = REGISTRY.get(obj.key)
+        return defn.standardization if defn else "(no longer declared)"
+
+    def _may_set(self, request, obj) -> bool:
+        if obj is None:
+            return permissions.site_ids_for(request.user, "site.manage") != set()
+        if obj.site_id is None:
+            return permissions.is_enterprise_admin(request.user)
+        return permissions.can(request.user, "site.manage", obj.site_id)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and self._may_set(request, None)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._may_set(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._may_set(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        row = set_rule_value(
+            user=request.user,
+            key=obj.key,
+            site=obj.site,
+            value=form.cleaned_data["value"],
+            reason=form.cleaned_data["reason"],
+        )
+        obj.pk, obj.value, obj.updated_at = row.pk, row.value, row.updated_at
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        clear_rule_value(user=request.user, key=obj.key, site=obj.site)
+
+    def delete_queryset(self, request, queryset):
+        self.run_for_each(
+            request,
+            queryset,
+            str,
+            lambda row: clear_rule_value(user=request.user, key=row.key, site=row.site),
+            "Cleared",
+        )
 
     def get_urls(self):
         return [
@@ -89,73 +404,105 @@ class SiteRuleValueAdmin(SimpleHistoryAdmin):
             )
         ] + super().get_urls()
 
-    def has_add_permission(self, request):
-        return False  # values are set on the effective rules page, through the service (type, bounds, reason)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def delete_model(self, request, obj):
-        clear_rule_value(user=request.user, key=obj.key, site=obj.site)
-
     def effective_view(self, request):
-        """Every declared rule: enterprise value and each site's effective value, deviations highlighted."""
+        """Every declared rule: type, standardization, bounds, enterprise value and each site's effective value,
+        with deviations highlighted and counted per site; a form sets or clears a value through the services."""
+        if not self.has_view_permission(request):
+            raise AdminPermissionDenied
         sites = list(permissions.visible_sites(request.user).filter(active=True).order_by("code"))
         if request.method == "POST":
-            site = next((s for s in sites if s.code == request.POST.get("site")), None)
-            key = request.POST.get("key", "")
-            try:
-                if request.POST.get("clear"):
-                    clear_rule_value(user=request.user, key=key, site=site)
-                    self.message_user(request, f"{key} at {site}: override removed.", messages.SUCCESS)
-                else:
-                    set_rule_value(
-                        user=request.user,
-                        key=key,
-                        value=request.POST.get("value", ""),
-                        reason=request.POST.get("reason", ""),
-                        site=site,
-                    )
-                    self.message_user(request, f"{key} at {site or 'enterprise level'} set.", messages.SUCCESS)
-            except DomainError as exc:
-                self.message_user(request, f"Refused: {exc}", messages.ERROR)
-            return redirect(request.path)
+            return self._effective_post(request, sites)
         per_site = {s.pk: {row["key"]: row for row in effective_rules(s)} for s in sites}
-        rows = []
+        enterprise = {row["key"]: row for row in effective_rules(None)}
         deviations = {s.code: 0 for s in sites}
+        rows = []
         for key, defn in sorted(REGISTRY.items()):
             cells = []
-            enterprise_value = None
             for s in sites:
                 row = per_site[s.pk][key]
-                enterprise_value = row["enterprise_value"]
                 if row["overridden"]:
                     deviations[s.code] += 1
                 cells.append(
-                    {"site": s.code, "value": row["value"], "overridden": row["overridden"], "reason": row["reason"]}
+                    {
+                        "site": s.code,
+                        "value": _display(row["value"]),
+                        "overridden": row["overridden"],
+                        "has_override": row["has_override"],
+                        "reason": row["reason"] if row["has_override"] else "",
+                    }
                 )
             rows.append(
                 {
                     "key": key,
                     "defn": defn,
-                    "enterprise": enterprise_value if sites else defn.default,
+                    "bounds": _bounds(defn),
+                    "enterprise": _display(enterprise[key]["enterprise_value"]),
+                    "enterprise_reason": enterprise[key]["reason"],
+                    "default": _display(defn.default),
                     "locked": defn.standardization == ENTERPRISE,
                     "cells": cells,
+                    "deviating_sites": [c["site"] for c in cells if c["overridden"]],
                 }
             )
+        selected_key = request.GET.get("key", "")
+        selected_site = request.GET.get("site", "")
+        current = ""
+        if selected_key in REGISTRY:
+            source = per_site.get(next((s.pk for s in sites if s.code == selected_site), None)) or enterprise
+            current = _display(source[selected_key]["value"])
         context = {
             **self.admin_site.each_context(request),
             "title": "Effective site rules",
             "rows": rows,
             "sites": sites,
             "deviations": deviations,
+            "total_deviations": sum(deviations.values()),
+            "keys": sorted(REGISTRY),
+            "selected_key": selected_key,
+            "selected_site": selected_site,
+            "current_value": current,
+            "can_set_enterprise": permissions.is_enterprise_admin(request.user),
+            "manageable_sites": [s.code for s in sites if permissions.can(request.user, "site.manage", s)],
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/governance/effective_rules.html", context)
 
+    def _effective_post(self, request, sites):
+        code = (request.POST.get("site") or "").strip()
+        key = (request.POST.get("key") or "").strip()
+        site = next((s for s in sites if s.code == code), None)
+        where = f"{key} at {site.code}" if site else f"{key} (enterprise value)"
+        back = f"{request.path}?key={key}&site={code}"
+        if code and site is None:
+            self.message_user(request, f"Refused: no site {code!r}.", messages.ERROR)
+            return redirect(request.path)
+        try:
+            if request.POST.get("clear"):
+                removed = clear_rule_value(user=request.user, key=key, site=site)
+                note = "value removed; the next level applies again" if removed else "had no value of its own"
+                self.message_user(request, f"{where}: {note}.", messages.SUCCESS)
+            else:
+                row = set_rule_value(
+                    user=request.user,
+                    key=key,
+                    value=request.POST.get("value", ""),
+                    reason=request.POST.get("reason", ""),
+                    site=site,
+                )
+                self.message_user(request, f"{where} set to {_display(row.value)}.", messages.SUCCESS)
+        except DomainError as error:
+            self.message_user(request, f"Refused: {where}: {error}", messages.ERROR)
+            return redirect(back)
+        return redirect(request.path)
+
+
+# --- approvals, exceptions, jobs -----------------------------------------------------------------------------
+
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(SiteScopedAdmin):
+class ApprovalRequestAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
+    """Decided only through ``decide_approval`` (the requester never decides their own request)."""
+
     list_display = (
         "kind",
         "subject_label",
@@ -163,28 +510,26 @@ class ApprovalRequestAdmin(SiteScopedAdmin):
         "status",
         "value",
         "threshold",
+        "rule_key",
         "requested_by",
         "requested_at",
         "decided_by",
+        "decided_at",
     )
-    list_filter = ("status", "kind", "site")
-    search_fields = ("subject_label", "reason")
-    readonly_fields = [f.name for f in ApprovalRequest._meta.fields]
+    list_filter = ("status", "kind", SITE_FILTER)
+    search_fields = ("subject_label", "reason", "requested_by__username")
+    list_select_related = ("site", "requested_by", "decided_by")
+    date_hierarchy = "requested_at"
     actions = ["approve", "reject"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def _decide(self, request, queryset, approve):
-        for approval in queryset:
-            try:
-                decide_approval(approval=approval, user=request.user, approve=approve)
-                self.message_user(request, f"{approval}: {'approved' if approve else 'rejected'}.", messages.SUCCESS)
-            except DomainError as exc:
-                self.message_user(request, f"{approval.subject_label}: {exc}", messages.ERROR)
+    def _decide(self, request, queryset, approve: bool):
+        self.run_for_each(
+            request,
+            queryset,
+            lambda a: a.subject_label,
+            lambda a: decide_approval(approval=a, user=request.user, approve=approve, note="Decided in admin."),
+            "Approved" if approve else "Rejected",
+        )
 
     @admin.action(description="Approve selected requests")
     def approve(self, request, queryset):
@@ -197,19 +542,51 @@ class ApprovalRequestAdmin(SiteScopedAdmin):
 
 @admin.register(ExceptionCode)
 class ExceptionCodeAdmin(SimpleHistoryAdmin):
+    """The catalog: severity, owning role and SLA may be tuned; codes are added in governance/catalog.py."""
+
     list_display = ("code", "name", "severity", "owner_role", "sla_minutes", "active")
     list_filter = ("severity", "owner_role", "active")
-    search_fields = ("code", "name")
+    search_fields = ("code", "name", "description")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # cases refer to their code; deactivate it instead
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), help_text="How was it resolved? Kept on every case."
+    )
 
 
 @admin.register(ExceptionCase)
 class ExceptionCaseAdmin(SiteScopedAdmin):
-    list_display = ("code", "subject_label", "site", "severity", "status", "opened_at", "due_at", "assignee")
-    list_filter = ("status", "severity", "code", "site")
-    search_fields = ("subject_label", "summary")
-    readonly_fields = [f.name for f in ExceptionCase._meta.fields if f.name not in ("assignee",)]
-    raw_id_fields = ("assignee",)
+    """Exception cases are opened by the services that detect them; here they are acknowledged, assigned
+    (through ``assign_exception``) and resolved with a note."""
+
+    list_display = (
+        "code",
+        "subject_label",
+        "site",
+        "severity",
+        "status",
+        "overdue",
+        "opened_at",
+        "due_at",
+        "assignee",
+        "escalation_level",
+    )
+    list_filter = ("status", "severity", "owner_role", "code", SITE_FILTER)
+    search_fields = ("subject_label", "summary", "code__code")
+    list_select_related = ("code", "site", "assignee")
+    date_hierarchy = "opened_at"
+    autocomplete_fields = ("assignee",)
     actions = ["acknowledge", "resolve"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in ExceptionCase._meta.fields if f.name != "assignee"]
 
     def has_add_permission(self, request):
         return False
@@ -217,28 +594,96 @@ class ExceptionCaseAdmin(SiteScopedAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    @admin.display(boolean=True, description="overdue")
+    def overdue(self, obj):
+        return obj.is_overdue
+
+    def save_model(self, request, obj, form, change):
+        if "assignee" in form.changed_data:
+            assign_exception(case=obj, user=request.user, assignee=form.cleaned_data["assignee"])
+
     @admin.action(description="Acknowledge selected exceptions")
     def acknowledge(self, request, queryset):
-        for case in queryset:
-            try:
-                acknowledge_exception(case=case, user=request.user)
-            except DomainError as exc:
-                self.message_user(request, f"{case}: {exc}", messages.ERROR)
+        self.run_for_each(
+            request,
+            queryset,
+            str,
+            lambda case: acknowledge_exception(case=case, user=request.user),
+            "Acknowledged",
+        )
 
-    @admin.action(description="Resolve selected exceptions (note: resolved in admin)")
+    @admin.action(description="Resolve selected exceptions (asks for a note)")
     def resolve(self, request, queryset):
-        for case in queryset:
-            try:
-                resolve_exception(case=case, user=request.user, note=f"Resolved in admin by {request.user}.")
-            except DomainError as exc:
-                self.message_user(request, f"{case}: {exc}", messages.ERROR)
+        form = ResolveForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            note = form.cleaned_data["note"]
+            self.run_for_each(
+                request,
+                queryset,
+                str,
+                lambda case: resolve_exception(case=case, user=request.user, note=note),
+                "Resolved",
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Resolve exceptions",
+            "cases": queryset,
+            "form": form,
+            "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/governance/exceptioncase/resolve.html", context)
 
 
 @admin.register(JobRun)
-class JobRunAdmin(admin.ModelAdmin):
-    list_display = ("kind", "site", "status", "started_at", "finished_at", "counts")
-    list_filter = ("kind", "status")
-    readonly_fields = [f.name for f in JobRun._meta.fields]
+class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Background job runs. Staff see the runs of their sites and the enterprise-wide runs."""
+
+    list_display = ("kind", "site", "status", "started_at", "finished_at", "counts", "short_error", "requested_by")
+    list_filter = ("status", "kind", SITE_FILTER)
+    search_fields = ("kind", "error")
+    list_select_related = ("site", "requested_by")
+    date_hierarchy = "started_at"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        ids = permissions.site_ids_for(request.user)
+        return qs if ids is None else qs.filter(Q(site__isnull=True) | Q(site__in=ids))
+
+    @admin.display(description="error")
+    def short_error(self, obj):
+        return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
+
+
+@admin.register(DocumentSequence)
+class DocumentSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Gap-free document counters: shown, never edited (an edit would break the numbering)."""
+
+    list_display = ("prefix", "last_value", "last_number")
+    search_fields = ("prefix",)
+
+    @admin.display(description="last number")
+    def last_number(self, obj):
+        return str(obj)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens: listed and revoked here, made with ``manage.py create_api_token``. The digest is never shown.
+    Staff who are not enterprise admins see only their own tokens."""
+
+    list_display = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at", "last_used_at", "active")
+    list_filter = ("revoked_at", "expires_at")
+    search_fields = ("user__username", "name", "prefix")
+    list_select_related = ("user",)
+    fields = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at", "last_used_at")
+    readonly_fields = fields
+    actions = ["revoke"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs if permissions.is_enterprise_admin(request.user) else qs.filter(user=request.user)
 
     def has_add_permission(self, request):
         return False
@@ -246,22 +691,32 @@ class JobRunAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at", "last_used_at")
-    list_filter = ("revoked_at",)
-    search_fields = ("user__username", "name", "prefix")
-    fields = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at", "last_used_at")
-    readonly_fields = fields
-    actions = ["revoke"]
-
-    def has_add_permission(self, request):
+    def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(boolean=True, description="active")
+    def active(self, obj):
+        return obj.is_active
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset):
-        from django.utils import timezone
-
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Replayable first responses of API creates sent with an Idempotency-Key (purged after the TTL)."""
+
+    list_display = ("key", "user", "method", "path", "status_code", "created_at", "completed_at")
+    list_filter = ("method", "status_code")
+    search_fields = ("key", "path", "user__username")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs if permissions.is_enterprise_admin(request.user) else qs.filter(user=request.user)
+
+
+__all__ = ["SITE_FILTER", "ReadOnlyAdminMixin", "ServiceAdminMixin", "SiteScopedAdmin", "add_domain_error"]
