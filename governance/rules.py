@@ -235,6 +235,35 @@ register(
 )
 register(
     RuleDefinition(
+        "shipping.consolidate_orders",
+        "bool",
+        True,
+        "Orders of the same customer and ship-to address in one wave are packed into one shipment.",
+        LOCAL,
+    )
+)
+register(
+    RuleDefinition(
+        "shipping.allow_partial_shipments",
+        "bool",
+        True,
+        "A partly picked order may ship now when its customer accepts partial shipments; off: it waits.",
+        LOCAL,
+    )
+)
+register(
+    RuleDefinition(
+        "waves.max_orders",
+        "int",
+        50,
+        "Default maximum number of orders in a wave.",
+        LOCAL,
+        min_value=1,
+        max_value=1000,
+    )
+)
+register(
+    RuleDefinition(
         "transfers.approval_value",
         "decimal",
         D("5000.00"),

@@ -75,6 +75,9 @@ class SalesOrder(models.Model):
 
     #: statuses in which allocation may still add to the order
     ALLOCATABLE = (Status.RELEASED, Status.PARTIALLY_ALLOCATED, Status.BACKORDERED, Status.ALLOCATED)
+    #: statuses the allocation engine works on (picking orders may need a short-picked remainder re-allocated)
+    ENGINE = (Status.RELEASED, Status.PARTIALLY_ALLOCATED, Status.BACKORDERED, Status.ALLOCATED, Status.PICKING,
+              Status.PARTIALLY_SHIPPED)
     #: statuses whose unshipped value counts against the customer's credit
     OPEN_FOR_CREDIT = (
         Status.RELEASED,
@@ -352,3 +355,53 @@ class ShipNoticeLine(models.Model):
 
     def __str__(self) -> str:
         return f"ASN {self.po_line} lot={self.lot_number} {self.quantity}"
+
+
+class TransferOrder(models.Model):
+    class Status(models.TextChoices):
+        PENDING_APPROVAL = "PENDING_APPROVAL", "Pending approval"
+        APPROVED = "APPROVED", "Approved"
+        SHIPPED = "SHIPPED", "Shipped (in transit)"
+        RECEIVED = "RECEIVED", "Received"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    number = models.CharField(max_length=20, unique=True)
+    from_site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="transfers_out")
+    to_site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="transfers_in")
+    status = models.CharField(max_length=20, choices=Status.choices, db_index=True)
+    priority = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(5)])
+    reason = models.CharField(max_length=300, blank=True)
+    value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    cycle_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Shipment to receipt")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(from_site=F("to_site")), name="transfer_between_sites")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class TransferOrderLine(models.Model):
+    transfer = models.ForeignKey(TransferOrder, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveSmallIntegerField()
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="transfer_lines")
+    quantity = models.BigIntegerField()
+    shipped_quantity = models.BigIntegerField(default=0)
+    received_quantity = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["transfer", "line_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "line_number"], name="transfer_line_unique_number"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transfer.number}/{self.line_number}"

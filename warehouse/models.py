@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from governance.models import Site
 from inventory.models import InventoryStatus, Item, Location, Lot, Zone
-from orders.models import PurchaseOrder, PurchaseOrderLine
+from orders.models import Allocation, PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine
 
 
 class Receipt(models.Model):
@@ -172,3 +172,175 @@ class PutawayTask(models.Model):
 
     def __str__(self) -> str:
         return f"PUT-{self.pk} {self.item_id} x{self.quantity}"
+
+
+class Wave(models.Model):
+    class Status(models.TextChoices):
+        PLANNED = "PLANNED", "Planned"
+        RELEASED = "RELEASED", "Released (picking)"
+        COMPLETED = "COMPLETED", "Completed"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    number = models.CharField(max_length=20, unique=True)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="waves")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED, db_index=True)
+    carrier = models.CharField(max_length=40, blank=True)
+    cutoff = models.DateTimeField(null=True, blank=True)
+    filters = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class WaveLine(models.Model):
+    """An allocation (or part of it) planned into a wave. An allocation is in at most one open wave."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="lines")
+    allocation = models.ForeignKey(Allocation, on_delete=models.PROTECT, related_name="wave_lines")
+    order_line = models.ForeignKey(SalesOrderLine, on_delete=models.PROTECT, related_name="wave_lines")
+    quantity = models.BigIntegerField()
+    active = models.BooleanField(default=True, help_text="False once the wave is cancelled")
+
+    class Meta:
+        ordering = ["wave", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["allocation"], condition=Q(active=True), name="wave_line_one_open_wave"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="wave_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wave.number} {self.order_line} x{self.quantity}"
+
+
+class PickTask(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        PICKED = "PICKED", "Picked"
+        SHORT = "SHORT", "Short picked"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="pick_tasks")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="pick_tasks")
+    wave_line = models.ForeignKey(WaveLine, on_delete=models.PROTECT, related_name="pick_tasks")
+    order_line = models.ForeignKey(SalesOrderLine, on_delete=models.PROTECT, related_name="pick_tasks")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="pick_tasks")
+    to_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+", help_text="Staging")
+    quantity = models.BigIntegerField()
+    sequence = models.PositiveIntegerField(default=0, help_text="Walk order within the wave")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    picked_quantity = models.BigIntegerField(null=True, blank=True)
+    scanned_location = models.CharField(max_length=40, blank=True)
+    scanned_lot = models.CharField(max_length=60, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["wave", "sequence", "id"]
+        indexes = [models.Index(fields=["site", "status"], name="pick_site_status_idx")]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="pick_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"PICK-{self.pk} {self.item_id} x{self.quantity} @ {self.location_id}"
+
+
+class Shipment(models.Model):
+    class Status(models.TextChoices):
+        PACKED = "PACKED", "Packed"
+        SHIPPED = "SHIPPED", "Shipped"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    number = models.CharField(max_length=20, unique=True)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="shipments")
+    wave = models.ForeignKey(Wave, null=True, blank=True, on_delete=models.PROTECT, related_name="shipments")
+    customer_code = models.CharField(max_length=30)
+    ship_to_address = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PACKED, db_index=True)
+    carrier = models.CharField(max_length=40, blank=True)
+    tracking_number = models.CharField(max_length=80, blank=True)
+    packed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    packed_at = models.DateTimeField(default=timezone.now)
+    shipped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-packed_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ShipmentLine(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines")
+    order = models.ForeignKey(SalesOrder, on_delete=models.PROTECT, related_name="shipment_lines")
+    order_line = models.ForeignKey(SalesOrderLine, on_delete=models.PROTECT, related_name="shipment_lines")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    quantity = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["shipment", "id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_line_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.shipment.number} {self.item_id} x{self.quantity}"
+
+
+class Package(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="packages")
+    number = models.PositiveSmallIntegerField()
+    weight_grams = models.PositiveIntegerField(default=0)
+    contents = models.JSONField(default=list, blank=True, help_text="[{item, quantity}]")
+
+    class Meta:
+        ordering = ["shipment", "number"]
+        constraints = [models.UniqueConstraint(fields=["shipment", "number"], name="package_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.shipment.number}#{self.number}"
+
+
+class CountRequest(models.Model):
+    """A request to count a location (after a short pick, a variance, or a supervisor's ask)."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        DONE = "DONE", "Done"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="count_requests")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="count_requests")
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN)
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location"], condition=Q(status="OPEN"), name="count_request_one_open_per_location"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Count {self.location} ({self.reason})"

@@ -71,7 +71,7 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
     """Allocate what can be allocated for the given orders; idempotent (a second run finds nothing open)."""
     now = now or timezone.now()
     orders = lock_rows(
-        SalesOrder.objects.filter(pk__in=order_ids, status__in=SalesOrder.ALLOCATABLE).select_related("customer")
+        SalesOrder.objects.filter(pk__in=order_ids, status__in=SalesOrder.ENGINE).select_related("customer")
     )
     counts = {"orders": len(orders), "allocated_units": 0, "backordered_units": 0, "waiting_units": 0}
     if not orders:
@@ -241,7 +241,7 @@ def release_allocations(queryset) -> dict[tuple[int, int], int]:
 def orders_waiting_for(item_ids: list[int] | None = None) -> list[int]:
     """Ids of released orders with lines still to allocate, oldest promise first (durable pending work)."""
     lines = SalesOrderLine.objects.filter(
-        order__status__in=(S.RELEASED, S.PARTIALLY_ALLOCATED, S.BACKORDERED),
+        order__status__in=(S.RELEASED, S.PARTIALLY_ALLOCATED, S.BACKORDERED, S.PICKING, S.PARTIALLY_SHIPPED),
         allocated_quantity__lt=F("quantity_base") - F("shipped_quantity"),
     )
     if item_ids is not None:
