@@ -53,6 +53,16 @@ def resolve_lot(
     return lot
 
 
+def _require_lot(item: Item, lot: Lot | None) -> None:
+    """A lot-tracked item always carries its lot; an item without lots never carries one."""
+    if item.lot_tracked and lot is None:
+        raise field_error("lot", f"{item.sku} is lot tracked; give the lot.", "required")
+    if not item.lot_tracked and lot is not None:
+        raise field_error("lot", f"{item.sku} is not lot tracked; do not give a lot.", "lot_not_tracked")
+    if lot is not None and lot.item_id != item.pk:
+        raise field_error("lot", f"Lot {lot.number} is a lot of another item, not of {item.sku}.", "other_item")
+
+
 def _require_stock_location(location: Location, field: str) -> None:
     if not location.holds_stock:
         raise field_error(field, f"{location} is a virtual location and holds no stock.", "virtual_location")
@@ -83,8 +93,7 @@ def receive_stock(
     _require_stock_location(location, "location")
     if status == S.IN_TRANSIT:
         raise field_error("status", "Stock is not received into IN_TRANSIT.", "invalid_status")
-    if item.lot_tracked != (lot is not None):
-        raise field_error("lot", f"{item.sku} {'needs' if item.lot_tracked else 'takes no'} lot.", "lot")
+    _require_lot(item, lot)
     source = virtual_location(location.site_id, Location.Kind.SUPPLIER)
     (move,) = post_moves(
         lines=[MoveLine(item.pk, lot.pk if lot else None, quantity, source, "", location, status, unit_cost=unit_cost)],
