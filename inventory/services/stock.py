@@ -135,6 +135,7 @@ def move_stock(
     positive_quantity(quantity)
     _require_stock_location(from_location, "from_location")
     _require_stock_location(to_location, "to_location")
+    _require_lot(item, lot)
     (move,) = post_moves(
         lines=[
             MoveLine(
@@ -179,6 +180,7 @@ def change_status(
         permissions.require(user, "inventory.change_status", location.site_id, what="location")
     positive_quantity(quantity)
     _require_stock_location(location, "location")
+    _require_lot(item, lot)
     for field, value in (("from_status", from_status), ("to_status", to_status)):
         if value not in S.values or value == S.IN_TRANSIT:
             raise field_error(
