@@ -130,6 +130,10 @@ def adjust_stock(
         errors.append({"field": "lot", "code": "required", "message": f"{item.sku} is lot tracked; give the lot."})
     if not item.lot_tracked and lot is not None:
         errors.append({"field": "lot", "code": "lot_not_tracked", "message": f"{item.sku} is not lot tracked."})
+    elif lot is not None and lot.item_id != item.pk:
+        errors.append(
+            {"field": "lot", "code": "other_item", "message": f"Lot {lot.number} is not a lot of {item.sku}."}
+        )
     if get_rule("inventory.adjustment_note_required", location.site_id) and not (note or "").strip():
         errors.append({"field": "note", "code": "required", "message": "This site requires a note on adjustments."})
     if errors:
