@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class WarehouseConfig(AppConfig):
     name = "warehouse"
     verbose_name = "Warehouse"
+
+    def ready(self):
+        from .services.transfers import register_handlers
+
+        register_handlers()

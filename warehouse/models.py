@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from governance.models import Site
 from inventory.models import InventoryStatus, Item, Location, Lot, Zone
-from orders.models import Allocation, PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine
+from orders.models import Allocation, PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine, TransferOrder
 
 
 class Receipt(models.Model):
@@ -18,6 +18,9 @@ class Receipt(models.Model):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="receipts")
     purchase_order = models.ForeignKey(
         PurchaseOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="receipts"
+    )
+    transfer_order = models.ForeignKey(
+        TransferOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="receipts"
     )
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+", help_text="Receiving dock")
     final = models.BooleanField(default=True, help_text="The delivery is complete: what is missing is short")
