@@ -6,3 +6,10 @@ router.register("receipts", ReceiptViewSet, basename="receipt")
 router.register("putaway-tasks", PutawayTaskViewSet, basename="putaway-task")
 
 urlpatterns = []
+
+from .outbound import PickTaskViewSet, ShipmentViewSet, TransferViewSet, WaveViewSet  # noqa: E402
+
+router.register("waves", WaveViewSet, basename="wave")
+router.register("pick-tasks", PickTaskViewSet, basename="pick-task")
+router.register("shipments", ShipmentViewSet, basename="shipment")
+router.register("transfer-orders", TransferViewSet, basename="transfer-order")
