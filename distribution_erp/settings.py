@@ -133,6 +133,7 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.replenish*": {"queue": "replenishment"},
     "orders.tasks.overdue_receipts_sweep": {"queue": "alerts"},
     "orders.tasks.*": {"queue": "allocation"},
+    "warehouse.tasks.*": {"queue": "alerts"},
     "governance.tasks.*": {"queue": "alerts"},
     "inventory.tasks.*": {"queue": "default"},
     "reporting.tasks.*": {"queue": "default"},
