@@ -147,19 +147,34 @@ def post_moves(
     """Write ``lines`` to the ledger and update quants and stock levels, all or nothing."""
     if not lines:
         return []
-    if not connection.in_atomic_block:
-        with transaction.atomic():
-            return post_moves(
-                lines=lines,
-                kind=kind,
-                user=user,
-                reference=reference,
-                document=document,
-                reason_code=reason_code,
-                note=note,
-                allocated_deltas=allocated_deltas,
-                received_at=received_at,
-            )
+    # Its own transaction, or a savepoint inside the caller's: a refusal leaves nothing behind, not even the
+    # zero balance rows created before the check, also when the caller catches the error and goes on.
+    with transaction.atomic():
+        return _post_moves(
+            lines=lines,
+            kind=kind,
+            user=user,
+            reference=reference,
+            document=document,
+            reason_code=reason_code,
+            note=note,
+            allocated_deltas=allocated_deltas,
+            received_at=received_at,
+        )
+
+
+def _post_moves(
+    *,
+    lines: list[MoveLine],
+    kind: str,
+    user,
+    reference: str,
+    document,
+    reason_code: str,
+    note: str,
+    allocated_deltas: dict[LevelKey, int] | None,
+    received_at,
+) -> list[StockMove]:
     if kind not in StockMove.Kind.values:
         raise ValidationFailed(f"Unknown move kind {kind!r}.")
     for line in lines:
