@@ -13,6 +13,8 @@ from .models import (
     SalesOrder,
     SalesOrderLine,
     ShipNoticeLine,
+    TransferOrder,
+    TransferOrderLine,
     Supplier,
 )
 from .services import cancel_order, release_order
@@ -189,3 +191,38 @@ class ShipNoticeLineAdmin(admin.ModelAdmin):
     list_display = ("po_line", "lot_number", "expiry_date", "quantity", "created_at")
     search_fields = ("lot_number", "po_line__purchase_order__number")
     raw_id_fields = ("po_line",)
+
+
+class TransferLineInline(admin.TabularInline):
+    model = TransferOrderLine
+    extra = 0
+    can_delete = False
+    fields = ("line_number", "item", "quantity", "shipped_quantity", "received_quantity")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TransferOrder)
+class TransferOrderAdmin(SimpleHistoryAdmin):
+    list_display = ("number", "from_site", "to_site", "status", "value", "created_at", "shipped_at", "received_at")
+    list_filter = ("status", "from_site", "to_site")
+    search_fields = ("number", "reason")
+    inlines = [TransferLineInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in TransferOrder._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        from django.db.models import Q
+
+        ids = permissions.site_ids_for(request.user)
+        qs = super().get_queryset(request)
+        return qs if ids is None else qs.filter(Q(from_site_id__in=ids) | Q(to_site_id__in=ids))

@@ -3,7 +3,19 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from governance import permissions
 
-from .models import Discrepancy, PutawayRule, PutawayTask, Receipt, ReceiptLine
+from .models import (
+    CountRequest,
+    Discrepancy,
+    Package,
+    PickTask,
+    PutawayRule,
+    PutawayTask,
+    Receipt,
+    ReceiptLine,
+    Shipment,
+    ShipmentLine,
+    Wave,
+)
 
 
 class ReceiptLineInline(admin.TabularInline):
@@ -116,6 +128,118 @@ class PutawayTaskAdmin(SimpleHistoryAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user)
+
+
+class PickTaskInline(admin.TabularInline):
+    model = PickTask
+    extra = 0
+    can_delete = False
+    fields = ("sequence", "location", "item", "lot", "quantity", "status", "picked_quantity", "confirmed_by")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Wave)
+class WaveAdmin(SimpleHistoryAdmin):
+    list_display = ("number", "site", "status", "carrier", "created_at", "released_at", "completed_at")
+    list_filter = ("site", "status")
+    search_fields = ("number",)
+    inlines = [PickTaskInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Wave._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user)
+
+
+@admin.register(PickTask)
+class PickTaskAdmin(SimpleHistoryAdmin):
+    list_display = ("id", "wave", "site", "item", "location", "quantity", "status", "picked_quantity", "confirmed_at")
+    list_filter = ("site", "status")
+    search_fields = ("wave__number", "item__sku")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in PickTask._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user)
+
+
+class ShipmentLineInline(admin.TabularInline):
+    model = ShipmentLine
+    extra = 0
+    can_delete = False
+    fields = ("order", "item", "lot", "quantity")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class PackageInline(admin.TabularInline):
+    model = Package
+    extra = 0
+    can_delete = False
+    fields = ("number", "weight_grams", "contents")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "number",
+        "site",
+        "customer_code",
+        "status",
+        "carrier",
+        "tracking_number",
+        "packed_at",
+        "shipped_at",
+    )
+    list_filter = ("site", "status", "carrier")
+    search_fields = ("number", "tracking_number", "customer_code")
+    inlines = [ShipmentLineInline, PackageInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Shipment._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user)
+
+
+@admin.register(CountRequest)
+class CountRequestAdmin(admin.ModelAdmin):
+    list_display = ("location", "site", "item", "reason", "status", "requested_at")
+    list_filter = ("site", "status")
+    search_fields = ("location__code", "reason")
+    raw_id_fields = ("location", "item")
 
     def get_queryset(self, request):
         return permissions.restrict(super().get_queryset(request), request.user)
