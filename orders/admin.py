@@ -13,9 +13,9 @@ from .models import (
     SalesOrder,
     SalesOrderLine,
     ShipNoticeLine,
+    Supplier,
     TransferOrder,
     TransferOrderLine,
-    Supplier,
 )
 from .services import cancel_order, release_order
 
