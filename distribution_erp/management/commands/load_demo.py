@@ -1,0 +1,43 @@
+"""Load the demo network (idempotent: a second run changes nothing). The logic is in distribution_erp.demo."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from distribution_erp import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Load demo data: 5 sites in 2 regions, zones and bins, 2,000 items with units and lots, opening balances "
+        "through the ledger, demo users for every role, a few site rule overrides, the daily schedules. "
+        "Running it again changes nothing."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--scale",
+            choices=["full", "small"],
+            default="full",
+            help="full (default): 2,000 items and a few hundred bins per site; small: a quick subset for tests",
+        )
+        parser.add_argument("--small", action="store_const", const="small", dest="scale", help="same as --scale small")
+
+    def handle(self, *args, scale="full", **options):
+        verbose = options.get("verbosity", 1) >= 2
+        chosen = demo.SMALL if scale == "small" else demo.FULL
+        self.stdout.write(f"Loading demo data ({scale} scale) ...")
+        created = demo.load_demo(scale=chosen, log=self.stdout.write if verbose else None)
+        made = {what: n for what, n in created.items() if n}
+        if made:
+            self.stdout.write(
+                self.style.SUCCESS("Created " + ", ".join(f"{n:,} {what}" for what, n in made.items()) + ".")
+            )
+        else:
+            self.stdout.write(self.style.SUCCESS("Demo data already loaded: nothing changed."))
+        if not settings.DEBUG:
+            self.stdout.write(self.style.WARNING("DJANGO_DEBUG=0: the demo users below have well-known passwords."))
+        self.stdout.write("Demo logins (username / password):")
+        for username, password, description in demo.DEMO_LOGINS:
+            self.stdout.write(f"  {username:<12} {password:<10} {description}")

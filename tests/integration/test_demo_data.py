@@ -1,0 +1,241 @@
+"""load_demo: a fresh database migrates, the demo loads, a second run changes nothing, the inventory is consistent."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import Count, Sum
+
+from distribution_erp import demo
+from governance.models import Role, Site, SiteMembership, SiteRuleValue
+from governance.services.rules import effective_rules
+from inventory.models import Item, ItemSubstitute, ItemUnit, Location, Lot, StockLevel, StockMove, StockQuant
+from inventory.selectors import find_inventory_drift
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+SNAPSHOT_SQL = {
+    "sites": "SELECT count(*) FROM governance_site",
+    "memberships": "SELECT count(*) FROM governance_sitemembership",
+    "users": "SELECT count(*) FROM auth_user",
+    "rule values": "SELECT count(*) FROM governance_siterulevalue",
+    "zones": "SELECT count(*) FROM inventory_zone",
+    "locations": "SELECT count(*) FROM inventory_location",
+    "items": "SELECT count(*) FROM inventory_item",
+    "units": "SELECT count(*) FROM inventory_itemunit",
+    "substitutes": "SELECT count(*) FROM inventory_itemsubstitute",
+    "lots": "SELECT count(*) FROM inventory_lot",
+    "moves": "SELECT count(*) FROM inventory_stockmove",
+    "moved units": "SELECT coalesce(sum(quantity), 0) FROM inventory_stockmove",
+    "quants": "SELECT count(*) FROM inventory_stockquant",
+    "units on hand": "SELECT coalesce(sum(quantity), 0) FROM inventory_stockquant",
+    "levels": "SELECT count(*) FROM inventory_stocklevel",
+    "available": "SELECT coalesce(sum(available), 0) FROM inventory_stocklevel",
+    "item history": "SELECT count(*) FROM inventory_historicalitem",
+    "location history": "SELECT count(*) FROM inventory_historicallocation",
+    "periodic tasks": "SELECT count(*) FROM django_celery_beat_periodictask",
+    "password hashes": "SELECT md5(string_agg(password, ',' ORDER BY username)) FROM auth_user",
+}
+
+
+def _snapshot_orm() -> dict[str, object]:
+    with connection.cursor() as cursor:
+        out = {}
+        for name, sql in SNAPSHOT_SQL.items():
+            cursor.execute(sql)
+            out[name] = cursor.fetchone()[0]
+    return out
+
+
+# --- a fresh database, the real commands in their own processes --------------------------------------------------
+
+
+def _server_params() -> dict[str, str]:
+    db = settings.DATABASES["default"]
+    return {
+        "host": str(db.get("HOST") or ""),
+        "port": str(db.get("PORT") or ""),
+        "user": str(db.get("USER") or ""),
+        "password": str(db.get("PASSWORD") or ""),
+    }
+
+
+def _url(params: dict[str, str], name: str) -> str:
+    credentials = quote(params["user"], safe="")
+    if params["password"]:
+        credentials += ":" + quote(params["password"], safe="")
+    host = quote(params["host"], safe="") + (f":{params['port']}" if params["port"] else "")
+    return f"postgresql://{credentials}@{host}/{name}"
+
+
+def _admin_connection(params):
+    return psycopg.connect(
+        dbname="postgres",
+        host=params["host"] or None,
+        port=params["port"] or None,
+        user=params["user"] or None,
+        password=params["password"] or None,
+        autocommit=True,
+    )
+
+
+@pytest.fixture
+def fresh_database():
+    """An empty database of its own on the same server (dropped afterwards); yields its DATABASE_URL."""
+    params = _server_params()
+    name = f"{settings.DATABASES['default']['NAME']}_demo_{os.getpid()}"[:63]
+    with _admin_connection(params) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _url(params, name)
+    finally:
+        with _admin_connection(params) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _manage(url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CELERY_TASK_ALWAYS_EAGER": "1",  # tasks sent after commit run in the process, not into a shared broker
+        "DJANGO_SETTINGS_MODULE": "distribution_erp.settings",
+    }
+    env.pop("DJANGO_TEST_DB_NAME", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def _snapshot(url: str) -> dict[str, object]:
+    with psycopg.connect(url) as conn:
+        return {name: conn.execute(sql).fetchone()[0] for name, sql in SNAPSHOT_SQL.items()}
+
+
+@pytest.mark.slow
+def test_fresh_database_migrates_and_load_demo_twice_gives_the_same_result(fresh_database):
+    migrated = _manage(fresh_database, "migrate", "--no-input", "-v", "0")
+    assert migrated.returncode == 0, migrated.stderr
+
+    first = _manage(fresh_database, "load_demo", "--small")
+    assert first.returncode == 0, first.stderr
+    after_first = _snapshot(fresh_database)
+    second = _manage(fresh_database, "load_demo", "--small")
+    assert second.returncode == 0, second.stderr
+    after_second = _snapshot(fresh_database)
+    verified = _manage(fresh_database, "verify_inventory")
+
+    assert after_second == after_first
+    assert "nothing changed" in second.stdout
+    for username, password, _ in demo.DEMO_LOGINS:
+        assert f"{username}" in first.stdout and password in first.stdout
+    assert after_first["sites"] == 5
+    assert after_first["items"] == demo.SMALL.items
+    assert after_first["moves"] > 0 and after_first["units on hand"] == after_first["moved units"]
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "Inventory consistent" in verified.stdout
+
+
+# --- the full-size network, in the test database ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_full_demo_network_loads_once_and_a_second_run_changes_nothing():
+    call_command("load_demo", stdout=StringIO())
+    first = _snapshot_orm()
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+
+    assert _snapshot_orm() == first
+    assert "nothing changed" in out.getvalue()
+    assert find_inventory_drift() == []
+
+    # the network: 5 sites in 2 regions, 3 distribution centres and 2 branches
+    assert Site.objects.count() == 5
+    assert set(Site.objects.values_list("region", flat=True)) == {"EAST", "WEST"}
+    assert sorted(Site.objects.values_list("kind", flat=True)) == ["BRANCH", "BRANCH", "DC", "DC", "DC"]
+    # zones and a few hundred bins of every physical kind per site, and the virtual locations
+    for site in Site.objects.all():
+        kinds = dict(Location.objects.filter(site=site).values_list("kind").annotate(n=Count("id")))
+        assert kinds["STORAGE"] >= 200 and kinds["PICK"] >= 100, (site, kinds)
+        assert all(kinds.get(k, 0) >= 1 for k in ("RECEIVING", "STAGING", "QUALITY", "DAMAGED")), kinds
+        assert all(kinds.get(k) == 1 for k in Location.VIRTUAL_KINDS), kinds
+        assert site.zones.count() == 5
+        assert not Location.objects.filter(site=site, zone__isnull=True).exclude(kind__in=Location.VIRTUAL_KINDS)
+    assert Location.objects.filter(code="A-01-03-B").count() == 5
+    # 2,000 items, each with EA, CASE and PALLET
+    assert Item.objects.count() == 2000
+    assert ItemUnit.objects.filter(code="EA", factor=1).count() == 2000
+    assert ItemUnit.objects.filter(code="CASE").count() == ItemUnit.objects.filter(code="PALLET").count() == 2000
+    assert set(Item.objects.values_list("abc_class", flat=True)) == {"A", "B", "C"}
+    assert Item.objects.values("category").distinct().count() >= 10
+    assert Item.objects.values("storage_type").distinct().count() >= 4
+    assert Item.objects.filter(requires_inspection=True).count() > 20
+    assert ItemSubstitute.objects.count() > 50
+    lot_tracked = Item.objects.filter(lot_tracked=True)
+    assert 500 < lot_tracked.count() < 1500
+    assert not lot_tracked.filter(lots__isnull=True).exists()
+    assert not Lot.objects.filter(expiry_date__isnull=True).exists()
+    # opening balances posted through the ledger, by site, with some held and damaged stock
+    assert set(StockMove.objects.values_list("kind", "reason_code").distinct()) == {("ADJUST", "OPENING_BALANCE")}
+    assert (
+        StockLevel.objects.aggregate(s=Sum("available"))["s"]
+        == StockQuant.objects.filter(status="AVAILABLE").aggregate(s=Sum("quantity"))["s"]
+    )
+    assert StockQuant.objects.filter(status="HOLD", location__kind="QUALITY").exists()
+    assert StockQuant.objects.filter(status="DAMAGED", location__kind="DAMAGED").exists()
+    assert StockQuant.objects.filter(location__kind="PICK").values("location").distinct().count() >= 500
+    assert StockQuant.objects.values("site").distinct().count() == 5
+    # users for every role at specific sites; site rule deviations to show
+    roles = set(SiteMembership.objects.values_list("role", flat=True))
+    assert roles == set(Role.values)
+    assert get_user_model().objects.get(username="admin").is_superuser
+    deviations = sum(row["overridden"] for site in Site.objects.all() for row in effective_rules(site))
+    assert deviations == len(demo.RULE_OVERRIDES) == SiteRuleValue.objects.count()
+
+
+# --- smaller facts, small scale ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_demo_logins_work_with_the_printed_password_and_have_their_roles():
+    demo.load_demo(scale=demo.SMALL)
+    User = get_user_model()
+
+    for username, password, _ in demo.DEMO_LOGINS:
+        user = User.objects.get(username=username)
+        assert user.check_password(password), username
+        assert user.is_active
+    assert set(SiteMembership.objects.filter(user__username="sup-east").values_list("site__code", "role")) == {
+        ("DC-EAST", "supervisor")
+    }
+    assert SiteMembership.objects.filter(user__username="coord").count() == 5
+    staff = User.objects.get(username="mgr-bos")
+    assert staff.is_staff and staff.has_perm("governance.add_sitemembership")
+    assert not User.objects.get(username="op-east").is_staff
+
+
+def test_the_demo_is_deterministic_and_the_small_catalogue_is_a_prefix_of_the_full_one():
+    full = demo.plan_items(400)
+
+    assert demo.plan_items(120) == full[:120]
+    assert demo.plan_items(400) == full
+    assert len({p.sku for p in full}) == 400
+    assert all(all(j < i for j in p.substitutes) for i, p in enumerate(full))
+    assert all(p.pallet % p.case == 0 and p.case > 1 for p in full)
+    assert all((p.shelf_life_days is not None) == p.lot_tracked == bool(p.lots) for p in full)
+    bins = demo.plan_bins(demo.FULL, "DC")
+    assert len({code for code, _, _ in bins}) == len(bins)
+    assert {kind for _, kind, _ in bins} == {"STORAGE", "PICK", "RECEIVING", "STAGING", "QUALITY", "DAMAGED"}
