@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, Inexact, InvalidOperation, localcontext
 
 from distribution_erp.validation import MAX_QUANTITY, field_error
 
@@ -37,8 +37,19 @@ def to_base_quantity(
             raise field_error(
                 "unit", f"{item.sku} has no unit {unit!r}; known units: {', '.join(sorted(factors))}.", "unknown_unit"
             )
-    base = amount * factor
-    if base != base.to_integral_value():
+    # Bounds before any arithmetic: int() of 1e900000 alone takes half a minute, 1e999999999 * 12 overflows.
+    if amount < 0:
+        raise field_error(field, "Quantity must be greater than zero.", "not_positive")
+    if amount > MAX_QUANTITY:
+        raise field_error(field, f"Quantity must be at most {MAX_QUANTITY:,} {item.base_unit}.", "too_large")
+    try:
+        with localcontext() as ctx:
+            ctx.traps[Inexact] = True  # rounding to 28 digits must not hide a fraction (1.000...0001 CASE)
+            base = amount * factor
+        whole = base == base.to_integral_value()
+    except Inexact:
+        whole = False  # a whole quantity up to the maximum never needs more than 28 digits
+    if not whole:
         raise field_error(
             field,
             f"{quantity} {unit or item.base_unit} is not a whole number of "
