@@ -188,7 +188,7 @@ class LocationAdmin(SiteScopedAdmin):
     list_display = ("code", "site", "kind", "zone", "aisle", "capacity", "active", "last_counted_at")
     list_filter = ("kind", "active", SITE_FILTER)
     search_fields = ("code", "site__code", "zone__code")
-    list_select_related = ("site", "zone")
+    list_select_related = ("site", "zone__site")
     autocomplete_fields = ("zone",)
 
     def get_readonly_fields(self, request, obj=None):
@@ -263,14 +263,15 @@ class StockMoveAdmin(ReadOnlyAdmin):
     )
     list_filter = ("kind", "from_status", "to_status", "reason_code")
     search_fields = ("reference", "item__sku", "lot__number", "document_type")
-    list_select_related = ("item", "lot", "from_location__site", "to_location__site", "user")
+    list_select_related = ("item", "lot__item", "from_location__site", "to_location__site", "user")
     date_hierarchy = "created_at"
     show_full_result_count = False
 
     def get_queryset(self, request):
         from .selectors import stock_moves_for
 
-        return stock_moves_for(request.user)
+        # the selector's select_related switches off list_select_related: add what the list shows
+        return stock_moves_for(request.user).select_related(*self.list_select_related)
 
 
 @admin.register(StockQuant)
@@ -278,7 +279,7 @@ class StockQuantAdmin(ReadOnlyAdmin):
     list_display = ("item", "location", "lot", "status", "quantity", "reserved", "last_received_at", "last_counted_at")
     list_filter = ("status", SITE_FILTER, "location__kind")
     search_fields = ("item__sku", "location__code", "lot__number")
-    list_select_related = ("item", "location__site", "lot")
+    list_select_related = ("item", "location__site", "lot__item")
     show_full_result_count = False
 
 
@@ -328,7 +329,7 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
     )
     list_filter = ("status", "reason_code", SITE_FILTER)
     search_fields = ("number", "item__sku", "location__code", "note")
-    list_select_related = ("site", "location__site", "item", "lot", "requested_by", "decided_by")
+    list_select_related = ("site", "location__site", "item", "lot__item", "requested_by", "decided_by")
     date_hierarchy = "created_at"
     actions = ["approve", "reject"]
 
