@@ -1,4 +1,12 @@
 # The application image: one image for the web server, the Celery worker and beat (docker-compose.yml).
+
+# Front-end packages of the browser pages (package-lock.json), served as static files: no CDN at run time.
+FROM node:20-slim AS assets
+WORKDIR /assets
+# pyproject.toml is listed so that the COPY succeeds in a version without package.json.
+COPY pyproject.toml package*.json ./
+RUN if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else mkdir -p node_modules; fi
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,6 +26,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && rm /tmp/requirements.txt
 
 COPY . .
+COPY --from=assets /assets/node_modules ./node_modules
 # Static files are collected at build time and served by WhiteNoise. DATABASE_URL is set so that settings do not
 # start the embedded PostgreSQL; nothing connects to it here.
 RUN pip install --no-deps -e . \

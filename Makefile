@@ -15,6 +15,10 @@ PYTEST_WORKERS ?= 2
 PYTEST_MARK ?= not browser
 PYTEST_ARGS ?=
 
+# The browser pages' front-end packages (package-lock.json), served as static files from node_modules: no CDN.
+NODE_STAMP := node_modules/.installed-stamp
+INSTALLED  := $(STAMP) $(if $(wildcard package-lock.json),$(NODE_STAMP))
+
 .PHONY: install run test lint fmt schema check bench clean-var
 
 $(STAMP): pyproject.toml
@@ -23,14 +27,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(NODE_STAMP): package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 18+) is needed to install the browser pages' assets"; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
+install: $(INSTALLED)
 
 ## Command one: database, migrations, demo data, then web + Celery worker + beat until Ctrl-C.
-run: $(STAMP)
+run: $(INSTALLED)
 	$(BIN)/python scripts/run.py
 
 ## Command two: the whole test suite (DATABASE_URL when set, else the embedded PostgreSQL); tests/bench is not run.
-test: $(STAMP)
+test: $(INSTALLED)
 	$(BIN)/python scripts/with_database.py -- $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile \
 		-m "$(PYTEST_MARK)" --ignore=tests/bench $(PYTEST_ARGS)
 
@@ -43,7 +52,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 ## The OpenAPI schema, validated, in var/schema.yml.
-schema: $(STAMP)
+schema: $(INSTALLED)
 	@mkdir -p var
 	$(BIN)/python scripts/with_database.py -- $(BIN)/python manage.py spectacular --validate --fail-on-warn \
 		--file var/schema.yml
@@ -54,7 +63,7 @@ check: lint schema
 	$(BIN)/python scripts/with_database.py -- $(BIN)/python manage.py makemigrations --check --dry-run
 
 ## Benchmarks (tests/bench/README.md): on a scratch database erp_bench beside DATABASE_URL's (or the embedded one).
-bench: $(STAMP)
+bench: $(INSTALLED)
 	$(BIN)/python scripts/with_database.py -- $(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 ## Remove the embedded database, broker folder and collected static files (stop `make run` first).

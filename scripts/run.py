@@ -10,8 +10,8 @@
 4. Ctrl-C or SIGTERM stops everything cleanly; if one of the three dies, the others are stopped and the
    launcher exits non-zero.
 
-Options: --host/--port (or HOST/PORT), --no-demo. Environment: WEB_WORKERS (2), WEB_THREADS (4),
-WORKER_CONCURRENCY (2), plus everything settings.py reads (see README).
+Options: --host/--port (or HOST/PORT), --no-demo, --demo-scale small (or DEMO_SCALE=small).
+Environment: WEB_WORKERS (2), WEB_THREADS (4), WORKER_CONCURRENCY (2), plus everything settings.py reads (README).
 """
 
 from __future__ import annotations
@@ -168,14 +168,19 @@ def demo_login_lines() -> list[str]:
         pass
     lines = []
     if logins:
-        for entry in logins:
-            if isinstance(entry, dict):
-                lines.append("  ".join(f"{key}: {value}" for key, value in entry.items()))
-            elif isinstance(entry, list | tuple):
-                lines.append("  ".join(str(part) for part in entry))
-            else:
-                lines.append(str(entry))
-        return lines
+        rows = [
+            [f"{key}: {value}" for key, value in entry.items()]
+            if isinstance(entry, dict)
+            else [str(part) for part in entry]
+            if isinstance(entry, list | tuple)
+            else [str(entry)]
+            for entry in logins
+        ]
+        columns = max(len(row) for row in rows)
+        widths = [max((len(row[i]) for row in rows if i < len(row) - 1), default=0) for i in range(columns)]
+        for row in rows:
+            lines.append("  ".join(part.ljust(widths[i]) if i < len(row) - 1 else part for i, part in enumerate(row)))
+        return ["(username, password, who)", *lines] if columns == 3 else lines
 
     from django.contrib.auth import get_user_model
     from django.db import connections
@@ -233,6 +238,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    parser.add_argument(
+        "--demo-scale",
+        choices=["full", "small"],
+        default=os.environ.get("DEMO_SCALE", "full"),
+        help="full (default): 2,000 items; small: a quick subset (or DEMO_SCALE=small)",
+    )
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -266,7 +277,7 @@ def main(argv: list[str]) -> int:
             from django.core.management import get_commands
 
             if "load_demo" in get_commands():
-                manage("load_demo", env=env)
+                manage("load_demo", *(["--scale", args.demo_scale] if args.demo_scale != "full" else []), env=env)
             else:
                 say("no load_demo command in this version: starting without demo data")
         if not stop.is_set():
