@@ -1,15 +1,23 @@
 """The /api/v1/ URLs: every app's api/urls.py registers its viewsets on the shared router
-(distribution_erp.api.router) and may add plain paths; they are collected here."""
+(distribution_erp.api.router) and may add plain paths; they are collected here. Any other path under
+/api/v1/ is a problem+json 404, never an HTML page."""
 
 from importlib import import_module
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from .errors import plain_problem
 from .router import router
 
 APP_API_URLS = ["governance.api.urls", "inventory.api.urls", "orders.api.urls", "warehouse.api.urls"]
+
+
+def not_found(request, *args, **kwargs):
+    return plain_problem(404, "No such API path.", code="not_found")
+
 
 urlpatterns = []
 for module_name in APP_API_URLS:
     urlpatterns += getattr(import_module(module_name), "urlpatterns", [])
 urlpatterns.append(path("", include(router.urls)))
+urlpatterns.append(re_path(r"^", not_found))

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
+import functools
+import zoneinfo
+
 from rest_framework import serializers
 
+from distribution_erp.api.fields import SiteField, UserField
 from governance.models import ApprovalRequest, ExceptionCase, JobRun, Role, Site, SiteMembership
+
+
+@functools.cache
+def known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 class SiteSerializer(serializers.ModelSerializer):
@@ -11,54 +19,88 @@ class SiteSerializer(serializers.ModelSerializer):
         model = Site
         fields = ["id", "code", "name", "region", "kind", "timezone", "address", "active", "created_at"]
         read_only_fields = ["id", "created_at"]
-        extra_kwargs = {"code": {"validators": []}}
+        extra_kwargs = {"code": {"validators": []}}  # uniqueness is the service's answer (400 on `code`)
+
+    def validate_timezone(self, value: str) -> str:
+        if value not in known_time_zones():
+            raise serializers.ValidationError("Not a known time zone (e.g. Europe/Berlin, UTC).", code="invalid")
+        return value
 
 
 class SiteMembershipSerializer(serializers.ModelSerializer):
-    user = serializers.SlugRelatedField(slug_field="username", queryset=get_user_model().objects.filter(is_active=True))
-    site = serializers.SlugRelatedField(slug_field="code", queryset=Site.objects.filter(active=True))
+    user = UserField()
+    site = SiteField()
     role = serializers.ChoiceField(choices=Role.choices)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            from governance import permissions
-
-            self.fields["site"].queryset = permissions.visible_sites(request.user).filter(active=True)
 
     class Meta:
         model = SiteMembership
         fields = ["id", "user", "site", "role", "created_at"]
         read_only_fields = ["id", "created_at"]
-        validators = []
-
-
-class RuleValueField(serializers.JSONField):
-    pass
+        validators = []  # a duplicate is a 409 from the service
 
 
 class SiteRuleSerializer(serializers.Serializer):
+    """One rule's effective value at one site."""
+
     key = serializers.CharField()
-    site = serializers.CharField(allow_null=True)
-    type = serializers.CharField()
+    site = serializers.CharField(allow_null=True, help_text="Site code; null for the enterprise level")
+    type = serializers.ChoiceField(choices=["int", "decimal", "bool", "choice"])
     standardization = serializers.ChoiceField(choices=["ENTERPRISE", "LOCAL"])
     description = serializers.CharField()
-    default = serializers.JSONField()
-    enterprise_value = serializers.JSONField()
-    value = serializers.JSONField()
-    overridden = serializers.BooleanField()
-    reason = serializers.CharField(allow_blank=True)
+    default = serializers.JSONField(help_text="Default declared in code")
+    enterprise_value = serializers.JSONField(help_text="The value every site has unless it overrides it")
+    value = serializers.JSONField(help_text="Effective value at this site (decimals as strings)")
+    overridden = serializers.BooleanField(help_text="The site deviates from the enterprise value")
+    reason = serializers.CharField(allow_blank=True, help_text="Why the effective value was set")
     min_value = serializers.JSONField(allow_null=True)
     max_value = serializers.JSONField(allow_null=True)
     choices = serializers.ListField(child=serializers.JSONField())
     unit = serializers.CharField(allow_blank=True)
 
 
-class SiteRuleWriteSerializer(serializers.Serializer):
-    site = serializers.CharField(allow_null=True, required=False, help_text="Site code; null for the enterprise value")
+class SiteRuleSiteValueSerializer(serializers.Serializer):
+    site = serializers.CharField()
     value = serializers.JSONField()
-    reason = serializers.CharField(max_length=2000)
+    overridden = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True)
+
+
+class SiteRuleDetailSerializer(serializers.Serializer):
+    """A rule: its definition, its enterprise value and its effective value at every site you can see."""
+
+    key = serializers.CharField()
+    type = serializers.ChoiceField(choices=["int", "decimal", "bool", "choice"])
+    standardization = serializers.ChoiceField(choices=["ENTERPRISE", "LOCAL"])
+    description = serializers.CharField()
+    default = serializers.JSONField()
+    enterprise_value = serializers.JSONField()
+    enterprise_reason = serializers.CharField(allow_blank=True)
+    min_value = serializers.JSONField(allow_null=True)
+    max_value = serializers.JSONField(allow_null=True)
+    choices = serializers.ListField(child=serializers.JSONField())
+    unit = serializers.CharField(allow_blank=True)
+    sites = SiteRuleSiteValueSerializer(many=True)
+
+
+class SiteRuleWriteSerializer(serializers.Serializer):
+    site = SiteField(
+        required=False, allow_null=True, help_text="Site code for a local override; null or omitted: enterprise value"
+    )
+    value = serializers.JSONField(help_text="The new value, of the rule's type (decimals may be strings)")
+    reason = serializers.CharField(max_length=2000, help_text="Why: kept in the rule's history")
+
+
+class SiteRuleQuerySerializer(serializers.Serializer):
+    site = serializers.CharField(required=False, max_length=20, help_text="Site code (default: every visible site)")
+    key = serializers.CharField(required=False, max_length=100, help_text="Rule key")
+    standardization = serializers.ChoiceField(choices=["ENTERPRISE", "LOCAL"], required=False)
+    overridden = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class SiteRuleDeleteQuerySerializer(serializers.Serializer):
+    site = serializers.CharField(
+        required=False, max_length=20, help_text="Site code whose override to clear; omit to clear the enterprise value"
+    )
 
 
 class DecisionSerializer(serializers.Serializer):
@@ -68,7 +110,7 @@ class DecisionSerializer(serializers.Serializer):
 class ApprovalSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code")
     requested_by = serializers.CharField(source="requested_by.username")
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
     subject_type = serializers.CharField(source="content_type.model")
 
     class Meta:
@@ -91,6 +133,7 @@ class ApprovalSerializer(serializers.ModelSerializer):
             "decided_at",
             "decision_note",
         ]
+        read_only_fields = fields
 
 
 class ExceptionSerializer(serializers.ModelSerializer):
@@ -98,7 +141,7 @@ class ExceptionSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code")
     subject = serializers.CharField(source="subject_label")
     subject_type = serializers.CharField(source="content_type.model")
-    assignee = serializers.CharField(source="assignee.username", default=None)
+    assignee = serializers.CharField(source="assignee.username", default=None, allow_null=True)
     overdue = serializers.BooleanField(source="is_overdue")
 
     class Meta:
@@ -124,19 +167,25 @@ class ExceptionSerializer(serializers.ModelSerializer):
             "assignee",
             "escalation_level",
         ]
+        read_only_fields = fields
 
 
 class ExceptionNoteSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
+class ExceptionResolveSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, help_text="How the exception was resolved")
+
+
 class ExceptionAssignSerializer(serializers.Serializer):
-    assignee = serializers.CharField(allow_null=True, help_text="Username, or null to unassign")
+    assignee = UserField(allow_null=True, help_text="Username of a member of the exception's site; null to unassign")
 
 
 class JobRunSerializer(serializers.ModelSerializer):
-    site = serializers.CharField(source="site.code", default=None)
+    site = serializers.CharField(source="site.code", default=None, allow_null=True)
 
     class Meta:
         model = JobRun
         fields = ["id", "kind", "site", "status", "started_at", "finished_at", "counts", "error"]
+        read_only_fields = fields

@@ -2,22 +2,48 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from inventory.models import Adjustment, InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant
+from distribution_erp.api.fields import (
+    UNIT_PATTERN,
+    ItemField,
+    SignedQuantityField,
+    SiteField,
+    UnitField,
+    lookup_or_fail,
+)
+from distribution_erp.errors import ValidationFailed
+from distribution_erp.validation import MAX_QUANTITY
+from inventory.models import Adjustment, InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant, Zone
+from inventory.services import resolve_lot
+from inventory.units import to_base_quantity
 
 ADJUSTABLE_STATUSES = [c for c in InventoryStatus.choices if c[0] != InventoryStatus.IN_TRANSIT]
 PHYSICAL_LOCATION_KINDS = [c for c in Location.Kind.choices if c[0] not in Location.VIRTUAL_KINDS]
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+
+
+def as_field_errors(exc: ValidationFailed) -> serializers.ValidationError:
+    """A service's ValidationFailed as a serializer error, so input errors read the same wherever found."""
+    errors: dict[str, list] = {}
+    for error in exc.errors or [{"field": "non_field_errors", "code": exc.code, "message": exc.message}]:
+        errors.setdefault(error["field"], []).append(serializers.ErrorDetail(error["message"], error["code"]))
+    return serializers.ValidationError(errors)
+
+
+# --- items -----------------------------------------------------------------------------------------------
 
 
 class ItemUnitSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=12)
-    factor = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    code = serializers.RegexField(UNIT_PATTERN, help_text="e.g. CASE, PALLET (stored upper case)")
+    factor = serializers.IntegerField(min_value=1, max_value=1_000_000, help_text="Base units in one of this unit")
 
 
 class ItemSerializer(serializers.ModelSerializer):
-    units = ItemUnitSerializer(many=True, required=False)
+    sku = serializers.RegexField(SKU_PATTERN, help_text="Letters, digits, '.', '_' and '-'; at most 40")
+    units = ItemUnitSerializer(many=True, required=False, max_length=20)
     substitutes = serializers.ListField(
-        child=serializers.CharField(max_length=40),
+        child=serializers.RegexField(SKU_PATTERN),
         required=False,
+        max_length=20,
         help_text="SKUs of approved substitutes, in order of preference",
     )
 
@@ -44,7 +70,11 @@ class ItemSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
-        extra_kwargs = {"sku": {"validators": []}, "standard_cost": {"min_value": 0}}
+        extra_kwargs = {
+            "standard_cost": {"min_value": 0},
+            "shelf_life_days": {"max_value": 36500},
+            "currency": {"min_length": 3},
+        }
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -54,32 +84,59 @@ class ItemSerializer(serializers.ModelSerializer):
 
 
 class ItemUpdateSerializer(ItemSerializer):
+    """PATCH: every field but the SKU; `units` and `substitutes`, when given, replace the lists."""
+
+    sku = serializers.CharField(read_only=True)
+
     class Meta(ItemSerializer.Meta):
         read_only_fields = ["id", "sku", "created_at", "updated_at"]
 
 
+# --- locations -------------------------------------------------------------------------------------------
+
+
 class LocationSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code")
-    zone = serializers.CharField(source="zone.code", allow_null=True, required=False, default=None)
-    kind = serializers.ChoiceField(choices=PHYSICAL_LOCATION_KINDS)
+    zone = serializers.CharField(source="zone.code", default=None, allow_null=True)
+    kind = serializers.ChoiceField(choices=Location.Kind.choices)
 
     class Meta:
         model = Location
         fields = ["id", "site", "code", "kind", "zone", "aisle", "capacity", "active", "last_counted_at"]
-        read_only_fields = ["id", "last_counted_at"]
-        extra_kwargs = {"capacity": {"min_value": 0, "max_value": 1_000_000_000}}
+        read_only_fields = fields
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["kind"] = instance.kind
-        return data
+
+class LocationCreateSerializer(serializers.Serializer):
+    site = SiteField()
+    code = serializers.CharField(max_length=40, help_text="Unique within the site, e.g. A-01-02")
+    kind = serializers.ChoiceField(choices=PHYSICAL_LOCATION_KINDS)
+    zone = serializers.CharField(
+        max_length=20, required=False, allow_null=True, allow_blank=True, help_text="Zone code within the site"
+    )
+    aisle = serializers.CharField(max_length=10, required=False, allow_blank=True, default="")
+    capacity = serializers.IntegerField(
+        min_value=0, max_value=MAX_QUANTITY, required=False, allow_null=True, help_text="Units; null: no limit"
+    )
+    active = serializers.BooleanField(required=False, default=True)
+
+    def validate(self, attrs):
+        zone = attrs.get("zone")
+        attrs["zone"] = (
+            lookup_or_fail(Zone.objects.filter(site=attrs["site"]), field="zone", label="zone", value=zone)
+            if zone
+            else None
+        )
+        return attrs
+
+
+# --- balances and the ledger -------------------------------------------------------------------------------
 
 
 class StockLevelSerializer(serializers.ModelSerializer):
     item = serializers.CharField(source="item.sku")
     site = serializers.CharField(source="site.code")
-    on_hand = serializers.IntegerField()
-    available_to_promise = serializers.IntegerField()
+    on_hand = serializers.IntegerField(help_text="received + available + hold + damaged")
+    available_to_promise = serializers.IntegerField(help_text="available - allocated")
 
     class Meta:
         model = StockLevel
@@ -97,14 +154,15 @@ class StockLevelSerializer(serializers.ModelSerializer):
             "in_transit",
             "updated_at",
         ]
+        read_only_fields = fields
 
 
 class StockQuantSerializer(serializers.ModelSerializer):
     item = serializers.CharField(source="item.sku")
     site = serializers.CharField(source="site.code")
     location = serializers.CharField(source="location.code")
-    lot = serializers.CharField(source="lot.number", default=None)
-    expiry_date = serializers.DateField(source="lot.expiry_date", default=None)
+    lot = serializers.CharField(source="lot.number", default=None, allow_null=True)
+    expiry_date = serializers.DateField(source="lot.expiry_date", default=None, allow_null=True)
 
     class Meta:
         model = StockQuant
@@ -122,16 +180,27 @@ class StockQuantSerializer(serializers.ModelSerializer):
             "last_received_at",
             "updated_at",
         ]
+        read_only_fields = fields
 
 
 class StockMoveSerializer(serializers.ModelSerializer):
     item = serializers.CharField(source="item.sku")
-    lot = serializers.CharField(source="lot.number", default=None)
+    lot = serializers.CharField(source="lot.number", default=None, allow_null=True)
     from_site = serializers.CharField(source="from_location.site.code")
     from_location = serializers.CharField(source="from_location.code")
     to_site = serializers.CharField(source="to_location.site.code")
     to_location = serializers.CharField(source="to_location.code")
-    user = serializers.CharField(source="user.username", default=None)
+    from_status = serializers.ChoiceField(
+        choices=InventoryStatus.choices,
+        allow_null=True,
+        help_text="null at a virtual location (supplier, customer ...)",
+    )
+    to_status = serializers.ChoiceField(
+        choices=InventoryStatus.choices,
+        allow_null=True,
+        help_text="null at a virtual location (supplier, customer ...)",
+    )
+    user = serializers.CharField(source="user.username", default=None, allow_null=True)
 
     class Meta:
         model = StockMove
@@ -153,15 +222,25 @@ class StockMoveSerializer(serializers.ModelSerializer):
             "note",
             "user",
         ]
+        read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["from_status"] = instance.from_status or None
+        data["to_status"] = instance.to_status or None
+        return data
+
+
+# --- adjustments -------------------------------------------------------------------------------------------
 
 
 class AdjustmentSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code")
     location = serializers.CharField(source="location.code")
     item = serializers.CharField(source="item.sku")
-    lot = serializers.CharField(source="lot.number", default=None)
+    lot = serializers.CharField(source="lot.number", default=None, allow_null=True)
     requested_by = serializers.CharField(source="requested_by.username")
-    decided_by = serializers.CharField(source="decided_by.username", default=None)
+    decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
 
     class Meta:
         model = Adjustment
@@ -183,18 +262,40 @@ class AdjustmentSerializer(serializers.ModelSerializer):
             "applied_at",
             "decided_by",
         ]
+        read_only_fields = fields
 
 
 class AdjustmentInputSerializer(serializers.Serializer):
-    site = serializers.CharField(max_length=20)
-    location = serializers.CharField(max_length=40)
-    item = serializers.CharField(max_length=40)
-    lot = serializers.CharField(max_length=60, required=False, allow_null=True, allow_blank=True)
-    quantity_delta = serializers.IntegerField(min_value=-1_000_000_000, max_value=1_000_000_000)
-    unit = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    """A stock adjustment at one location. `status`, `number`, `value` and the audit fields are the server's."""
+
+    site = SiteField()
+    location = serializers.CharField(max_length=40, help_text="Location code within the site")
+    item = ItemField()
+    lot = serializers.CharField(
+        max_length=60, required=False, allow_null=True, allow_blank=True, help_text="Lot number (lot-tracked items)"
+    )
+    quantity_delta = SignedQuantityField()
+    unit = UnitField()
     reason_code = serializers.ChoiceField(choices=Adjustment.Reason.choices)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    stock_status = serializers.ChoiceField(choices=ADJUSTABLE_STATUSES, default="AVAILABLE")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    stock_status = serializers.ChoiceField(choices=ADJUSTABLE_STATUSES, default=InventoryStatus.AVAILABLE)
+
+    def validate(self, attrs):
+        site, item = attrs["site"], attrs["item"]
+        attrs["location"] = lookup_or_fail(
+            Location.objects.filter(site=site).select_related("site"),
+            field="location",
+            label=f"location at {site.code}",
+            value=attrs["location"],
+        )
+        delta = attrs["quantity_delta"]
+        try:
+            attrs["lot"] = resolve_lot(item, attrs.get("lot") or None)
+            base = to_base_quantity(item, abs(delta), attrs.get("unit") or None, field="quantity_delta")
+        except ValidationFailed as exc:
+            raise as_field_errors(exc)
+        attrs["quantity_delta"] = base if delta > 0 else -base
+        return attrs
 
 
 class DecisionNoteSerializer(serializers.Serializer):

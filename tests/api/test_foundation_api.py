@@ -139,7 +139,7 @@ def test_site_rules_show_effective_values_and_deviations(api, admin_user, superv
     assert response.status_code == 200
     assert response.json()["value"] == "250.00" and response.json()["overridden"] is True
     rows = api(supervisor).get("/api/v1/site-rules/?site=DC1&key=inventory.adjustment_approval_value").json()
-    assert rows == [response.json()]
+    assert rows["results"] == [response.json()]
 
 
 def test_enterprise_rules_cannot_be_overridden_per_site(api, admin_user, site):
