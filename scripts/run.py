@@ -201,6 +201,20 @@ def demo_login_lines() -> list[str]:
     return lines
 
 
+def ensure_schedules() -> None:
+    """The periodic jobs that are not scheduled by migrations (distribution_erp.schedules), also without demo data."""
+    try:
+        from distribution_erp.schedules import ensure_periodic_tasks
+    except ImportError:
+        return
+    from django.db import connections
+
+    created = ensure_periodic_tasks()
+    connections.close_all()
+    if created:
+        say(f"scheduled {created} periodic job(s)")
+
+
 def send_ping() -> None:
     try:
         from distribution_erp.tasks import ping
@@ -272,8 +286,9 @@ def main(argv: list[str]) -> int:
         say(f"DATABASE_URL={redact(env['DATABASE_URL'])}")
 
         manage("migrate", "--noinput", env=env)
+        setup_django()
+        ensure_schedules()
         if not args.no_demo and not stop.is_set():
-            setup_django()
             from django.core.management import get_commands
 
             if "load_demo" in get_commands():
