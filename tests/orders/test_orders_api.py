@@ -158,9 +158,16 @@ def test_atp_answers_per_visible_site(coord_api, item, storage, stock, other_sit
     response = coord_api.get("/api/v1/atp/?item=WIDGET&quantity=2&unit=CASE")
     assert response.status_code == 200
     assert response.json()["quantity"] == 24
-    assert response.json()["sites"] == [
-        {"site": "DC1", "available": 30, "allocated": 0, "available_to_promise": 30, "can_promise_now": True}
-    ]
+    row = response.json()["sites"][0]
+    assert len(response.json()["sites"]) == 1
+    assert {k: row[k] for k in ("site", "available", "allocated", "available_to_promise", "can_promise_now")} == {
+        "site": "DC1",
+        "available": 30,
+        "allocated": 0,
+        "available_to_promise": 30,
+        "can_promise_now": True,
+    }
+    assert row["earliest_date"] is not None
 
 
 def test_atp_refuses_bad_quantity_and_unknown_item(coord_api, item):
