@@ -111,6 +111,8 @@ def test_wrong_scans_are_refused_and_change_nothing(boss, site, item, floor, sto
         confirm_pick(user=boss, task=task, quantity=4, location_code="B-02")
     with pytest.raises(ValidationFailed):
         confirm_pick(user=boss, task=task, quantity=5, location_code="B-01")
+    with pytest.raises(ValidationFailed, match="Wrong item"):
+        confirm_pick(user=boss, task=task, quantity=4, location_code="B-01", item_sku="GADGET")
     task.refresh_from_db()
     assert task.status == "OPEN" and level(item, site).available == 10
 

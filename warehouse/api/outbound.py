@@ -95,6 +95,7 @@ class PickConfirmSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=0, max_value=1_000_000_000, help_text="Less than asked: short")
     location = serializers.CharField(max_length=40, help_text="Scanned location code")
     lot = serializers.CharField(max_length=60, required=False, allow_blank=True, help_text="Scanned lot")
+    item = serializers.CharField(max_length=40, required=False, allow_blank=True, help_text="Scanned item SKU")
 
 
 class ShipmentLineSerializer(serializers.Serializer):

@@ -214,7 +214,9 @@ def release_wave(*, user, wave: Wave) -> Wave:
 
 
 @atomic_with_retry
-def confirm_pick(*, user, task: PickTask, quantity: int, location_code: str, lot_number: str = "") -> PickTask:
+def confirm_pick(
+    *, user, task: PickTask, quantity: int, location_code: str, lot_number: str = "", item_sku: str = ""
+) -> PickTask:
     """Confirm a pick after validating what was scanned. Less than asked is a short pick: the shortfall is
     recorded, a SHORT_PICK exception opens, the location is to be counted, the missing units of that quant go
     on HOLD pending the count, and the line's remainder is re-allocated from other stock (or backordered).
@@ -245,6 +247,8 @@ def confirm_pick(*, user, task: PickTask, quantity: int, location_code: str, lot
             f"Wrong location: scanned {location_code!r}, the task is at {locked.location.code}.",
             "wrong_location",
         )
+    if item_sku and item_sku != locked.item.sku:
+        raise field_error("item", f"Wrong item: scanned {item_sku!r}, the task is for {locked.item.sku}.", "wrong_item")
     if locked.lot_id and lot_number != locked.lot.number:
         raise field_error(
             "lot", f"Wrong lot: scanned {lot_number!r}, the task names lot {locked.lot.number}.", "wrong_lot"
