@@ -262,6 +262,7 @@ class PickTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             quantity=v["quantity"],
             location_code=v["location"],
             lot_number=v.get("lot", ""),
+            item_sku=v.get("item", ""),
         )
         return Response(PickTaskSerializer(self.get_queryset().get(pk=task.pk)).data)
 
