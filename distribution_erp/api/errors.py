@@ -75,6 +75,9 @@ def _flatten(detail, prefix: str = "") -> list[dict]:
     out = []
     if isinstance(detail, dict):
         for key, value in detail.items():
+            if isinstance(key, int):  # an item of a list: units[0].factor
+                out.extend(_flatten(value, f"{prefix}[{key}]"))
+                continue
             field = "non_field_errors" if key in ("non_field_errors", "__all__") else str(key)
             name = f"{prefix}.{field}" if prefix and field != "non_field_errors" else (prefix or field)
             out.extend(_flatten(value, name))
