@@ -23,6 +23,16 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _celery_join_flag():
+    """Celery keeps a process-wide 'joining a result would block' flag that eager tasks run from worker
+    threads (the concurrency tests) can leave set; reset it so a later ``.get()`` is not refused."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache
 
