@@ -111,17 +111,27 @@ class ItemField(NaturalKeyField):
 
 
 class UserField(NaturalKeyField):
-    """An active user by ``username``."""
+    """An active user by ``username``; with ``colleagues_only``, only users who work at a site the requesting
+    user can see (so a username from elsewhere reads like an unknown one)."""
 
     key_field = "username"
     label_text = "user"
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, colleagues_only: bool = False, **kwargs):
+        self.colleagues_only = colleagues_only
         kwargs.setdefault("help_text", "Username")
         super().__init__(**kwargs)
 
     def get_queryset(self):
-        return get_user_model().objects.filter(is_active=True)
+        users = get_user_model().objects.filter(is_active=True)
+        if not self.colleagues_only:
+            return users
+        from governance import permissions
+
+        site_ids = permissions.site_ids_for(self.user) if self.user is not None else set()
+        if site_ids is None:
+            return users
+        return users.filter(site_memberships__site_id__in=site_ids).distinct()
 
 
 class QuantityField(serializers.Field):

@@ -179,7 +179,11 @@ class ExceptionResolveSerializer(serializers.Serializer):
 
 
 class ExceptionAssignSerializer(serializers.Serializer):
-    assignee = UserField(allow_null=True, help_text="Username of a member of the exception's site; null to unassign")
+    assignee = UserField(
+        colleagues_only=True,
+        allow_null=True,
+        help_text="Username of a member of the exception's site; null to unassign",
+    )
 
 
 class JobRunSerializer(serializers.ModelSerializer):
