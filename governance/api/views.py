@@ -74,6 +74,7 @@ class SiteViewSet(
 
     serializer_class = SiteSerializer
     lookup_field = "code"
+    lookup_value_regex = r"[A-Za-z0-9_-]+"
     filterset_class = SiteFilter
     ordering_fields = ["code", "name", "region"]
     ordering = ["code"]
