@@ -289,3 +289,73 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} key={self.key}"
+
+
+class EscalationStep(models.Model):
+    """One step of an exception's alert ladder, written once: level 0 is the owning role told that the case
+    opened; level n is the n-th escalation past the SLA (owner role -> supervisor -> site admin -> region
+    admins). The unique (case, level) pair makes each step happen once, however many workers sweep."""
+
+    case = models.ForeignKey(ExceptionCase, on_delete=models.CASCADE, related_name="escalation_steps")
+    level = models.PositiveSmallIntegerField()
+    target = models.CharField(max_length=20, help_text="Role told at this level, or 'region' for region admins")
+    happened_at = models.DateTimeField()
+    due_before = models.DateTimeField(help_text="The case's due time that was missed (level 0: its first due time)")
+    due_after = models.DateTimeField(help_text="The case's due time after this step")
+    recipients = models.JSONField(default=list, blank=True, help_text="Usernames notified")
+
+    class Meta:
+        ordering = ["case", "level"]
+        constraints = [models.UniqueConstraint(fields=["case", "level"], name="escalation_step_once_per_level")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} level {self.level} ({self.target})"
+
+
+class Notification(models.Model):
+    """A message to one user about one event, on one channel. In-app rows form the user's notification list;
+    email rows are delivered immediately (critical) or in the user's digest and then carry ``sent_at``.
+    The unique (user, event key, channel) triple means nobody is told twice about the same event."""
+
+    class Channel(models.TextChoices):
+        IN_APP = "IN_APP", "In app"
+        EMAIL = "EMAIL", "Email"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    event_key = models.CharField(max_length=150, help_text="What happened, e.g. exception:12:level:1")
+    exception = models.ForeignKey(
+        ExceptionCase, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.CASCADE)
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    subject = GenericForeignKey("content_type", "object_id")
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    severity = models.CharField(max_length=10, choices=ExceptionCode.Severity.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="Email rows: when the email went out")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "channel", "read_at"], name="notification_user_unread_idx"),
+            models.Index(
+                fields=["user", "created_at"],
+                condition=Q(channel="EMAIL", sent_at__isnull=True),
+                name="notification_email_unsent_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "event_key", "channel"], name="notification_once_per_user_event_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel="EMAIL") | Q(sent_at__isnull=True), name="notification_only_email_is_sent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.channel} {self.event_key}"

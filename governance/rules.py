@@ -327,3 +327,27 @@ register(
         unit="days",
     )
 )
+register(
+    RuleDefinition(
+        "exceptions.stale_pick_task_hours",
+        "int",
+        4,
+        "A pick task still open this many hours after it was released opens a STALE_TASK exception.",
+        LOCAL,
+        min_value=1,
+        max_value=168,
+        unit="hours",
+    )
+)
+register(
+    RuleDefinition(
+        "exceptions.stale_putaway_task_hours",
+        "int",
+        8,
+        "A putaway task still open this many hours after its stock was received opens a STALE_TASK exception.",
+        LOCAL,
+        min_value=1,
+        max_value=168,
+        unit="hours",
+    )
+)

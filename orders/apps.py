@@ -22,3 +22,7 @@ class OrdersConfig(AppConfig):
         stock_available.connect(_on_stock_available, dispatch_uid="orders.fill_backorders", weak=False)
         register_integrity_check(allocation_drift)
         register_handlers()
+
+        from .services.alerts import register_sweeps
+
+        register_sweeps()

@@ -9,3 +9,7 @@ class WarehouseConfig(AppConfig):
         from .services.transfers import register_handlers
 
         register_handlers()
+
+        from .services.alerts import register_sweeps
+
+        register_sweeps()

@@ -1,5 +1,6 @@
 from distribution_erp.api.router import router
 
+from .notifications import NotificationViewSet
 from .views import ApprovalViewSet, ExceptionViewSet, JobRunViewSet, SiteMembershipViewSet, SiteRuleViewSet, SiteViewSet
 
 router.register("sites", SiteViewSet, basename="site")
@@ -8,5 +9,6 @@ router.register("site-rules", SiteRuleViewSet, basename="site-rule")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("exceptions", ExceptionViewSet, basename="exception")
 router.register("jobs", JobRunViewSet, basename="job")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = []

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
@@ -15,7 +15,14 @@ from .history import set_history_user
 
 
 def open_exception(
-    *, site: Site, code: str, subject, summary: str = "", details: dict | None = None, user=None
+    *,
+    site: Site,
+    code: str,
+    subject,
+    summary: str = "",
+    details: dict | None = None,
+    user=None,
+    now: datetime | None = None,
 ) -> tuple[ExceptionCase, bool]:
     """Open an exception case for ``subject`` unless one with this code is already open; returns (case, created).
 
@@ -38,7 +45,7 @@ def open_exception(
     )
     if existing:
         return existing, False
-    now = timezone.now()
+    now = now or timezone.now()
     case = ExceptionCase(
         site=site,
         code=code_row,

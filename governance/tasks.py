@@ -1,0 +1,50 @@
+"""Celery tasks of the alerts worker (``governance.tasks.*`` is routed to the ``alerts`` queue).
+
+Thin wrappers around ``governance.services.alerts`` and ``.notifications``; each records a job run. All of
+them are idempotent and safe to run on two workers at once, so a lost or repeated message changes nothing:
+the next scheduled run finds the same durable state (open cases, due times, unsent notifications).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from governance.services import record_job
+
+RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 5,
+    "acks_late": True,
+}
+
+
+@shared_task(name="governance.tasks.run_exception_sweeps", **RETRY)
+def run_exception_sweeps() -> dict:
+    """Periodic: every registered condition sweep (overdue receipts, late shipment risk, backorder aging,
+    stale tasks ...) and the failed-jobs sweep; each records its own job run."""
+    from governance.services.alerts import run_exception_sweeps as run
+
+    return run()
+
+
+@shared_task(name="governance.tasks.process_exception_alerts", **RETRY)
+def process_exception_alerts() -> dict:
+    """Periodic: announce new exceptions to their owners, escalate overdue ones, email critical ones now."""
+    from governance.services.alerts import process_exception_alerts as process
+
+    with record_job("exception_alerts") as counts:
+        counts.update(process())
+    return counts
+
+
+@shared_task(name="governance.tasks.send_notification_digests", **RETRY)
+def send_notification_digests() -> dict:
+    """Periodic: one email per user with every notification not emailed yet."""
+    from governance.services.notifications import send_notification_digests as send
+
+    with record_job("notification_digest") as counts:
+        counts.update(send())
+    return counts
