@@ -14,8 +14,22 @@ from governance import permissions
 from governance.admin import SITE_FILTER, ReadOnlyAdminMixin, ServiceAdminMixin, SiteScopedAdmin
 from governance.services.history import set_history_user
 
-from .models import Adjustment, Item, ItemSubstitute, ItemUnit, Location, Lot, StockLevel, StockMove, StockQuant, Zone
+from .models import (
+    Adjustment,
+    CycleCount,
+    CycleCountLine,
+    Item,
+    ItemSubstitute,
+    ItemUnit,
+    Location,
+    Lot,
+    StockLevel,
+    StockMove,
+    StockQuant,
+    Zone,
+)
 from .services import create_item, create_location, create_zone, decide_adjustment, update_item
+from .services.counts import decide_count
 from .services.master import ITEM_FIELDS
 
 
@@ -349,3 +363,131 @@ class AdjustmentAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
     @admin.action(description="Reject selected adjustments")
     def reject(self, request, queryset):
         self._decide(request, queryset, False)
+
+
+# --- cycle counts (blind) --------------------------------------------------------------------------------------
+
+#: line fields that carry quantities: shown only to approvers who did not count the line, once it is counted
+COUNT_REVIEW_FIELDS = (
+    "first_quantity",
+    "first_expected",
+    "recount_quantity",
+    "recount_expected",
+    "counted_quantity",
+    "expected_quantity",
+    "variance",
+    "variance_value",
+)
+
+
+def _count_review_column(request):
+    from .services.counts import may_see_expected
+
+    def quantities(line):
+        if not may_see_expected(request.user, line):
+            return "hidden (blind count)"
+        return (
+            f"counted {line.counted_quantity}, system {line.expected_quantity}, "
+            f"variance {line.variance:+d} ({line.variance_value})"
+        )
+
+    quantities.short_description = "quantities"
+    return quantities
+
+
+class CycleCountLineInline(admin.TabularInline):
+    model = CycleCountLine
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    BLIND_FIELDS = ("location", "item", "lot", "trigger", "status", "first_counted_by", "recounted_by", "decided_by")
+
+    def get_fields(self, request, obj=None):
+        return [*self.BLIND_FIELDS, "quantities"]
+
+    def get_readonly_fields(self, request, obj=None):
+        column = _count_review_column(request)
+        column.__name__ = "quantities"
+        self.quantities = column
+        return [*self.BLIND_FIELDS, "quantities"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CycleCount)
+class CycleCountAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
+    """Counts are made by the daily plan or the API and counted through the API or pages; here they are
+    reviewed (blind for whoever counted) and their variances approved or rejected through decide_count."""
+
+    list_display = ("number", "site", "origin", "plan_date", "status", "created_by", "created_at", "completed_at")
+    list_filter = ("status", "origin", SITE_FILTER)
+    search_fields = ("number", "lines__location__code", "lines__item__sku")
+    list_select_related = ("site", "created_by")
+    date_hierarchy = "created_at"
+    inlines = [CycleCountLineInline]
+    actions = ["approve", "reject"]
+
+    def _decide(self, request, queryset, approve):
+        self.run_for_each(
+            request,
+            queryset,
+            lambda count: count.number,
+            lambda count: decide_count(user=request.user, count=count, approve=approve),
+            "Approved" if approve else "Rejected",
+        )
+
+    @admin.action(description="Approve the variances of selected counts")
+    def approve(self, request, queryset):
+        self._decide(request, queryset, True)
+
+    @admin.action(description="Reject the variances of selected counts")
+    def reject(self, request, queryset):
+        self._decide(request, queryset, False)
+
+
+@admin.register(CycleCountLine)
+class CycleCountLineAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
+    """Count lines, blind: quantities only for approvers who did not count the line, once it is counted."""
+
+    site_field = "count__site"
+    list_filter = ("status", "trigger", ("count__site", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("count__number", "location__code", "item__sku")
+    list_select_related = ("count", "location", "item", "lot", "first_counted_by", "recounted_by")
+
+    def get_list_display(self, request):
+        return (
+            "count",
+            "location",
+            "item",
+            "lot",
+            "trigger",
+            "status",
+            "first_counted_by",
+            "recounted_by",
+            _count_review_column(request),
+        )
+
+    def get_fields(self, request, obj=None):
+        from .services.counts import may_see_expected
+
+        names = [f.name for f in self.model._meta.fields]
+        if obj is None or not may_see_expected(request.user, obj):
+            names = [n for n in names if n not in COUNT_REVIEW_FIELDS]
+        return names
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+
+        from .services.counts import may_see_expected
+
+        line = self.get_queryset(request).filter(pk=object_id).select_related("count").first()
+        if line is None or not may_see_expected(request.user, line):
+            raise DjangoPermissionDenied("Count lines are blind: past versions show quantities.")
+        return super().history_form_view(request, object_id, version_id, extra_context)

@@ -9,6 +9,8 @@ class InventoryConfig(AppConfig):
         from governance.signals import site_created
 
         from .services.adjustments import register_handlers
+        from .services.count_alerts import register_sweeps
+        from .services.counts import register_handlers as register_count_handlers
         from .services.master import ensure_virtual_locations
 
         def _on_site_created(sender, site, **kwargs):
@@ -16,3 +18,5 @@ class InventoryConfig(AppConfig):
 
         site_created.connect(_on_site_created, dispatch_uid="inventory.virtual_locations", weak=False)
         register_handlers()
+        register_count_handlers()
+        register_sweeps()

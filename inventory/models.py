@@ -368,3 +368,115 @@ class Adjustment(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class CycleCount(models.Model):
+    """A count document: locations (per item and lot) to count blind. Planned daily per site from the ABC
+    frequencies and triggers, or requested by a supervisor."""
+
+    class Origin(models.TextChoices):
+        PLANNED = "PLANNED", "Daily plan"
+        REQUESTED = "REQUESTED", "Requested"
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Counting"
+        PENDING_APPROVAL = "PENDING_APPROVAL", "Pending approval"
+        COMPLETED = "COMPLETED", "Completed"
+
+    number = models.CharField(max_length=20, unique=True)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="cycle_counts")
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.REQUESTED)
+    plan_date = models.DateField(default=timezone.localdate, help_text="The day the count is for")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    counted_at = models.DateTimeField(null=True, blank=True, help_text="When the last line was counted")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["site", "status"], name="count_site_status_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "plan_date"], condition=Q(origin="PLANNED"), name="count_one_plan_per_site_and_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CycleCountLine(models.Model):
+    """One (location, item, lot) to count. The expected quantity is the system's quantity taken under lock
+    when a count is entered, never shown to counters. A variance beyond tolerance is recounted by another
+    counter; the final variance is posted as COUNT moves (after approval when its value is above the site's
+    threshold)."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "SCHEDULE", "ABC schedule"
+        SHORT_PICK = "SHORT_PICK", "Short pick"
+        VARIANCE = "VARIANCE", "Recent variance"
+        REQUEST = "REQUEST", "Requested"
+        FOUND = "FOUND", "Found during a count"
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "To count"
+        RECOUNT = "RECOUNT", "To recount (another counter)"
+        PENDING_APPROVAL = "PENDING_APPROVAL", "Variance pending approval"
+        POSTED = "POSTED", "Counted and posted"
+        REJECTED = "REJECTED", "Variance rejected"
+
+    #: statuses in which counting is not finished yet
+    TO_COUNT = (Status.OPEN, Status.RECOUNT)
+
+    count = models.ForeignKey(CycleCount, on_delete=models.CASCADE, related_name="lines")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="count_lines")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="count_lines")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="count_lines")
+    trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.REQUEST)
+    trigger_reason = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
+    first_quantity = models.BigIntegerField(null=True, blank=True)
+    first_expected = models.BigIntegerField(null=True, blank=True)
+    first_counted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    first_counted_at = models.DateTimeField(null=True, blank=True)
+    recount_quantity = models.BigIntegerField(null=True, blank=True)
+    recount_expected = models.BigIntegerField(null=True, blank=True)
+    recounted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recounted_at = models.DateTimeField(null=True, blank=True)
+    counted_quantity = models.BigIntegerField(null=True, blank=True, help_text="Final count")
+    expected_quantity = models.BigIntegerField(null=True, blank=True, help_text="System quantity at final count")
+    variance = models.BigIntegerField(null=True, blank=True, help_text="Counted minus expected")
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    variance_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["count", "location__code", "item__sku", "id"]
+        indexes = [models.Index(fields=["location", "status"], name="count_line_location_status_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["count", "location", "item", "lot"], name="count_line_unique_key", nulls_distinct=False
+            ),
+            models.CheckConstraint(
+                condition=(Q(first_quantity__isnull=True) | Q(first_quantity__gte=0))
+                & (Q(recount_quantity__isnull=True) | Q(recount_quantity__gte=0)),
+                name="count_line_quantities_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count.number} {self.location.code} {self.item.sku}" + (f"/{self.lot.number}" if self.lot else "")

@@ -118,8 +118,27 @@ def find_inventory_drift() -> list[Drift]:
     return drifts
 
 
+#: Expression (over a StockLevel row) of the units of that item shipped from that site and still in transit
+#: to another; contributed by the orders app (transfer lines), 0 without it.
+IN_TRANSIT_OUT: list[Callable[[], object]] = []
+
+
+def register_in_transit_out(expression: Callable[[], object]) -> None:
+    IN_TRANSIT_OUT[:] = [expression]
+
+
+def with_in_transit_out(qs: QuerySet[StockLevel]) -> QuerySet[StockLevel]:
+    """Annotate ``in_transit_out`` (units of the item shipped from the site, not yet received at the other end)."""
+    from django.db.models import BigIntegerField, Value
+    from django.db.models.functions import Coalesce
+
+    if not IN_TRANSIT_OUT:
+        return qs.annotate(in_transit_out=Value(0, output_field=BigIntegerField()))
+    return qs.annotate(in_transit_out=Coalesce(IN_TRANSIT_OUT[0](), Value(0), output_field=BigIntegerField()))
+
+
 def stock_levels_for(user) -> QuerySet[StockLevel]:
-    return permissions.restrict(StockLevel.objects.select_related("item", "site"), user)
+    return with_in_transit_out(permissions.restrict(StockLevel.objects.select_related("item", "site"), user))
 
 
 def stock_quants_for(user) -> QuerySet[StockQuant]:

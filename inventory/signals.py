@@ -7,3 +7,7 @@ stock_available = Signal()
 
 #: sent after commit when a count or short pick found a variance (kwargs: site_id, location_id, item_id).
 variance_found = Signal()
+
+#: sent INSIDE the counting transaction when every line of a location in a cycle count has been counted
+#: (kwargs: site_id, location_id, count_id, counted_at). Warehouse closes the location's count requests.
+location_counted = Signal()

@@ -99,3 +99,12 @@ def reconcile_inventory() -> dict:
     Idempotent: a second run finds the same drift and the case already open, and changes nothing but its run row.
     """
     return reconcile_inventory_now()
+
+
+@shared_task(name="inventory.tasks.create_daily_counts", **RETRY)
+def create_daily_counts() -> dict:
+    """Periodic (daily): plan the day's cycle count at every active site (triggered counts plus each ABC class's
+    daily share). Idempotent: one planned count per site and day; a second run creates nothing."""
+    from inventory.services.counts_planning import create_daily_counts as plan
+
+    return plan()

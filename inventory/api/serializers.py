@@ -137,6 +137,9 @@ class StockLevelSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code")
     on_hand = serializers.IntegerField(help_text="received + available + hold + damaged")
     available_to_promise = serializers.IntegerField(help_text="available - allocated")
+    in_transit_out = serializers.IntegerField(
+        read_only=True, default=0, help_text="Shipped from this site on transfers, not yet received at the other end"
+    )
 
     class Meta:
         model = StockLevel
@@ -152,6 +155,7 @@ class StockLevelSerializer(serializers.ModelSerializer):
             "hold",
             "damaged",
             "in_transit",
+            "in_transit_out",
             "updated_at",
         ]
         read_only_fields = fields

@@ -1,5 +1,6 @@
 from distribution_erp.api.router import router
 
+from .counts import CycleCountViewSet
 from .views import (
     AdjustmentViewSet,
     ItemViewSet,
@@ -15,5 +16,6 @@ router.register("stock-levels", StockLevelViewSet, basename="stock-level")
 router.register("stock-quants", StockQuantViewSet, basename="stock-quant")
 router.register("stock-moves", StockMoveViewSet, basename="stock-move")
 router.register("adjustments", AdjustmentViewSet, basename="adjustment")
+router.register("cycle-counts", CycleCountViewSet, basename="cycle-count")
 
 urlpatterns = []

@@ -12,7 +12,14 @@ from distribution_erp.errors import InsufficientStock, StateConflict
 from distribution_erp.validation import MAX_QUANTITY
 from governance import permissions
 from governance.models import ApprovalRequest
-from governance.services import ApprovalHandler, get_rule, register_approval_handler, request_approval
+from governance.services import (
+    ApprovalHandler,
+    get_rule,
+    open_exception,
+    register_approval_handler,
+    request_approval,
+    resolve_exceptions_for_subject,
+)
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from inventory.models import Adjustment, InventoryStatus, Item, Location, Lot, StockMove
@@ -22,6 +29,8 @@ from .stock import find_quant, virtual_location
 
 APPROVAL_KIND = "ADJUSTMENT"
 APPROVAL_RULE = "inventory.adjustment_approval_value"
+#: the exception case an adjustment keeps open while it waits for an approver (resolved when decided)
+PENDING_EXCEPTION = "ADJUSTMENT_PENDING"
 
 
 def adjustment_value(item: Item, quantity_delta: int) -> Decimal:
@@ -174,6 +183,15 @@ def adjust_stock(
             threshold=threshold,
             value=value,
         )
+        open_exception(
+            site=location.site,
+            code=PENDING_EXCEPTION,
+            subject=adjustment,
+            summary=f"{adjustment.number}: {quantity_delta:+d} {item.sku} at {location.code} worth {value} "
+            f"waits for approval (site value {threshold}).",
+            details={"value": str(value), "threshold": str(threshold), "quantity_delta": quantity_delta},
+            user=user,
+        )
     else:
         _post(adjustment, user)
     return adjustment
@@ -196,6 +214,13 @@ def _on_approved(approval: ApprovalRequest, user) -> None:
     set_history_user(adjustment, user)
     adjustment.save()
     _post(adjustment, user)
+    _resolve_pending_exception(adjustment, user, "approved")
+
+
+def _resolve_pending_exception(adjustment: Adjustment, user, decision: str) -> None:
+    resolve_exceptions_for_subject(
+        subject=adjustment, code=PENDING_EXCEPTION, note=f"Adjustment {decision} by {user}.", user=user
+    )
 
 
 def _on_rejected(approval: ApprovalRequest, user) -> None:
@@ -206,6 +231,7 @@ def _on_rejected(approval: ApprovalRequest, user) -> None:
     adjustment.decided_by = user
     set_history_user(adjustment, user)
     adjustment.save()
+    _resolve_pending_exception(adjustment, user, "rejected")
 
 
 def pending_approval_for(adjustment: Adjustment) -> ApprovalRequest | None:

@@ -258,3 +258,46 @@ def test_adjustments_filter_by_status_site_and_item(api, operator, supervisor, h
     assert client.get("/api/v1/adjustments/?item=WIDGET").json()["count"] == 2
     assert client.get("/api/v1/adjustments/?site=DC2").json()["count"] == 0
     problem(client.get("/api/v1/adjustments/?status=MAYBE"), 400)
+
+
+# --- the ADJUSTMENT_PENDING exception ---------------------------------------------------------------------
+
+
+def _pending_cases(client, status=None):
+    params = {"code": "ADJUSTMENT_PENDING", **({"status": status} if status else {})}
+    response = client.get("/api/v1/exceptions/", params)
+    assert response.status_code == 200
+    return response.json()["results"]
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_a_pending_adjustment_has_an_open_exception_until_decided(api, operator, supervisor, hundred, decision):
+    created = pending(api, operator).json()
+    [case] = _pending_cases(api(supervisor))
+    assert (case["status"], case["site"], case["subject_type"], case["object_id"]) == (
+        "OPEN",
+        "DC1",
+        "adjustment",
+        created["id"],
+    )
+    assert created["number"] in case["summary"]
+    response = api(supervisor).post(f"/api/v1/adjustments/{created['id']}/{decision}/", format="json")
+    assert response.status_code == 200
+    [case] = _pending_cases(api(supervisor))
+    assert case["status"] == "RESOLVED" and case["resolved_at"]
+    assert _pending_cases(api(supervisor), status="OPEN") == []
+
+
+def test_a_small_adjustment_opens_no_exception(api, operator, supervisor, ten):
+    assert api(operator).post("/api/v1/adjustments/", adjustment(), format="json").status_code == 201
+    assert _pending_cases(api(supervisor)) == []
+
+
+def test_a_refused_decision_leaves_the_exception_open(api, operator, make_user, site, hundred):
+    created = pending(api, operator).json()
+    other_operator = make_user("operator", site)
+    problem(api(other_operator).post(f"/api/v1/adjustments/{created['id']}/approve/", format="json"), 403)
+    problem(api(operator).post(f"/api/v1/adjustments/{created['id']}/reject/", format="json"), 403)
+    from governance.models import ExceptionCase
+
+    assert ExceptionCase.objects.get(code__code="ADJUSTMENT_PENDING").status == "OPEN"

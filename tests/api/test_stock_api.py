@@ -33,6 +33,7 @@ def test_stock_levels_show_every_balance_per_item_and_site(api, supervisor, stoc
         "hold": 5,
         "damaged": 0,
         "in_transit": 0,
+        "in_transit_out": 0,
     }
 
 

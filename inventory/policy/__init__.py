@@ -1,0 +1,1 @@
+"""Pure inventory policies: plain functions over small values, no database."""
