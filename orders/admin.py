@@ -10,6 +10,8 @@ from .models import (
     Customer,
     PurchaseOrder,
     PurchaseOrderLine,
+    ReturnAuthorization,
+    ReturnLine,
     SalesOrder,
     SalesOrderLine,
     ShipNoticeLine,
@@ -18,6 +20,7 @@ from .models import (
     TransferOrderLine,
 )
 from .services import cancel_order, release_order
+from .services.returns import decide_return
 
 
 @admin.register(Customer)
@@ -33,6 +36,7 @@ class CustomerAdmin(SimpleHistoryAdmin):
         "allow_partial_shipment",
         "allow_backorders",
         "allow_substitution",
+        "min_shelf_life_days",
         "active",
     )
     list_filter = ("active", "region", "priority", "credit_overdue", "allow_backorders", "home_site")
@@ -80,8 +84,20 @@ class SalesOrderAdmin(SimpleHistoryAdmin):
     """Orders are entered through the API or the coordinator pages; admin shows them and runs the same
     services (release, cancel), so every rule applies here too."""
 
-    list_display = ("number", "customer", "site", "status", "priority", "promised_date", "channel", "created_at")
-    list_filter = ("status", "channel", "priority", "site")
+    list_display = (
+        "number",
+        "customer",
+        "site",
+        "status",
+        "priority",
+        "promised_date",
+        "carrier",
+        "route",
+        "cutoff",
+        "channel",
+        "created_at",
+    )
+    list_filter = ("status", "channel", "priority", "site", "carrier", "route")
     search_fields = ("number", "customer__code", "customer__name", "customer_reference")
     date_hierarchy = "created_at"
     inlines = [LineInline, DecisionInline]
@@ -197,7 +213,15 @@ class TransferLineInline(admin.TabularInline):
     model = TransferOrderLine
     extra = 0
     can_delete = False
-    fields = ("line_number", "item", "quantity", "shipped_quantity", "received_quantity")
+    fields = (
+        "line_number",
+        "item",
+        "quantity",
+        "allocated_quantity",
+        "picked_quantity",
+        "shipped_quantity",
+        "received_quantity",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -226,3 +250,266 @@ class TransferOrderAdmin(SimpleHistoryAdmin):
         ids = permissions.site_ids_for(request.user)
         qs = super().get_queryset(request)
         return qs if ids is None else qs.filter(Q(from_site_id__in=ids) | Q(to_site_id__in=ids))
+
+
+class ReturnLineInline(admin.TabularInline):
+    model = ReturnLine
+    extra = 0
+    can_delete = False
+    fields = (
+        "line_number",
+        "order_line",
+        "item",
+        "quantity",
+        "reason",
+        "unit_price",
+        "received_quantity",
+        "lot_number",
+        "inspection",
+        "disposition",
+        "scrap_value",
+        "credit_amount",
+        "disposed_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReturnAuthorization)
+class ReturnAuthorizationAdmin(SimpleHistoryAdmin):
+    """Returns are authorized and received through the API or pages (the services check every rule); admin
+    shows them and decides what they wait for (authorization or credit) through the same service."""
+
+    list_display = (
+        "number",
+        "site",
+        "sales_order",
+        "customer",
+        "status",
+        "value",
+        "credit_amount",
+        "credit_status",
+        "turnaround_seconds",
+        "created_at",
+    )
+    list_filter = ("status", "credit_status", "site")
+    search_fields = ("number", "sales_order__number", "customer__code")
+    date_hierarchy = "created_at"
+    inlines = [ReturnLineInline]
+    actions = ["approve_selected", "reject_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in ReturnAuthorization._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user)
+
+    def _decide(self, request, queryset, approve):
+        done = 0
+        for rma in queryset:
+            try:
+                decide_return(user=request.user, rma=rma, approve=approve)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{rma.number}: {exc}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{'Approved' if approve else 'Rejected'} {done} return(s).", messages.SUCCESS)
+
+    @admin.action(description="Approve what the selected returns wait for (authorization or credit)")
+    def approve_selected(self, request, queryset):
+        self._decide(request, queryset, True)
+
+    @admin.action(description="Reject what the selected returns wait for (authorization or credit)")
+    def reject_selected(self, request, queryset):
+        self._decide(request, queryset, False)
+
+
+# --- replenishment -----------------------------------------------------------------------------------------
+
+from governance.admin import SITE_FILTER, SiteScopedAdmin  # noqa: E402
+
+from .models import PickFacePolicy, ReplenishmentPolicy, ReplenishmentRun, ReplenishmentSuggestion  # noqa: E402
+from .services import replenishment as replenishment_services  # noqa: E402
+
+
+@admin.register(ReplenishmentPolicy)
+class ReplenishmentPolicyAdmin(SiteScopedAdmin):
+    """Policies per item and site, saved through create_policy / update_policy (planners, supervisors and
+    admins of the site). The action starts a planning run for the selected policies' sites."""
+
+    site_choice_action = "replenishment.plan"
+    list_display = (
+        "item",
+        "site",
+        "method",
+        "min_quantity",
+        "max_quantity",
+        "service_level",
+        "review_days",
+        "lead_time_days",
+        "pack_multiple",
+        "min_order_quantity",
+        "supplier",
+        "active",
+    )
+    list_filter = ("method", "active", SITE_FILTER)
+    search_fields = ("item__sku", "item__description", "site__code", "supplier__code")
+    list_select_related = ("item", "site", "supplier")
+    raw_id_fields = ("item",)
+    autocomplete_fields = ("supplier",)
+    actions = ["plan_sites"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("site", "item", "created_at") if obj else ("created_at",)
+
+    def save_model(self, request, obj, form, change):
+        fields = {
+            name: form.cleaned_data[name] for name in replenishment_services.POLICY_FIELDS if name in form.cleaned_data
+        }
+        if change:
+            saved = replenishment_services.update_policy(user=request.user, policy=obj, **fields)
+        else:
+            saved = replenishment_services.create_policy(user=request.user, site=obj.site, item=obj.item, **fields)
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    @admin.action(description="Start a planning run for the sites of the selected policies")
+    def plan_sites(self, request, queryset):
+        sites = {policy.site for policy in queryset.select_related("site")}
+        self.run_for_each(
+            request,
+            sorted(sites, key=lambda s: s.code),
+            lambda site: site.code,
+            lambda site: replenishment_services.request_run(user=request.user, site=site),
+            "Queued a run for",
+        )
+
+
+@admin.register(PickFacePolicy)
+class PickFacePolicyAdmin(SiteScopedAdmin):
+    """Min/max per item at PICK locations, saved through create_pick_face_policy / update_pick_face_policy."""
+
+    site_choice_action = "replenishment.plan"
+    list_display = ("location", "item", "site", "min_quantity", "max_quantity", "active")
+    list_filter = ("active", SITE_FILTER)
+    search_fields = ("location__code", "item__sku", "site__code")
+    list_select_related = ("location", "item", "site")
+    raw_id_fields = ("location", "item")
+    exclude = ("site",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("location", "item", "created_at") if obj else ("created_at",)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            saved = replenishment_services.update_pick_face_policy(
+                user=request.user,
+                policy=obj,
+                **{name: data[name] for name in replenishment_services.PICK_FACE_FIELDS if name in data},
+            )
+        else:
+            saved = replenishment_services.create_pick_face_policy(
+                user=request.user,
+                location=data["location"],
+                item=data["item"],
+                min_quantity=data["min_quantity"],
+                max_quantity=data["max_quantity"],
+                active=data.get("active", True),
+            )
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+
+class ReadOnlyReplenishmentAdmin(admin.ModelAdmin):
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user)
+
+
+@admin.register(ReplenishmentRun)
+class ReplenishmentRunAdmin(ReadOnlyReplenishmentAdmin):
+    list_display = ("id", "site", "status", "trigger", "requested_by", "created_at", "finished_at", "counts")
+    list_filter = ("status", "trigger", SITE_FILTER)
+    list_select_related = ("site", "requested_by")
+    date_hierarchy = "created_at"
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReplenishmentSuggestion)
+class ReplenishmentSuggestionAdmin(ReadOnlyReplenishmentAdmin, SimpleHistoryAdmin):
+    """Suggestions of the planning runs with every number in `reason`; accept (creates the purchase or transfer
+    order) or dismiss them here through the same services as the API."""
+
+    list_display = (
+        "id",
+        "site",
+        "item",
+        "kind",
+        "quantity",
+        "source_site",
+        "supplier",
+        "value",
+        "status",
+        "auto_accepted",
+        "purchase_order",
+        "transfer_order",
+        "created_at",
+    )
+    list_filter = ("status", "kind", "auto_accepted", SITE_FILTER)
+    search_fields = ("item__sku", "site__code", "supplier__code", "source_site__code")
+    list_select_related = ("site", "item", "source_site", "supplier", "purchase_order", "transfer_order")
+    date_hierarchy = "created_at"
+    actions = ["accept_selected", "dismiss_selected"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Accept the selected suggestions (create the purchase or transfer orders)")
+    def accept_selected(self, request, queryset):
+        self.run_for_each(
+            request,
+            queryset,
+            lambda s: f"Suggestion {s.pk}",
+            lambda s: replenishment_services.accept_suggestion(user=request.user, suggestion=s),
+            "Accepted",
+        )
+
+    @admin.action(description="Dismiss the selected suggestions")
+    def dismiss_selected(self, request, queryset):
+        self.run_for_each(
+            request,
+            queryset,
+            lambda s: f"Suggestion {s.pk}",
+            lambda s: replenishment_services.dismiss_suggestion(user=request.user, suggestion=s),
+            "Dismissed",
+        )
+
+    def run_for_each(self, request, queryset, label, func, verb):
+        done = 0
+        for obj in queryset:
+            try:
+                func(obj)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{label(obj)}: {exc}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{verb} {done} suggestion(s).", messages.SUCCESS)

@@ -21,7 +21,16 @@ class OrdersConfig(AppConfig):
 
         stock_available.connect(_on_stock_available, dispatch_uid="orders.fill_backorders", weak=False)
         register_integrity_check(allocation_drift)
+        from inventory.selectors import register_in_transit_out
+
+        from .selectors import in_transit_out_expression
+
+        register_in_transit_out(in_transit_out_expression)
         register_handlers()
+
+        from .services.returns import register_handlers as register_return_handlers
+
+        register_return_handlers()
 
         from .services.alerts import register_sweeps
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from governance import permissions
 from governance.models import Site
 from inventory.models import Item, StockLevel
-from orders.models import Allocation, Customer, PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine
+from orders.models import (
+    Allocation,
+    Customer,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
+    TransferOrder,
+    TransferOrderLine,
+)
 
 
 def orders_for(user) -> QuerySet[SalesOrder]:
@@ -69,6 +78,7 @@ def available_to_promise(*, user, item: Item, quantity: int, site: Site | None =
         .values_list("order__site_id")
         .annotate(total=Sum("backordered_quantity"))
     )
+    transit_out = in_transit_out_by_site(item_id=item.pk, site_ids=site_ids)
     today = timezone.localdate()
     out = []
     for s in sites:
@@ -84,6 +94,8 @@ def available_to_promise(*, user, item: Item, quantity: int, site: Site | None =
                 "available": available,
                 "allocated": allocated,
                 "available_to_promise": atp,
+                "in_transit_in": lv.in_transit if lv else 0,
+                "in_transit_out": transit_out.get(s.pk, 0),
                 "can_promise_now": atp >= quantity,
                 "inbound": supply,
                 "backordered": waiting,
@@ -97,3 +109,29 @@ def available_to_promise(*, user, item: Item, quantity: int, site: Site | None =
             }
         )
     return out
+
+
+def in_transit_out_expression():
+    """Per StockLevel row (OuterRef item_id, site_id): units shipped on transfers from that site that are still
+    in transit (the transfer is SHIPPED, not yet received). Derived from the transfer lines, no counter."""
+    return Subquery(
+        TransferOrderLine.objects.filter(
+            item_id=OuterRef("item_id"),
+            transfer__from_site_id=OuterRef("site_id"),
+            transfer__status=TransferOrder.Status.SHIPPED,
+        )
+        .values("item_id")
+        .annotate(total=Sum("shipped_quantity"))
+        .values("total")[:1]
+    )
+
+
+def in_transit_out_by_site(*, item_id: int, site_ids: list[int]) -> dict[int, int]:
+    """Site -> units of one item shipped from it on transfers not yet received at the other end."""
+    return dict(
+        TransferOrderLine.objects.filter(
+            item_id=item_id, transfer__from_site_id__in=site_ids, transfer__status=TransferOrder.Status.SHIPPED
+        )
+        .values_list("transfer__from_site_id")
+        .annotate(total=Sum("shipped_quantity"))
+    )

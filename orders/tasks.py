@@ -60,3 +60,23 @@ def overdue_receipts_sweep() -> dict:
     with record_job("overdue_receipts_sweep") as counts:
         counts.update(sweep_overdue_receipts())
     return counts
+
+
+@shared_task(name="orders.tasks.replenish_site", **RETRY)
+def replenish_site(run_id: int) -> dict:
+    """Plan one queued replenishment run (replenishment worker). Safe to run twice: a planned run is left as
+    it is, and a site's open suggestions are updated in place, never duplicated."""
+    from orders.services.replenishment import execute_run
+
+    run = execute_run(run_id=run_id)
+    return dict(run.counts) if run is not None else {}
+
+
+@shared_task(name="orders.tasks.replenish_all_sites", **RETRY)
+def replenish_all_sites() -> dict:
+    """Periodic: queue a planning run for every site with active replenishment policies."""
+    from orders.services.replenishment import schedule_runs
+
+    with record_job("replenishment.schedule") as counts:
+        counts.update(schedule_runs())
+    return counts

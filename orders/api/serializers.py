@@ -33,6 +33,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "allow_partial_shipment",
             "allow_backorders",
             "allow_substitution",
+            "min_shelf_life_days",
             "open_order_value",
             "credit_available",
             "created_at",
@@ -68,6 +69,9 @@ class SalesOrderInputSerializer(serializers.Serializer):
     ship_from = serializers.CharField(max_length=20, required=False, allow_null=True, allow_blank=True)
     customer_reference = serializers.CharField(max_length=60, required=False, allow_blank=True)
     ship_to_address = serializers.CharField(required=False, allow_blank=True)
+    carrier = serializers.CharField(max_length=20, required=False, allow_blank=True, help_text="Carrier code")
+    route = serializers.CharField(max_length=20, required=False, allow_blank=True, help_text="Route code")
+    cutoff = serializers.DateTimeField(required=False, allow_null=True, help_text="Ship-by time")
     allow_duplicate_lines = serializers.BooleanField(default=False)
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
 
@@ -153,6 +157,9 @@ class SalesOrderSerializer(serializers.ModelSerializer):
             "promised_date",
             "ship_from",
             "ship_to_address",
+            "carrier",
+            "route",
+            "cutoff",
             "currency",
             "allow_duplicate_lines",
             "hold_reason",
@@ -183,6 +190,9 @@ class SalesOrderListSerializer(serializers.ModelSerializer):
             "channel",
             "priority",
             "promised_date",
+            "carrier",
+            "route",
+            "cutoff",
             "created_at",
             "released_at",
         ]
@@ -197,6 +207,8 @@ class AtpSiteSerializer(serializers.Serializer):
     available = serializers.IntegerField()
     allocated = serializers.IntegerField()
     available_to_promise = serializers.IntegerField()
+    in_transit_in = serializers.IntegerField(help_text="Coming from other sites on shipped transfers")
+    in_transit_out = serializers.IntegerField(help_text="Shipped to other sites, not yet received there")
     can_promise_now = serializers.BooleanField()
     inbound = serializers.IntegerField(help_text="Open purchase order units expected at the site")
     backordered = serializers.IntegerField(help_text="Units earlier promises are already waiting for")

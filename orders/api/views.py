@@ -85,10 +85,13 @@ class SalesOrderFilter(django_filters.FilterSet):
     promised_date = django_filters.DateFilter()
     channel = django_filters.ChoiceFilter(choices=SalesOrder.Channel.choices)
     number = django_filters.CharFilter()
+    carrier = django_filters.CharFilter(lookup_expr="iexact")
+    route = django_filters.CharFilter(lookup_expr="iexact")
+    cutoff_before = django_filters.IsoDateTimeFilter(field_name="cutoff", lookup_expr="lte")
 
     class Meta:
         model = SalesOrder
-        fields = ["status", "customer", "site", "promised_date", "channel", "priority", "number"]
+        fields = ["status", "customer", "site", "promised_date", "channel", "priority", "number", "carrier", "route"]
 
 
 def order_etag(order: SalesOrder) -> str:

@@ -12,8 +12,9 @@ Site reorder planning, per item and site:
       reorder point = ceil(mean * L + safety stock), at least min_quantity
       order-up-to   = reorder point + ceil(mean * review days), at least max_quantity
 
-Projected position = available + received (on the dock, not yet put away) + open purchase orders + inbound
-transfers - outbound transfers - allocated - backordered. At or below the reorder point the site needs
+Projected position = available + open purchase orders + inbound transfers - allocated - backordered (exactly
+the issue's formula: units on the dock not yet put away and units promised to approved outbound transfers are
+not terms of it). At or below the reorder point the site needs
 ``order-up-to - position`` units: first from sites holding free stock above their own order-up-to level
 (TRANSFER, same region first, then the largest excess), the rest from the supplier (PURCHASE, at least the
 minimum order quantity, rounded up to the pack multiple).
@@ -27,6 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from statistics import NormalDist
 
 MIN_MAX = "MIN_MAX"
@@ -77,6 +79,7 @@ class Demand:
         return cls(window_days or len(daily), sum(daily), sum(d * d for d in daily))
 
 
+@lru_cache(maxsize=256)
 def z_score(service_level: Decimal) -> Decimal:
     """The standard normal quantile of ``service_level`` (0.95 -> 1.6449), to four places."""
     level = Decimal(service_level)
@@ -148,36 +151,28 @@ def planning_levels(terms: PolicyTerms, demand: Demand) -> Levels:
 
 @dataclass(frozen=True)
 class Position:
+    """The site's projected position of one item: available + open purchase orders + inbound transfers
+    - allocated - backordered."""
+
     available: int = 0
-    received: int = 0
     open_purchase: int = 0
     inbound_transfers: int = 0
-    outbound_transfers: int = 0
     allocated: int = 0
     backordered: int = 0
 
     @property
     def projected(self) -> int:
-        return (
-            self.available
-            + self.received
-            + self.open_purchase
-            + self.inbound_transfers
-            - self.outbound_transfers
-            - self.allocated
-            - self.backordered
-        )
+        return self.available + self.open_purchase + self.inbound_transfers - self.allocated - self.backordered
 
     def as_dict(self) -> dict:
         return {
             "available": self.available,
-            "received": self.received,
             "open_purchase_orders": self.open_purchase,
             "inbound_transfers": self.inbound_transfers,
-            "outbound_transfers": self.outbound_transfers,
             "allocated": self.allocated,
             "backordered": self.backordered,
             "projected": self.projected,
+            "formula": "available + open_purchase_orders + inbound_transfers - allocated - backordered",
         }
 
 
@@ -231,10 +226,11 @@ def plan_item(
     sources: list[Source] = (),
     *,
     has_supplier: bool = True,
+    levels: Levels | None = None,
 ) -> Plan:
     """Transfers from overstocked sites first (rebalance before buying), then a purchase for the rest. Each
-    proposal's ``why`` carries every number behind it."""
-    levels = planning_levels(terms, demand)
+    proposal's ``why`` carries every number behind it. ``levels``: already computed by the caller."""
+    levels = levels or planning_levels(terms, demand)
     projected = position.projected
     if projected > levels.reorder_point:
         return Plan([], levels.reorder_point, levels.order_up_to, projected, 0)

@@ -27,7 +27,7 @@ from governance.services.rules import get_rule_for_sites
 from inventory.models import ItemSubstitute, StockLevel
 from inventory.selectors import Drift
 from inventory.services.ledger import lock_levels
-from orders.models import Allocation, AllocationDecision, SalesOrder, SalesOrderLine
+from orders.models import Allocation, AllocationDecision, SalesOrder, SalesOrderLine, TransferOrderLine
 from orders.policy import allocation as policy
 
 S = SalesOrder.Status
@@ -275,13 +275,21 @@ def fill_backorders(*, item_ids: list[int] | None = None, batch_size: int = BATC
 
 
 def allocation_drift() -> list[Drift]:
-    """Stock levels whose ``allocated`` differs from the sum of their open allocations."""
+    """Stock levels whose ``allocated`` differs from the sum of their open allocations and of the claims of
+    transfers being picked at that site (``TransferOrderLine.allocated_quantity``)."""
     sums = {
         (row["item_id"], row["site_id"]): row["total"]
         for row in Allocation.objects.filter(status=Allocation.Status.OPEN)
         .values("item_id", "site_id")
         .annotate(total=Sum("quantity"))
     }
+    for row in (
+        TransferOrderLine.objects.filter(allocated_quantity__gt=0)
+        .values("item_id", "transfer__from_site_id")
+        .annotate(total=Sum("allocated_quantity"))
+    ):
+        key = (row["item_id"], row["transfer__from_site_id"])
+        sums[key] = sums.get(key, 0) + row["total"]
     drifts = []
     for level in StockLevel.objects.filter(Q(allocated__gt=0) | Q(pk__in=[])).values(
         "id", "item_id", "site_id", "allocated"
@@ -316,18 +324,25 @@ def allocation_drift() -> list[Drift]:
 
 
 def reconcile_allocations() -> dict:
-    """Recompute every stock level's ``allocated`` from the allocation rows; repair and report each drift
-    with an ALLOCATION_DRIFT exception (Saleor-style reconciliation)."""
+    """Recompute every stock level's ``allocated`` from the allocation rows (and transfers' claims); repair and
+    report each drift with an ALLOCATION_DRIFT exception (Saleor-style reconciliation)."""
     counts = {"checked_levels": StockLevel.objects.count(), "drift": 0, "repaired": 0}
+    drifting: set[tuple[int, int]] = set()
     for drift in [d for d in allocation_drift() if d.kind == "ALLOCATED_VS_ALLOCATIONS"]:
         counts["drift"] += 1
         item_id, site_id = (int(part.split("=")[1]) for part in drift.key.split())
+        drifting.add((item_id, site_id))
         with transaction.atomic():
             (level,) = lock_levels([(item_id, site_id)]).values()
             expected = (
                 Allocation.objects.filter(status=Allocation.Status.OPEN, item_id=item_id, site_id=site_id).aggregate(
                     t=Sum("quantity")
                 )["t"]
+                or 0
+            ) + (
+                TransferOrderLine.objects.filter(
+                    allocated_quantity__gt=0, item_id=item_id, transfer__from_site_id=site_id
+                ).aggregate(t=Sum("allocated_quantity"))["t"]
                 or 0
             )
             found = level.allocated
@@ -343,4 +358,30 @@ def reconcile_allocations() -> dict:
                 + ("; repaired" if expected <= level.available else "; NOT repaired"),
                 details={"found": found, "expected": expected},
             )
+    counts["resolved"] = _resolve_cleared_allocation_drift(drifting)
     return counts
+
+
+def _resolve_cleared_allocation_drift(drifting: set[tuple[int, int]]) -> int:
+    """Close the open ALLOCATION_DRIFT cases of stock levels that agree with their allocations again (repaired
+    by an earlier run): the sweep opens and closes its exceptions. Cases locked by a person are left for the next
+    run; the case, its announcement and its history stay as the record of the drift."""
+    from governance.services.alerts import resolve_cases
+
+    open_cases = ExceptionCase.objects.filter(
+        code__code="ALLOCATION_DRIFT", content_type=ContentType.objects.get_for_model(StockLevel)
+    ).exclude(status=ExceptionCase.Status.RESOLVED)
+    keys = {
+        pk: (item_id, site_id)
+        for pk, item_id, site_id in StockLevel.objects.filter(pk__in=open_cases.values("object_id")).values_list(
+            "pk", "item_id", "site_id"
+        )
+    }
+    cleared = [
+        case_pk for case_pk, level_pk in open_cases.values_list("pk", "object_id") if keys.get(level_pk) not in drifting
+    ]
+    return resolve_cases(
+        case_ids=cleared,
+        note="Reconciliation found the allocated counter equal to the open allocations again.",
+        now=timezone.now(),
+    )

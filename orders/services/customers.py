@@ -22,6 +22,7 @@ CUSTOMER_FIELDS = (
     "allow_partial_shipment",
     "allow_backorders",
     "allow_substitution",
+    "min_shelf_life_days",
 )
 
 

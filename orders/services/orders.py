@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from distribution_erp.db import atomic_with_retry
 from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
+from distribution_erp.validation import field_error
 from governance import permissions
 from governance.models import ApprovalRequest, Site
 from governance.services import (
@@ -39,9 +41,23 @@ EDITABLE_FIELDS = (
     "promised_date",
     "ship_from",
     "ship_to_address",
+    "carrier",
+    "route",
+    "cutoff",
     "allow_duplicate_lines",
     "lines",
 )
+_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,19}$")
+
+
+def clean_code(value, field: str) -> str:
+    """A carrier or route code: trimmed, upper case, letters, digits and ``_.-``, at most 20 characters."""
+    code = str(value or "").strip().upper()
+    if code and not _CODE.match(code):
+        raise field_error(field, "Give a short code: letters, digits, '_', '.' or '-', at most 20.", "invalid")
+    return code
+
+
 MAX_LINES = 500
 
 
@@ -200,6 +216,9 @@ def create_order(
     ship_from=None,
     customer_reference: str = "",
     ship_to_address: str = "",
+    carrier: str = "",
+    route: str = "",
+    cutoff=None,
     allow_duplicate_lines: bool = False,
 ) -> SalesOrder:
     """Create a DRAFT order after checking all of it (every problem reported at once)."""
@@ -214,6 +233,7 @@ def create_order(
                 }
             ],
         )
+    carrier, route = clean_code(carrier, "carrier"), clean_code(route, "route")
     cust, site, checked, prio = check_order(
         user=user,
         customer=customer,
@@ -233,6 +253,9 @@ def create_order(
         promised_date=promised_date,
         ship_from=site,
         ship_to_address=ship_to_address or cust.ship_to_address,
+        carrier=carrier,
+        route=route,
+        cutoff=cutoff,
         currency=cust.currency,
         allow_duplicate_lines=allow_duplicate_lines,
         created_by=user if getattr(user, "is_authenticated", False) else None,
@@ -301,6 +324,11 @@ def update_draft(*, user, order: SalesOrder, expected_version: int | None = None
     for name in ("channel", "customer_reference", "ship_to_address"):
         if name in changes:
             setattr(locked, name, changes[name] or "")
+    for name in ("carrier", "route"):
+        if name in changes:
+            setattr(locked, name, clean_code(changes[name], name))
+    if "cutoff" in changes:
+        locked.cutoff = changes["cutoff"]
     locked.status = S.DRAFT
     locked.validated_at = None
     locked.version += 1

@@ -120,6 +120,25 @@ def test_reconciliation_repairs_allocated_drift_and_opens_one_exception(item, st
     assert find_inventory_drift() == []
 
 
+def test_reconciliation_resolves_the_drift_case_once_the_counter_agrees_again(item, storage, stock, released):
+    stock(item, storage, 100)
+    allocate_orders([released([("WIDGET", 10)]).pk])
+    StockLevel.objects.filter(item=item).update(allocated=3)
+    first = reconcile_allocations()  # repairs, opens the case: still open after the run that found the drift
+    case = ExceptionCase.objects.get(code__code="ALLOCATION_DRIFT")
+    assert (first["repaired"], first["resolved"], case.status) == (1, 0, "OPEN")
+
+    second = reconcile_allocations()  # nothing drifts now: the sweep closes its case
+    case.refresh_from_db()
+    assert (second["drift"], second["resolved"], case.status) == (0, 1, "RESOLVED")
+    assert "equal to the open allocations" in case.resolution_note
+    assert reconcile_allocations()["resolved"] == 0  # idempotent
+
+    StockLevel.objects.filter(item=item).update(allocated=4)  # drifts again: a new case
+    reconcile_allocations()
+    assert ExceptionCase.objects.filter(code__code="ALLOCATION_DRIFT", status="OPEN").count() == 1
+
+
 def test_credit_check_counts_open_orders_of_the_customer(site, item, new_order, coordinator):
     from orders.services import open_order_value
 

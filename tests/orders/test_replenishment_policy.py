@@ -91,16 +91,19 @@ def test_min_max_uses_the_policy_numbers():
 
 
 def test_projected_position_nets_supply_against_claims():
-    position = Position(
-        available=30,
-        received=4,
-        open_purchase=10,
-        inbound_transfers=6,
-        outbound_transfers=2,
-        allocated=5,
-        backordered=3,
-    )
-    assert position.projected == 30 + 4 + 10 + 6 - 2 - 5 - 3
+    """Exactly the issue's formula: available + open purchase orders + inbound transfers - allocated -
+    backordered (units on the dock and units promised to outbound transfers are not terms of it)."""
+    position = Position(available=30, open_purchase=10, inbound_transfers=6, allocated=5, backordered=3)
+    assert position.projected == 30 + 10 + 6 - 5 - 3 == 38
+    assert set(position.as_dict()) == {
+        "available",
+        "open_purchase_orders",
+        "inbound_transfers",
+        "allocated",
+        "backordered",
+        "projected",
+        "formula",
+    }
 
 
 @pytest.mark.parametrize(
@@ -121,13 +124,12 @@ def test_below_reorder_point_buys_up_to_the_order_up_to_level():
     assert (why["reorder_point"], why["order_up_to"], why["need"], why["to_buy"]) == (49, 119, 87, 87)
     assert why["position"] == {
         "available": 30,
-        "received": 0,
         "open_purchase_orders": 10,
         "inbound_transfers": 0,
-        "outbound_transfers": 0,
         "allocated": 5,
         "backordered": 3,
         "projected": 32,
+        "formula": "available + open_purchase_orders + inbound_transfers - allocated - backordered",
     }
     assert (why["min_order_quantity"], why["pack_multiple"], why["quantity"]) == (100, 12, 108)
 

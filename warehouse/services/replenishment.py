@@ -1,0 +1,309 @@
+"""Pick-face replenishment (warehouse execution) and transfer orders made from replenishment suggestions.
+
+A PICK location with a min/max for an item (``orders.PickFacePolicy``) is refilled from reserve storage when
+its level — AVAILABLE units there, less what pick tasks reserved, plus refills already on the way — is at or
+below its min: when a released wave reserves it down (called from ``release_wave``), or when the periodic
+sweep finds it low for any other reason. The refill is a task per source quant, chosen FEFO among reserve
+STORAGE quants (never an expired lot or one with less than the site's minimum shelf life); the task reserves
+the source units at once, like a pick task, and the move is posted when an operator confirms it.
+
+Lock order as in ``release_wave``: the AVAILABLE quants of the items in PICK and STORAGE locations, in
+primary-key order (a wave's release already holds them, so the refill adds no lock of its own there).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from distribution_erp.db import atomic_with_retry, lock_rows
+from distribution_erp.errors import NotFound, StateConflict
+from distribution_erp.validation import field_error
+from governance import permissions
+from governance.models import Site
+from governance.services import get_rule
+from governance.services.history import set_history_user
+from inventory.models import InventoryStatus, Location, StockMove, StockQuant
+from inventory.services import move_stock
+from orders.models import PickFacePolicy
+from orders.policy.replenishment import pick_face_refill
+from warehouse.models import CountRequest, ReplenishmentTask, Wave
+from warehouse.policy import picking
+
+from .transfers import create_transfer
+
+FACE, RESERVE = Location.Kind.PICK, Location.Kind.STORAGE
+#: items per transaction of the periodic sweep
+SWEEP_CHUNK = 500
+
+
+def create_transfer_for_suggestions(*, user, from_site: Site, to_site: Site, lines: list[dict], reason: str):
+    """Registered with ``orders.services.replenishment``: accepting TRANSFER suggestions makes a transfer order.
+    The planner's permission was checked at the destination (the site that needs the stock); the source
+    site's approval rule for transfers applies as for any transfer."""
+    return create_transfer(
+        user=user, from_site=from_site, to_site=to_site, lines=lines, reason=reason, check_permission=False
+    )
+
+
+def _infos(quants: list[StockQuant]) -> list[picking.QuantInfo]:
+    return [
+        picking.QuantInfo(
+            q.pk,
+            q.location_id,
+            q.location.code,
+            q.location.kind,
+            q.location.zone.code if q.location.zone_id else "",
+            q.location.aisle,
+            q.lot_id,
+            q.lot.expiry_date if q.lot_id else None,
+            q.quantity - q.reserved,
+        )
+        for q in quants
+    ]
+
+
+@atomic_with_retry
+def replenish_pick_faces(
+    *, site_id: int, item_ids: list[int] | None = None, wave: Wave | None = None, user=None
+) -> dict:
+    """Create refill tasks for the site's pick faces (of ``item_ids``, or all) at or below their min. Safe to
+    repeat: refills on the way count toward a face's level, so a second call finds nothing to do."""
+    counts = {"faces": 0, "tasks": 0, "units": 0, "short_faces": 0, "not_in_reserve": 0}
+    policies = PickFacePolicy.objects.filter(site_id=site_id, active=True, location__active=True)
+    if item_ids is not None:
+        policies = policies.filter(item_id__in=item_ids)
+    faces = list(
+        policies.order_by("location_id", "item_id").values_list(
+            "location_id", "item_id", "min_quantity", "max_quantity"
+        )
+    )
+    if not faces:
+        return counts
+    items = sorted({item for _, item, _, _ in faces})
+    quants = lock_rows(
+        StockQuant.objects.filter(
+            site_id=site_id,
+            item_id__in=items,
+            status=InventoryStatus.AVAILABLE,
+            quantity__gt=0,
+            location__kind__in=[FACE, RESERVE],
+            location__active=True,
+        ).select_related("location__zone", "lot")
+    )
+    at_face: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    reserve: dict[int, list[StockQuant]] = defaultdict(list)
+    for q in quants:
+        if q.location.kind == FACE:
+            at_face[(q.location_id, q.item_id)][0] += q.quantity
+            at_face[(q.location_id, q.item_id)][1] += q.reserved
+        else:
+            reserve[q.item_id].append(q)
+    incoming = {
+        (row["to_location_id"], row["item_id"]): row["total"]
+        for row in ReplenishmentTask.objects.filter(
+            site_id=site_id, status=ReplenishmentTask.Status.OPEN, item_id__in=items
+        )
+        .values("to_location_id", "item_id")
+        .annotate(total=Sum("quantity"))
+    }
+    today = timezone.localdate()
+    min_life = get_rule("picking.min_remaining_shelf_life_days", site_id)
+    trigger = ReplenishmentTask.Trigger.WAVE if wave is not None else ReplenishmentTask.Trigger.MIN
+    tasks: list[ReplenishmentTask] = []
+    touched: dict[int, StockQuant] = {}
+    for location_id, item_id, min_q, max_q in faces:
+        on_hand, reserved = at_face[(location_id, item_id)]
+        on_the_way = incoming.get((location_id, item_id), 0)
+        refill = pick_face_refill(
+            on_hand=on_hand, reserved=reserved, incoming=on_the_way, min_quantity=min_q, max_quantity=max_q
+        )
+        if not refill:
+            continue
+        counts["faces"] += 1
+        plan = picking.choose_picks(refill, _infos(reserve[item_id]), today=today, min_shelf_life_days=min_life)
+        why = {
+            "min_quantity": min_q,
+            "max_quantity": max_q,
+            "on_hand": on_hand,
+            "reserved_by_picks": reserved,
+            "refills_on_the_way": on_the_way,
+            "level": on_hand - reserved + on_the_way,
+            "refill": refill,
+            "not_in_reserve": plan.shortfall,
+            "skipped_lots": plan.skipped,
+        }
+        if wave is not None:
+            why["wave"] = wave.number
+        if plan.shortfall:
+            counts["short_faces"] += 1
+            counts["not_in_reserve"] += plan.shortfall
+        by_id = {q.pk: q for q in reserve[item_id]}
+        for quant_id, qty in plan.picks:
+            quant = by_id[quant_id]
+            quant.reserved += qty
+            touched[quant.pk] = quant
+            tasks.append(
+                ReplenishmentTask(
+                    site_id=site_id,
+                    item_id=item_id,
+                    lot_id=quant.lot_id,
+                    from_location_id=quant.location_id,
+                    to_location_id=location_id,
+                    quantity=qty,
+                    trigger=trigger,
+                    wave=wave,
+                    reason=why,
+                )
+            )
+            counts["tasks"] += 1
+            counts["units"] += qty
+    if tasks:
+        StockQuant.objects.bulk_update(list(touched.values()), ["reserved"])
+        for task in tasks:
+            set_history_user(task, user)
+        ReplenishmentTask.objects.bulk_create(tasks)
+    return counts
+
+
+def sweep_pick_faces(*, site_id: int | None = None) -> dict:
+    """Periodic: refill every pick face at or below its min, site by site, a chunk of items per transaction."""
+    totals: dict[str, int] = defaultdict(int)
+    policies = PickFacePolicy.objects.filter(active=True, site__active=True)
+    if site_id is not None:
+        policies = policies.filter(site_id=site_id)
+    sites = sorted(set(policies.values_list("site_id", flat=True)))
+    for sid in sites:
+        items = sorted(set(policies.filter(site_id=sid).values_list("item_id", flat=True)))
+        for start in range(0, len(items), SWEEP_CHUNK):
+            for key, value in replenish_pick_faces(site_id=sid, item_ids=items[start : start + SWEEP_CHUNK]).items():
+                totals[key] += value
+    totals["sites"] = len(sites)
+    return dict(totals)
+
+
+def _lock_task(user, task: ReplenishmentTask, action: str) -> ReplenishmentTask:
+    first = ReplenishmentTask.objects.filter(pk=task.pk).values_list("site_id", flat=True).first()
+    if first is None or not permissions.can_see_site(user, first):
+        raise NotFound("No such replenishment task.")
+    permissions.require(user, action, first, what="replenishment task")
+    return (
+        ReplenishmentTask.objects.select_for_update(of=("self",))
+        .select_related("from_location", "to_location", "lot", "item")
+        .get(pk=task.pk)
+    )
+
+
+def _release_reservation(task: ReplenishmentTask, quantity: int) -> None:
+    quants = lock_rows(
+        StockQuant.objects.filter(
+            item_id=task.item_id,
+            location_id=task.from_location_id,
+            lot_id=task.lot_id,
+            status=InventoryStatus.AVAILABLE,
+        )
+    )
+    for quant in quants:
+        give_back = min(quant.reserved, quantity)
+        if give_back:
+            quant.reserved -= give_back
+            quant.save(update_fields=["reserved", "updated_at"])
+
+
+@atomic_with_retry
+def confirm_replenishment_task(
+    *, user, task: ReplenishmentTask, quantity: int, location_code: str, lot_number: str = "", item_sku: str = ""
+) -> ReplenishmentTask:
+    """Confirm a refill after validating the scanned source location and lot: the units move from reserve to
+    the pick face (consuming the reservation). Less than asked: the rest of the reservation is released and
+    the source location is to be counted. The same confirmation again is harmless; different data is a 409."""
+    locked = _lock_task(user, task, "warehouse.execute")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= locked.quantity:
+        raise field_error("quantity", f"Give the moved quantity, 0 to {locked.quantity}.", "invalid")
+    if locked.status != ReplenishmentTask.Status.OPEN:
+        if (locked.moved_quantity, locked.scanned_location, locked.scanned_lot) == (
+            quantity,
+            location_code,
+            lot_number or "",
+        ):
+            return locked
+        raise StateConflict(f"REPL-{locked.pk} is {locked.status.lower()} already, with other data.")
+    if location_code != locked.from_location.code:
+        raise field_error(
+            "location",
+            f"Wrong location: scanned {location_code!r}, the task is at {locked.from_location.code}.",
+            "wrong_location",
+        )
+    if item_sku and item_sku != locked.item.sku:
+        raise field_error("item", f"Wrong item: scanned {item_sku!r}, the task is for {locked.item.sku}.", "wrong_item")
+    if locked.lot_id and lot_number != locked.lot.number:
+        raise field_error(
+            "lot", f"Wrong lot: scanned {lot_number!r}, the task names lot {locked.lot.number}.", "wrong_lot"
+        )
+    if quantity:
+        move_stock(
+            user=user,
+            item=locked.item,
+            from_location=locked.from_location,
+            to_location=locked.to_location,
+            quantity=quantity,
+            lot=locked.lot,
+            kind=StockMove.Kind.MOVE,
+            consume_reserved=quantity,
+            reference=f"REPL-{locked.pk}",
+            document=locked,
+            note="pick face replenishment",
+            check_permission=False,
+        )
+    short = locked.quantity - quantity
+    if short:
+        _release_reservation(locked, short)
+        CountRequest.objects.get_or_create(
+            location=locked.from_location,
+            status=CountRequest.Status.OPEN,
+            defaults={
+                "site_id": locked.site_id,
+                "item": locked.item,
+                "reason": f"Short replenishment REPL-{locked.pk}",
+            },
+        )
+    locked.status = ReplenishmentTask.Status.SHORT if short else ReplenishmentTask.Status.DONE
+    locked.moved_quantity = quantity
+    locked.scanned_location = location_code
+    locked.scanned_lot = lot_number or ""
+    locked.confirmed_by = user if getattr(user, "is_authenticated", False) else None
+    locked.confirmed_at = timezone.now()
+    set_history_user(locked, user)
+    locked.save()
+    return locked
+
+
+@atomic_with_retry
+def cancel_replenishment_task(*, user, task: ReplenishmentTask) -> ReplenishmentTask:
+    """Cancel an open refill and give its reserved units back."""
+    locked = _lock_task(user, task, "warehouse.plan")
+    if locked.status != ReplenishmentTask.Status.OPEN:
+        raise StateConflict(f"REPL-{locked.pk} is {locked.status.lower()}; only an open task is cancelled.")
+    _release_reservation(locked, locked.quantity)
+    locked.status = ReplenishmentTask.Status.CANCELLED
+    set_history_user(locked, user)
+    locked.save()
+    return locked
+
+
+def register_handlers() -> None:
+    from orders.services.replenishment import register_transfer_creator
+
+    register_transfer_creator(create_transfer_for_suggestions)
+
+
+__all__ = [
+    "cancel_replenishment_task",
+    "confirm_replenishment_task",
+    "create_transfer_for_suggestions",
+    "register_handlers",
+    "replenish_pick_faces",
+    "sweep_pick_faces",
+]

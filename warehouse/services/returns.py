@@ -1,0 +1,225 @@
+"""Receiving returns: every line is inspected and gets a disposition, and the stock comes back through the
+ledger from the site's CUSTOMER location (kind RETURN):
+
+- RESTOCK: lands RECEIVED at the receiving dock and gets a putaway task (which makes it AVAILABLE);
+- QUARANTINE: lands on HOLD in the quality area (the dock when the site has none);
+- SCRAP: lands RECEIVED at the dock and goes straight on to the SCRAP location with its value (kind SCRAP);
+- RETURN_TO_VENDOR: lands on HOLD at the dock and goes back to the SUPPLIER location (kind RETURN).
+
+The credit (received units at their order price) is settled by orders, with approval above the site's value.
+Turnaround (arrival at the dock to disposition) is recorded on the return.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from distribution_erp.db import atomic_with_retry, lock_rows
+from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
+from distribution_erp.validation import MAX_QUANTITY
+from governance import permissions
+from governance.services.history import set_history_user
+from inventory.models import InventoryStatus, Item, Location, Lot, StockMove
+from inventory.services import MoveLine, post_moves, virtual_location
+from orders.models import ReturnAuthorization, ReturnLine
+from orders.services.returns import money, settle_credit
+from warehouse.models import PutawayTask, ShipmentLine
+
+from .putaway import suggest_location
+from .receiving import receiving_location
+
+S = InventoryStatus
+D = ReturnLine.Disposition
+RMA = ReturnAuthorization
+#: a unit that did not pass inspection may not go back on the shelf
+RESTOCKABLE = (ReturnLine.Inspection.GOOD,)
+
+
+def _quality_location(site_id: int, dock: Location) -> Location:
+    quality = Location.objects.filter(site_id=site_id, kind=Location.Kind.QUALITY, active=True).order_by("code").first()
+    return quality or dock
+
+
+def _check(rma: RMA, entries: list[dict], arrived_at: datetime, now: datetime) -> list[tuple[ReturnLine, dict]]:
+    lines = {line.pk: line for line in rma.lines.select_related("item", "order_line")}
+    errors: list[dict] = []
+    checked: list[tuple[ReturnLine, dict]] = []
+    seen: set[int] = set()
+    if not entries:
+        errors.append({"field": "lines", "code": "required", "message": "Give what arrived for the return's lines."})
+    if arrived_at > now:
+        errors.append({"field": "arrived_at", "code": "future", "message": "The return cannot arrive in the future."})
+    elif arrived_at < rma.created_at:
+        errors.append(
+            {"field": "arrived_at", "code": "before_authorization", "message": "It cannot arrive before the RMA."}
+        )
+    for i, entry in enumerate(entries):
+        field = f"lines[{i}]"
+        line = entry.get("line")
+        if not isinstance(line, ReturnLine) or line.pk not in lines:
+            errors.append({"field": f"{field}.line", "code": "not_on_return", "message": "Not a line of the return."})
+            continue
+        line = lines[line.pk]
+        if line.pk in seen:
+            errors.append({"field": f"{field}.line", "code": "duplicate", "message": f"Line {line.line_number} twice."})
+        seen.add(line.pk)
+        quantity = entry.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_QUANTITY:
+            errors.append(
+                {"field": f"{field}.quantity", "code": "invalid", "message": "Give a whole quantity (0 or more)."}
+            )
+            continue
+        if quantity > line.quantity:
+            errors.append(
+                {
+                    "field": f"{field}.quantity",
+                    "code": "exceeds_authorized",
+                    "message": f"Line {line.line_number}: {line.quantity} authorized; {quantity} cannot be received.",
+                }
+            )
+        inspection = entry.get("inspection") or ReturnLine.Inspection.NOT_INSPECTED
+        disposition = entry.get("disposition")
+        if inspection not in ReturnLine.Inspection.values:
+            errors.append({"field": f"{field}.inspection", "code": "invalid_choice", "message": "Unknown inspection."})
+        if quantity and disposition not in D.values:
+            errors.append(
+                {
+                    "field": f"{field}.disposition",
+                    "code": "required",
+                    "message": f"Line {line.line_number}: give a disposition: {', '.join(D.values)}.",
+                }
+            )
+        if disposition == D.RESTOCK and inspection not in RESTOCKABLE:
+            errors.append(
+                {
+                    "field": f"{field}.disposition",
+                    "code": "not_restockable",
+                    "message": f"Line {line.line_number}: only units inspected GOOD go back to stock.",
+                }
+            )
+        lot = None
+        lot_number = (entry.get("lot") or "").strip()
+        item: Item = line.item
+        if quantity and item.lot_tracked:
+            lot = Lot.objects.filter(item=item, number=lot_number).first() if lot_number else None
+            shipped_lots = set(
+                ShipmentLine.objects.filter(order_line_id=line.order_line_id, shipment__status="SHIPPED").values_list(
+                    "lot_id", flat=True
+                )
+            )
+            if lot is None or lot.pk not in shipped_lots:
+                errors.append(
+                    {
+                        "field": f"{field}.lot",
+                        "code": "not_shipped",
+                        "message": f"Line {line.line_number}: give the lot of {item.sku} shipped on the order.",
+                    }
+                )
+        elif lot_number and not item.lot_tracked:
+            errors.append({"field": f"{field}.lot", "code": "lot_not_tracked", "message": f"{item.sku} has no lots."})
+        checked.append(
+            (
+                line,
+                {
+                    "quantity": quantity,
+                    "inspection": inspection,
+                    "disposition": disposition or "",
+                    "lot": lot,
+                    "note": (entry.get("note") or "")[:300],
+                },
+            )
+        )
+    if errors:
+        raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
+    return checked
+
+
+@atomic_with_retry
+def receive_return(
+    *, user, rma: ReturnAuthorization, lines: list[dict], arrived_at: datetime | None = None
+) -> ReturnAuthorization:
+    """Receive an authorized return. ``lines``: ``{"line": ReturnLine, "quantity": int, "inspection",
+    "disposition", "lot", "note"}``; lines not given (or with quantity 0) did not come back. All or nothing."""
+    found = RMA.objects.filter(pk=rma.pk).values_list("site_id", flat=True).first()
+    if found is None or not permissions.can_see_site(user, found):
+        raise NotFound("No such return.")
+    permissions.require(user, "warehouse.execute", found, what="return")
+    (locked,) = lock_rows(RMA.objects.select_related("site").filter(pk=rma.pk))
+    if locked.status == RMA.Status.PENDING_APPROVAL:
+        raise StateConflict(f"{locked.number} waits for approval; it cannot be received yet.")
+    if locked.status != RMA.Status.AUTHORIZED:
+        raise StateConflict(f"{locked.number} is {locked.get_status_display().lower()}; it cannot be received.")
+    now = timezone.now()
+    arrived_at = arrived_at or now
+    checked = _check(locked, lines, arrived_at, now)
+
+    site_id = locked.site_id
+    dock = receiving_location(site_id)
+    customer = virtual_location(site_id, Location.Kind.CUSTOMER)
+    returned, scrapped, to_vendor = [], [], []
+    for line, v in checked:
+        qty = v["quantity"]
+        if not qty:
+            continue
+        item, lot_id, cost = line.item, v["lot"].pk if v["lot"] else None, line.item.standard_cost
+        if v["disposition"] == D.QUARANTINE:
+            target, status = _quality_location(site_id, dock), S.HOLD
+        elif v["disposition"] == D.RETURN_TO_VENDOR:
+            target, status = dock, S.HOLD
+        else:
+            target, status = dock, S.RECEIVED
+        note = f"{locked.number}/{line.line_number} {line.get_reason_display()}: {v['disposition']}"
+        returned.append(MoveLine(item.pk, lot_id, qty, customer, "", target, status, unit_cost=cost, note=note))
+        if v["disposition"] == D.SCRAP:
+            scrap = virtual_location(site_id, Location.Kind.SCRAP)
+            scrapped.append(MoveLine(item.pk, lot_id, qty, dock, S.RECEIVED, scrap, "", unit_cost=cost, note=note))
+        elif v["disposition"] == D.RETURN_TO_VENDOR:
+            supplier = virtual_location(site_id, Location.Kind.SUPPLIER)
+            to_vendor.append(MoveLine(item.pk, lot_id, qty, dock, S.HOLD, supplier, "", unit_cost=cost, note=note))
+    common = {"user": user, "reference": locked.number, "document": locked}
+    post_moves(
+        lines=returned, kind=StockMove.Kind.RETURN, reason_code="CUSTOMER_RETURN", received_at=arrived_at, **common
+    )
+    post_moves(lines=scrapped, kind=StockMove.Kind.SCRAP, reason_code="RETURN_SCRAP", **common)
+    post_moves(lines=to_vendor, kind=StockMove.Kind.RETURN, reason_code="RETURN_TO_VENDOR", **common)
+
+    for line, v in checked:
+        qty = v["quantity"]
+        line.received_quantity = qty
+        line.lot_number = v["lot"].number if v["lot"] else ""
+        line.inspection = v["inspection"] if qty else ""
+        line.inspection_note = v["note"]
+        line.disposition = v["disposition"] if qty else ""
+        line.scrap_value = money(qty * Decimal(line.item.standard_cost)) if v["disposition"] == D.SCRAP else 0
+        line.credit_amount = money(qty * line.unit_price)
+        line.disposed_at = now
+        set_history_user(line, user)
+        line.save()
+        if qty and v["disposition"] == D.RESTOCK:
+            suggestion = suggest_location(site_id=site_id, item=line.item, quantity=qty, lot=v["lot"])
+            PutawayTask.objects.create(
+                site_id=site_id,
+                item=line.item,
+                lot=v["lot"],
+                quantity=qty,
+                from_location=dock,
+                suggested_location_id=suggestion.location_id,
+                suggestion_reason=f"Return {locked.number}: {suggestion.reason}"[:300],
+                received_at=arrived_at,
+            )
+    locked.status = RMA.Status.RECEIVED
+    locked.received_by = user
+    locked.received_at = arrived_at
+    locked.disposed_at = now
+    locked.turnaround_seconds = max(int((now - arrived_at).total_seconds()), 0)
+    settle_credit(rma=locked, user=user)  # saves the return (with history)
+    return locked
+
+
+def connect() -> None:
+    from orders.services.returns import register_return_receiver
+
+    register_return_receiver(receive_return)
