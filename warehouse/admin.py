@@ -166,9 +166,20 @@ class WaveAdmin(SimpleHistoryAdmin):
 
 @admin.register(PickTask)
 class PickTaskAdmin(SimpleHistoryAdmin):
-    list_display = ("id", "wave", "site", "item", "location", "quantity", "status", "picked_quantity", "confirmed_at")
+    list_display = (
+        "id",
+        "wave",
+        "transfer_line",
+        "site",
+        "item",
+        "location",
+        "quantity",
+        "status",
+        "picked_quantity",
+        "confirmed_at",
+    )
     list_filter = ("site", "status")
-    search_fields = ("wave__number", "item__sku")
+    search_fields = ("wave__number", "transfer_line__transfer__number", "item__sku")
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in PickTask._meta.fields]
@@ -235,7 +246,7 @@ class ShipmentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CountRequest)
-class CountRequestAdmin(admin.ModelAdmin):
+class CountRequestAdmin(SimpleHistoryAdmin):
     list_display = ("location", "site", "item", "reason", "status", "requested_at")
     list_filter = ("site", "status")
     search_fields = ("location__code", "reason")
@@ -243,3 +254,63 @@ class CountRequestAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return permissions.restrict(super().get_queryset(request), request.user)
+
+
+# --- pick-face replenishment -------------------------------------------------------------------------------
+
+from django.contrib import messages  # noqa: E402
+
+from distribution_erp.errors import DomainError  # noqa: E402
+
+from .models import ReplenishmentTask  # noqa: E402
+from .services.replenishment import cancel_replenishment_task  # noqa: E402
+
+
+@admin.register(ReplenishmentTask)
+class ReplenishmentTaskAdmin(SimpleHistoryAdmin):
+    """Pick-face refills (confirmed by scanning through the API); shown here, and cancelled through the
+    service, which gives the reserved units back."""
+
+    list_display = (
+        "id",
+        "site",
+        "item",
+        "lot",
+        "from_location",
+        "to_location",
+        "quantity",
+        "trigger",
+        "wave",
+        "status",
+        "moved_quantity",
+        "created_at",
+        "confirmed_at",
+    )
+    list_filter = ("status", "trigger", ("site", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("item__sku", "from_location__code", "to_location__code", "wave__number")
+    list_select_related = ("site", "item", "lot", "from_location", "to_location", "wave")
+    actions = ["cancel_selected"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in ReplenishmentTask._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user)
+
+    @admin.action(description="Cancel the selected open refills (gives the reserved units back)")
+    def cancel_selected(self, request, queryset):
+        done = 0
+        for task in queryset:
+            try:
+                cancel_replenishment_task(user=request.user, task=task)
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"REPL-{task.pk}: {exc}", messages.ERROR)
+        if done:
+            self.message_user(request, f"Cancelled {done} refill(s).", messages.SUCCESS)

@@ -10,7 +10,15 @@ from simple_history.models import HistoricalRecords
 
 from governance.models import Site
 from inventory.models import InventoryStatus, Item, Location, Lot, Zone
-from orders.models import Allocation, PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine, TransferOrder
+from orders.models import (
+    Allocation,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
+    TransferOrder,
+    TransferOrderLine,
+)
 
 
 class Receipt(models.Model):
@@ -232,10 +240,20 @@ class PickTask(models.Model):
         SHORT = "SHORT", "Short picked"
         CANCELLED = "CANCELLED", "Cancelled"
 
-    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="pick_tasks")
+    wave = models.ForeignKey(Wave, null=True, blank=True, on_delete=models.CASCADE, related_name="pick_tasks")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="pick_tasks")
-    wave_line = models.ForeignKey(WaveLine, on_delete=models.PROTECT, related_name="pick_tasks")
-    order_line = models.ForeignKey(SalesOrderLine, on_delete=models.PROTECT, related_name="pick_tasks")
+    wave_line = models.ForeignKey(WaveLine, null=True, blank=True, on_delete=models.PROTECT, related_name="pick_tasks")
+    order_line = models.ForeignKey(
+        SalesOrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="pick_tasks"
+    )
+    transfer_line = models.ForeignKey(
+        TransferOrderLine,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="pick_tasks",
+        help_text="Set for a transfer's pick at the source (no wave, no order line)",
+    )
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
     lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="pick_tasks")
@@ -256,7 +274,24 @@ class PickTask(models.Model):
     class Meta:
         ordering = ["wave", "sequence", "id"]
         indexes = [models.Index(fields=["site", "status"], name="pick_site_status_idx")]
-        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="pick_quantity_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="pick_quantity_positive"),
+            models.CheckConstraint(
+                condition=(
+                    Q(transfer_line__isnull=True)
+                    & Q(wave__isnull=False)
+                    & Q(wave_line__isnull=False)
+                    & Q(order_line__isnull=False)
+                )
+                | (
+                    Q(transfer_line__isnull=False)
+                    & Q(wave__isnull=True)
+                    & Q(wave_line__isnull=True)
+                    & Q(order_line__isnull=True)
+                ),
+                name="pick_for_wave_or_transfer",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"PICK-{self.pk} {self.item_id} x{self.quantity} @ {self.location_id}"
@@ -336,6 +371,7 @@ class CountRequest(models.Model):
     reason = models.CharField(max_length=200)
     status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN)
     requested_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-requested_at"]
@@ -347,3 +383,51 @@ class CountRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Count {self.location} ({self.reason})"
+
+
+class ReplenishmentTask(models.Model):
+    """Move stock from reserve storage to a pick face (FEFO). The source quant's units are reserved when the
+    task is created, as for pick tasks, and the move is posted when the operator confirms it."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN", "Open"
+        DONE = "DONE", "Done"
+        SHORT = "SHORT", "Short (less found than reserved)"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    class Trigger(models.TextChoices):
+        MIN = "MIN", "Pick face at or below its min"
+        WAVE = "WAVE", "Released wave needs more than the pick face holds"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="replenishment_tasks")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    from_location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+", help_text="Reserve")
+    to_location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="replenishment_tasks", help_text="Pick face"
+    )
+    quantity = models.BigIntegerField()
+    trigger = models.CharField(max_length=6, choices=Trigger.choices, default=Trigger.MIN)
+    wave = models.ForeignKey(Wave, null=True, blank=True, on_delete=models.PROTECT, related_name="replenishment_tasks")
+    reason = models.JSONField(default=dict, blank=True, help_text="The pick face's numbers when the task was made")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    moved_quantity = models.BigIntegerField(null=True, blank=True)
+    scanned_location = models.CharField(max_length=40, blank=True)
+    scanned_lot = models.CharField(max_length=60, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "status", "created_at", "id"]
+        indexes = [
+            models.Index(fields=["site", "status"], name="repl_task_site_status_idx"),
+            models.Index(fields=["to_location", "item"], name="repl_task_open_face_idx", condition=Q(status="OPEN")),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="repl_task_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"REPL-{self.pk} {self.item_id} x{self.quantity} -> {self.to_location_id}"

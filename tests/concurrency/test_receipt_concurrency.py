@@ -25,9 +25,13 @@ def test_concurrent_receipts_of_one_po_line_never_exceed_the_tolerance():
     LocationFactory(site=site, code="DOCK", kind=Location.Kind.RECEIVING)
     item = ItemFactory(sku="RCV-ITEM")
     supplier = create_supplier(user=None, code="RSUP", name="r")
-    po = create_purchase_order(user=None, supplier=supplier, site=site,
-                               expected_date=timezone.localdate() + timedelta(days=1),
-                               lines=[{"item": "RCV-ITEM", "quantity": 100}])
+    po = create_purchase_order(
+        user=None,
+        supplier=supplier,
+        site=site,
+        expected_date=timezone.localdate() + timedelta(days=1),
+        lines=[{"item": "RCV-ITEM", "quantity": 100}],
+    )
 
     def deliver(_):
         return receive(user=admin, purchase_order=po, lines=[{"item": "RCV-ITEM", "quantity": 20}], final=False)

@@ -86,9 +86,10 @@ def test_planning_with_nothing_to_wave_is_409(setup):
     assert client.post("/api/v1/waves/", {"site": "DC1"}, format="json").status_code == 409
 
 
-def test_transfer_orders_through_the_api(api, site, other_site, item, stock, make_user):
+def test_transfer_orders_through_the_api(api, site, other_site, item, stock, make_user, outsider):
     user = make_user(["planner", "operator", "supervisor"], site, other_site, username="mover")
     LocationFactory(site=other_site, code="DOCK", kind=Location.Kind.RECEIVING)
+    LocationFactory(site=site, code="STAGE", kind=Location.Kind.STAGING)
     stock(item, LocationFactory(site=site, code="B-9"), 10)
     client = api(user)
     created = client.post(
@@ -99,7 +100,35 @@ def test_transfer_orders_through_the_api(api, site, other_site, item, stock, mak
     assert created.status_code == 201 and created.json()["status"] == "APPROVED"
     tid = created.json()["id"]
     assert client.post(f"/api/v1/transfer-orders/{tid}/approve/").status_code == 409
-    assert client.post(f"/api/v1/transfer-orders/{tid}/ship/").json()["status"] == "SHIPPED"
+    # another site's user cannot see it, let alone release it
+    assert api(outsider).post(f"/api/v1/transfer-orders/{tid}/release/").status_code == 404
+    assert not PickTask.objects.exists()
+    released = client.post(f"/api/v1/transfer-orders/{tid}/release/")
+    assert released.status_code == 200, released.json()
+    body = released.json()
+    assert body["status"] == "PICKING" and body["lines"][0]["allocated_quantity"] == 4
+    (task,) = body["pick_tasks"]
+    assert (task["transfer"], task["order"], task["wave"], task["location"]) == (body["number"], None, None, "B-9")
+    assert client.post(f"/api/v1/transfer-orders/{tid}/release/").status_code == 409
+    refused = client.post(f"/api/v1/transfer-orders/{tid}/ship/")
+    assert refused.status_code == 409 and "still open" in refused.json()["detail"]
+    assert StockLevel.objects.get(item=item, site=site).available == 10
+    listed = client.get("/api/v1/pick-tasks/", {"transfer": body["number"]}).json()
+    assert [t["id"] for t in listed["results"]] == [task["id"]]
+    wrong = client.post(f"/api/v1/pick-tasks/{task['id']}/confirm/", {"quantity": 4, "location": "B-1"}, format="json")
+    assert wrong.status_code == 400 and PickTask.objects.get().status == "OPEN"
+    picked = client.post(f"/api/v1/pick-tasks/{task['id']}/confirm/", {"quantity": 4, "location": "B-9"}, format="json")
+    assert picked.status_code == 200 and picked.json()["status"] == "PICKED"
+    shipped = client.post(f"/api/v1/transfer-orders/{tid}/ship/")
+    assert shipped.status_code == 200 and shipped.json()["status"] == "SHIPPED"
+    assert shipped.json()["lines"][0]["shipped_quantity"] == 4
+    levels = {row["site"]: row for row in client.get("/api/v1/stock-levels/", {"item": "WIDGET"}).json()["results"]}
+    assert (levels["DC1"]["in_transit_out"], levels["DC1"]["available"], levels["DC1"]["allocated"]) == (4, 6, 0)
+    assert (levels["DC2"]["in_transit"], levels["DC2"]["in_transit_out"]) == (4, 0)
+    atp = client.get("/api/v1/atp/", {"item": "WIDGET", "quantity": 1})
+    rows = {row["site"]: row for row in atp.json()["sites"]}
+    assert rows["DC1"]["in_transit_out"] == 4 and rows["DC2"]["in_transit_in"] == 4
+    assert client.post(f"/api/v1/transfer-orders/{tid}/cancel/").status_code == 409
     assert (
         client.post(
             f"/api/v1/transfer-orders/{tid}/receive/", {"lines": [{"item": "WIDGET", "quantity": 5}]}, format="json"
@@ -111,4 +140,29 @@ def test_transfer_orders_through_the_api(api, site, other_site, item, stock, mak
     )
     assert receipt.status_code == 201 and receipt.json()["discrepancies"] == []
     assert client.get(f"/api/v1/transfer-orders/{tid}/").json()["status"] == "RECEIVED"
+    levels = {row["site"]: row for row in client.get("/api/v1/stock-levels/", {"item": "WIDGET"}).json()["results"]}
+    assert levels["DC1"]["in_transit_out"] == 0 and levels["DC2"]["in_transit"] == 0
     assert Shipment.objects.count() == 0
+
+
+def test_releasing_a_transfer_that_would_take_allocated_stock_is_refused(api, site, other_site, item, stock, make_user):
+    from inventory.services import change_allocated
+
+    user = make_user(["planner", "operator", "supervisor"], site, other_site, username="mover")
+    LocationFactory(site=site, code="STAGE", kind=Location.Kind.STAGING)
+    stock(item, LocationFactory(site=site, code="B-9"), 10)
+    change_allocated(deltas={(item.pk, site.pk): 8})
+    client = api(user)
+    tid = client.post(
+        "/api/v1/transfer-orders/",
+        {"from_site": "DC1", "to_site": "DC2", "lines": [{"item": "WIDGET", "quantity": 5}]},
+        format="json",
+    ).json()["id"]
+    for action in ("release", "ship"):
+        refused = client.post(f"/api/v1/transfer-orders/{tid}/{action}/")
+        assert refused.status_code == 422 and "only 2 of 5 are free" in refused.json()["detail"], refused.json()
+    assert not PickTask.objects.exists()
+    assert StockLevel.objects.get(item=item, site=site).allocated == 8
+    assert client.get(f"/api/v1/transfer-orders/{tid}/").json()["status"] == "APPROVED"
+    operator_only = api(make_user("coordinator", site, username="coordonly"))
+    assert operator_only.post(f"/api/v1/transfer-orders/{tid}/release/").status_code == 403

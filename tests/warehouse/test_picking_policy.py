@@ -79,3 +79,47 @@ def test_wave_filters_by_priority_and_promised_date():
     cands = [cand(1, 10, prio=4), cand(2, 11, prio=1, promised=date(2026, 7, 1)), cand(3, 12, prio=2)]
     chosen = plan_wave(cands, max_orders=5, max_lines=5, max_priority=2, promised_by=date(2026, 6, 30))
     assert [c.order_id for c in chosen] == [12]
+
+
+def test_wave_filters_by_carrier_route_and_cutoff():
+    from dataclasses import replace
+
+    from warehouse.policy.picking import wave_cutoff
+
+    def hours(n):
+        return T + timedelta(hours=n)
+
+    cands = [
+        replace(cand(1, 10), carrier="UPS", route="N1", cutoff=hours(4)),
+        replace(cand(2, 11), carrier="UPS", route="S2", cutoff=hours(2)),
+        replace(cand(3, 12), carrier="DHL", route="N1"),
+        replace(cand(4, 13), carrier="", route="N1", cutoff=hours(1)),
+    ]
+    assert [c.order_id for c in plan_wave(cands, max_orders=9, max_lines=9, carrier="UPS")] == [11, 10]
+    assert [c.order_id for c in plan_wave(cands, max_orders=9, max_lines=9, route="N1")] == [13, 10, 12]
+    assert [c.order_id for c in plan_wave(cands, max_orders=9, max_lines=9, carrier="UPS", route="N1")] == [10]
+    # orders without a cutoff are left out by the cutoff filter; the bound is inclusive
+    by_cutoff = plan_wave(cands, max_orders=9, max_lines=9, cutoff_before=T + timedelta(hours=2))
+    assert [c.order_id for c in by_cutoff] == [13, 11]
+    assert wave_cutoff(by_cutoff, T + timedelta(hours=2)) == T + timedelta(hours=1)
+    assert wave_cutoff([cands[2]], T) == T and wave_cutoff([cands[2]]) is None
+
+
+def test_an_earlier_cutoff_goes_first_within_a_priority():
+    from dataclasses import replace
+
+    late = replace(cand(1, 10, promised=date(2026, 6, 2)), cutoff=T + timedelta(hours=9))
+    early = replace(cand(2, 11, promised=date(2026, 6, 9)), cutoff=T + timedelta(hours=1))
+    none = cand(3, 12, promised=date(2026, 6, 1))
+    urgent = cand(4, 13, prio=1)
+    chosen = plan_wave([late, early, none, urgent], max_orders=9, max_lines=9)
+    assert [c.order_id for c in chosen] == [13, 11, 10, 12]
+
+
+def test_the_stricter_shelf_life_rule_wins():
+    from warehouse.policy.picking import effective_min_shelf_life
+
+    assert effective_min_shelf_life(30, None) == 30
+    assert effective_min_shelf_life(30, 10) == 30
+    assert effective_min_shelf_life(30, 45) == 45
+    assert effective_min_shelf_life(0, 0) == 0

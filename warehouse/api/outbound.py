@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.shortcuts import render
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -17,7 +17,13 @@ from governance.models import Site
 from orders.models import TransferOrder
 from warehouse.models import PickTask, Shipment, Wave
 from warehouse.services import confirm_pick, confirm_shipment, pack_wave, plan_wave, release_wave
-from warehouse.services.transfers import cancel_transfer, create_transfer, receive_transfer, ship_transfer
+from warehouse.services.transfers import (
+    cancel_transfer,
+    create_transfer,
+    receive_transfer,
+    release_transfer,
+    ship_transfer,
+)
 
 from .views import ReceiptSerializer
 
@@ -26,16 +32,21 @@ class WaveInputSerializer(serializers.Serializer):
     site = serializers.CharField(max_length=20)
     max_orders = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
     max_lines = serializers.IntegerField(min_value=1, max_value=10_000, default=500)
-    carrier = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    cutoff = serializers.DateTimeField(required=False, allow_null=True)
+    carrier = serializers.CharField(max_length=20, required=False, allow_blank=True, help_text="Orders of this carrier")
+    route = serializers.CharField(max_length=20, required=False, allow_blank=True, help_text="Orders of this route")
+    cutoff_before = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Orders whose ship-by cutoff is at or before this time"
+    )
+    cutoff = serializers.DateTimeField(required=False, allow_null=True, help_text="Older name of cutoff_before")
     max_priority = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
     promised_by = serializers.DateField(required=False, allow_null=True)
 
 
 class PickTaskSerializer(serializers.ModelSerializer):
-    wave = serializers.CharField(source="wave.number")
+    wave = serializers.CharField(source="wave.number", default=None)
     site = serializers.CharField(source="site.code")
-    order = serializers.CharField(source="order_line.order.number")
+    order = serializers.CharField(source="order_line.order.number", default=None)
+    transfer = serializers.CharField(source="transfer_line.transfer.number", default=None)
     item = serializers.CharField(source="item.sku")
     lot = serializers.CharField(source="lot.number", default=None)
     location = serializers.CharField(source="location.code")
@@ -48,6 +59,7 @@ class PickTaskSerializer(serializers.ModelSerializer):
             "wave",
             "site",
             "order",
+            "transfer",
             "item",
             "lot",
             "location",
@@ -180,6 +192,7 @@ class WaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 "pick_tasks__order_line__order",
                 "pick_tasks__site",
                 "pick_tasks__wave",
+                "pick_tasks__transfer_line__transfer",
             ),
             self.request.user,
         )
@@ -228,11 +241,12 @@ class WaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 class PickTaskFilter(django_filters.FilterSet):
     site = django_filters.CharFilter(field_name="site__code")
     wave = django_filters.CharFilter(field_name="wave__number")
+    transfer = django_filters.CharFilter(field_name="transfer_line__transfer__number")
     status = django_filters.ChoiceFilter(choices=PickTask.Status.choices)
 
     class Meta:
         model = PickTask
-        fields = ["site", "wave", "status"]
+        fields = ["site", "wave", "transfer", "status"]
 
 
 class PickTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -245,7 +259,7 @@ class PickTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self):
         return permissions.restrict(
             PickTask.objects.select_related(
-                "wave", "site", "item", "lot", "location", "to_location", "order_line__order"
+                "wave", "site", "item", "lot", "location", "to_location", "order_line__order", "transfer_line__transfer"
             ),
             self.request.user,
         )
@@ -336,6 +350,8 @@ class TransferLineSerializer(serializers.Serializer):
     line_number = serializers.IntegerField()
     item = serializers.CharField(source="item.sku")
     quantity = serializers.IntegerField()
+    allocated_quantity = serializers.IntegerField(help_text="Claimed at the source while picking")
+    picked_quantity = serializers.IntegerField()
     shipped_quantity = serializers.IntegerField()
     received_quantity = serializers.IntegerField()
 
@@ -344,6 +360,12 @@ class TransferSerializer(serializers.ModelSerializer):
     from_site = serializers.CharField(source="from_site.code")
     to_site = serializers.CharField(source="to_site.code")
     lines = TransferLineSerializer(many=True, read_only=True)
+    pick_tasks = serializers.SerializerMethodField()
+
+    @extend_schema_field(PickTaskSerializer(many=True))
+    def get_pick_tasks(self, obj):
+        tasks = [t for line in obj.lines.all() for t in line.pick_tasks.all()]
+        return PickTaskSerializer(sorted(tasks, key=lambda t: (t.sequence, t.pk)), many=True).data
 
     class Meta:
         model = TransferOrder
@@ -361,6 +383,7 @@ class TransferSerializer(serializers.ModelSerializer):
             "received_at",
             "cycle_seconds",
             "lines",
+            "pick_tasks",
         ]
 
 
@@ -384,7 +407,15 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_queryset(self):
         ids = permissions.site_ids_for(self.request.user)
-        qs = TransferOrder.objects.select_related("from_site", "to_site").prefetch_related("lines__item")
+        qs = TransferOrder.objects.select_related("from_site", "to_site").prefetch_related(
+            "lines__item",
+            Prefetch(
+                "lines__pick_tasks",
+                queryset=PickTask.objects.select_related(
+                    "site", "item", "lot", "location", "to_location", "transfer_line__transfer"
+                ),
+            ),
+        )
         return qs if ids is None else qs.filter(Q(from_site_id__in=ids) | Q(to_site_id__in=ids))
 
     def _respond(self, transfer, code=status.HTTP_200_OK):
@@ -427,7 +458,16 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(request=None, responses={200: TransferSerializer})
     @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        """Release an approved transfer for picking at the source: claims the quantities (never stock allocated
+        to orders) and creates pick tasks, confirmed through `pick-tasks/{id}/confirm/`."""
+        return self._respond(release_transfer(user=request.user, transfer=self.get_object()))
+
+    @extend_schema(request=None, responses={200: TransferSerializer})
+    @action(detail=True, methods=["post"])
     def ship(self, request, pk=None):
+        """Approved: released for picking (as `release/`). Picking with every pick confirmed: the picked units
+        leave staging IN_TRANSIT to the destination."""
         return self._respond(ship_transfer(user=request.user, transfer=self.get_object()))
 
     @extend_schema(request=None, responses={200: TransferSerializer})

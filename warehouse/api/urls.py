@@ -13,3 +13,7 @@ router.register("waves", WaveViewSet, basename="wave")
 router.register("pick-tasks", PickTaskViewSet, basename="pick-task")
 router.register("shipments", ShipmentViewSet, basename="shipment")
 router.register("transfer-orders", TransferViewSet, basename="transfer-order")
+
+from .replenishment import ReplenishmentTaskViewSet  # noqa: E402
+
+router.register("replenishment/tasks", ReplenishmentTaskViewSet, basename="replenishment-task")

@@ -10,7 +10,7 @@ KIND_RANK = {"PICK": 0, "STORAGE": 1}
 
 @dataclass(frozen=True)
 class Candidate:
-    """An open allocation that could go into a wave."""
+    """An open allocation that could go into a wave (with its order's header fields)."""
 
     allocation_id: int
     order_id: int
@@ -20,6 +20,20 @@ class Candidate:
     promised_date: date
     released_at: datetime
     carrier: str = ""
+    route: str = ""
+    cutoff: datetime | None = None
+
+
+def _urgency(c: Candidate) -> tuple:
+    # an order with a ship-by cutoff goes before one without, earlier cutoffs first
+    return (
+        c.priority,
+        c.cutoff is None,
+        c.cutoff.timestamp() if c.cutoff else 0.0,
+        c.promised_date,
+        c.released_at,
+        c.order_id,
+    )
 
 
 def plan_wave(
@@ -30,22 +44,26 @@ def plan_wave(
     max_priority: int | None = None,
     promised_by: date | None = None,
     carrier: str = "",
+    route: str = "",
+    cutoff_before: datetime | None = None,
 ) -> list[Candidate]:
-    """Choose whole orders for a wave: most urgent first (priority, promised date, release time), within the
-    order and line limits; filters narrow by priority, promised date and carrier."""
+    """Choose whole orders for a wave: most urgent first (priority, ship-by cutoff, promised date, release
+    time), within the order and line limits. Filters narrow by priority, promised date, carrier and route
+    (exact codes) and cutoff (orders that must ship at or before ``cutoff_before``; orders without a cutoff
+    are left out when that filter is given)."""
     pool = [
         c
         for c in candidates
         if (max_priority is None or c.priority <= max_priority)
         and (promised_by is None or c.promised_date <= promised_by)
-        and (not carrier or not c.carrier or c.carrier == carrier)
+        and (not carrier or c.carrier == carrier)
+        and (not route or c.route == route)
+        and (cutoff_before is None or (c.cutoff is not None and c.cutoff <= cutoff_before))
     ]
     by_order: dict[int, list[Candidate]] = {}
     for c in pool:
         by_order.setdefault(c.order_id, []).append(c)
-    ordered = sorted(
-        by_order.values(), key=lambda cs: (cs[0].priority, cs[0].promised_date, cs[0].released_at, cs[0].order_id)
-    )
+    ordered = sorted(by_order.values(), key=lambda cs: _urgency(cs[0]))
     chosen: list[Candidate] = []
     orders = 0
     for group in ordered:
@@ -54,6 +72,17 @@ def plan_wave(
         chosen.extend(sorted(group, key=lambda c: c.line_id))
         orders += 1
     return chosen
+
+
+def wave_cutoff(chosen: list[Candidate], cutoff_before: datetime | None = None) -> datetime | None:
+    """The wave's ship-by time: the earliest cutoff of its orders, else the cutoff filter it was planned with."""
+    cutoffs = [c.cutoff for c in chosen if c.cutoff is not None]
+    return min(cutoffs) if cutoffs else cutoff_before
+
+
+def effective_min_shelf_life(site_days: int | None, customer_days: int | None) -> int:
+    """The stricter (larger) of the site's and the customer's minimum remaining shelf life, in days."""
+    return max(int(site_days or 0), int(customer_days or 0))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from governance.services.sequences import next_document_number
 from inventory.models import InventoryStatus, Location, StockMove, StockQuant
 from inventory.services import MoveLine, change_allocated, post_moves
 from orders.models import Allocation, SalesOrder, SalesOrderLine
+from orders.services.orders import clean_code
 from warehouse.models import CountRequest, Package, PickTask, Shipment, ShipmentLine, Wave, WaveLine
 from warehouse.policy import picking as policy
 
@@ -57,16 +58,24 @@ def plan_wave(
     max_orders: int | None = None,
     max_lines: int = 500,
     carrier: str = "",
+    route: str = "",
+    cutoff_before: datetime | None = None,
     cutoff: datetime | None = None,
     max_priority: int | None = None,
     promised_by: date | None = None,
 ) -> Wave:
-    """Plan a wave from allocated, not yet waved lines of one site (whole orders, most urgent first)."""
+    """Plan a wave from allocated, not yet waved lines of one site (whole orders, most urgent first), narrowed
+    by the orders' carrier, route and ship-by cutoff, priority and promised date. ``cutoff`` is the older name
+    of ``cutoff_before``. The wave's own cutoff is the earliest cutoff of its orders."""
     _lock_site(user, site, "warehouse.plan")
     max_orders = max_orders or get_rule("waves.max_orders", site.pk)
     for name, value in (("max_orders", max_orders), ("max_lines", max_lines)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
             raise field_error(name, "Give a whole number from 1 to 10,000.", "invalid")
+    carrier, route = clean_code(carrier, "carrier"), clean_code(route, "route")
+    if cutoff_before is not None and cutoff is not None and cutoff_before != cutoff:
+        raise field_error("cutoff_before", "Give cutoff_before or cutoff, not two different times.", "conflict")
+    cutoff_before = cutoff_before or cutoff
     open_allocations = (
         Allocation.objects.filter(
             site=site, status=Allocation.Status.OPEN, quantity__gt=0, line__order__status__in=WAVEABLE
@@ -83,6 +92,9 @@ def plan_wave(
             a.line.order.priority,
             a.line.order.promised_date,
             a.line.order.released_at or a.line.order.created_at,
+            a.line.order.carrier,
+            a.line.order.route,
+            a.line.order.cutoff,
         )
         for a in open_allocations
     ]
@@ -93,19 +105,24 @@ def plan_wave(
         max_priority=max_priority,
         promised_by=promised_by,
         carrier=carrier,
+        route=route,
+        cutoff_before=cutoff_before,
     )
     if not chosen:
         raise StateConflict("No allocated lines at this site match; nothing to plan.")
     wave = Wave(
         number=next_document_number("WV"),
         site=site,
-        carrier=carrier or "",
-        cutoff=cutoff,
+        carrier=carrier,
+        cutoff=policy.wave_cutoff(chosen, cutoff_before),
         filters={
             "max_orders": max_orders,
             "max_lines": max_lines,
             "max_priority": max_priority,
             "promised_by": str(promised_by) if promised_by else None,
+            "carrier": carrier or None,
+            "route": route or None,
+            "cutoff_before": cutoff_before.isoformat() if cutoff_before else None,
         },
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
@@ -171,7 +188,14 @@ def release_wave(*, user, wave: Wave) -> Wave:
             )
             for q in by_item[wl.allocation.item_id]
         ]
-        plan = policy.choose_picks(wl.quantity, infos, today=today, min_shelf_life_days=min_life)
+        plan = policy.choose_picks(
+            wl.quantity,
+            infos,
+            today=today,
+            min_shelf_life_days=policy.effective_min_shelf_life(
+                min_life, wl.order_line.order.customer.min_shelf_life_days
+            ),
+        )
         quant_by_id = {q.pk: q for q in by_item[wl.allocation.item_id]}
         for quant_id, qty in plan.picks:
             quant = quant_by_id[quant_id]
@@ -210,27 +234,15 @@ def release_wave(*, user, wave: Wave) -> Wave:
         locked.filters = {**locked.filters, "not_pickable": problems}
     set_history_user(locked, user)
     locked.save()
+    from .replenishment import replenish_pick_faces
+
+    replenish_pick_faces(site_id=locked.site_id, item_ids=item_ids, wave=locked, user=user)
     return locked
 
 
-@atomic_with_retry
-def confirm_pick(
-    *, user, task: PickTask, quantity: int, location_code: str, lot_number: str = "", item_sku: str = ""
-) -> PickTask:
-    """Confirm a pick after validating what was scanned. Less than asked is a short pick: the shortfall is
-    recorded, a SHORT_PICK exception opens, the location is to be counted, the missing units of that quant go
-    on HOLD pending the count, and the line's remainder is re-allocated from other stock (or backordered).
-    Confirming again with the same data is harmless; different data is a 409."""
-    first = PickTask.objects.select_related("order_line").filter(pk=task.pk).first()
-    if first is None or not permissions.can_see_site(user, first.site_id):
-        raise NotFound("No such pick task.")
-    permissions.require(user, "warehouse.execute", first.site_id, what="pick task")
-    order = lock_rows(SalesOrder.objects.filter(pk=first.order_line.order_id))[0]
-    locked = (
-        PickTask.objects.select_for_update(of=("self",))
-        .select_related("location", "lot", "order_line", "wave_line__allocation", "item")
-        .get(pk=task.pk)
-    )
+def check_scan(locked: PickTask, *, quantity, location_code: str, lot_number: str, item_sku: str) -> bool:
+    """Validate a pick confirmation against the locked task. True: the task was already confirmed with the
+    same data (nothing to do). Different data on a confirmed task is a 409; wrong scans are 400s."""
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= locked.quantity:
         raise field_error("quantity", f"Give the picked quantity, 0 to {locked.quantity}.", "invalid")
     if locked.status != PickTask.Status.OPEN:
@@ -239,7 +251,7 @@ def confirm_pick(
             location_code,
             lot_number or "",
         ):
-            return locked
+            return True
         raise StateConflict("This pick was already confirmed with different data.")
     if location_code != locked.location.code:
         raise field_error(
@@ -253,36 +265,32 @@ def confirm_pick(
         raise field_error(
             "lot", f"Wrong lot: scanned {lot_number!r}, the task names lot {locked.lot.number}.", "wrong_lot"
         )
+    return False
+
+
+def post_pick(locked: PickTask, *, user, quantity: int, location_code: str, lot_number: str) -> int:
+    """Move what was picked to staging and put the missing units of that quant on HOLD pending a count (the
+    caller released their claim first); record the confirmation. Returns the shortfall."""
     short = locked.quantity - quantity
-    allocation = locked.wave_line.allocation
-    site_id = locked.site_id
-    if short:
-        # release the claim on the missing units before they leave AVAILABLE
-        change_allocated(deltas={(locked.item_id, site_id): -short})
-        allocation.quantity -= short
-        if allocation.quantity == 0:
-            allocation.status = Allocation.Status.RELEASED
-            allocation.released_at = timezone.now()
-        allocation.save(update_fields=["quantity", "status", "released_at"])
-        SalesOrderLine.objects.filter(pk=locked.order_line_id).update(
-            allocated_quantity=locked.order_line.allocated_quantity - short
-        )
-    lines = []
     if quantity:
-        lines.append(
-            MoveLine(
-                locked.item_id,
-                locked.lot_id,
-                quantity,
-                locked.location,
-                InventoryStatus.AVAILABLE,
-                locked.to_location,
-                InventoryStatus.AVAILABLE,
-                consume_reserved=quantity,
-            )
+        post_moves(
+            lines=[
+                MoveLine(
+                    locked.item_id,
+                    locked.lot_id,
+                    quantity,
+                    locked.location,
+                    InventoryStatus.AVAILABLE,
+                    locked.to_location,
+                    InventoryStatus.AVAILABLE,
+                    consume_reserved=quantity,
+                )
+            ],
+            kind=StockMove.Kind.PICK,
+            user=user,
+            reference=f"PICK-{locked.pk}",
+            document=locked,
         )
-    if lines:
-        post_moves(lines=lines, kind=StockMove.Kind.PICK, user=user, reference=f"PICK-{locked.pk}", document=locked)
     if short:
         post_moves(
             lines=[
@@ -304,9 +312,6 @@ def confirm_pick(
             document=locked,
             reason_code="SHORT_PICK",
         )
-    SalesOrderLine.objects.filter(pk=locked.order_line_id).update(
-        picked_quantity=locked.order_line.picked_quantity + quantity
-    )
     locked.status = PickTask.Status.SHORT if short else PickTask.Status.PICKED
     locked.picked_quantity = quantity
     locked.scanned_location = location_code
@@ -315,21 +320,78 @@ def confirm_pick(
     locked.confirmed_at = timezone.now()
     set_history_user(locked, user)
     locked.save()
-    if short:
-        open_exception(
-            site=locked.site,
-            code="SHORT_PICK",
-            subject=locked,
+    return short
+
+
+def report_short_pick(locked: PickTask, *, user, short: int, document_number: str) -> None:
+    """A SHORT_PICK exception on the task and a count request for its location."""
+    open_exception(
+        site=locked.site,
+        code="SHORT_PICK",
+        subject=locked,
+        user=user,
+        summary=f"{document_number}: {short} of {locked.quantity} {locked.item.sku} missing at {locked.location.code}.",
+        details={"order": document_number, "location": locked.location.code, "short": short},
+    )
+    CountRequest.objects.get_or_create(
+        location=locked.location,
+        status=CountRequest.Status.OPEN,
+        defaults={"site_id": locked.site_id, "item": locked.item, "reason": f"Short pick PICK-{locked.pk}"},
+    )
+
+
+@atomic_with_retry
+def confirm_pick(
+    *, user, task: PickTask, quantity: int, location_code: str, lot_number: str = "", item_sku: str = ""
+) -> PickTask:
+    """Confirm a pick after validating what was scanned. Less than asked is a short pick: the shortfall is
+    recorded, a SHORT_PICK exception opens, the location is to be counted, the missing units of that quant go
+    on HOLD pending the count, and the line's remainder is re-allocated from other stock (or backordered).
+    Confirming again with the same data is harmless; different data is a 409. A transfer's pick task is
+    confirmed the same way (warehouse.services.transfers.confirm_transfer_pick)."""
+    first = PickTask.objects.select_related("order_line").filter(pk=task.pk).first()
+    if first is None or not permissions.can_see_site(user, first.site_id):
+        raise NotFound("No such pick task.")
+    permissions.require(user, "warehouse.execute", first.site_id, what="pick task")
+    if first.transfer_line_id:
+        from .transfers import confirm_transfer_pick
+
+        return confirm_transfer_pick(
             user=user,
-            summary=f"{order.number}: {short} of {locked.quantity} {locked.item.sku} missing at "
-            f"{locked.location.code}.",
-            details={"order": order.number, "location": locked.location.code, "short": short},
+            task=first,
+            quantity=quantity,
+            location_code=location_code,
+            lot_number=lot_number,
+            item_sku=item_sku,
         )
-        CountRequest.objects.get_or_create(
-            location=locked.location,
-            status=CountRequest.Status.OPEN,
-            defaults={"site_id": site_id, "item": locked.item, "reason": f"Short pick PICK-{locked.pk}"},
+    order = lock_rows(SalesOrder.objects.filter(pk=first.order_line.order_id))[0]
+    locked = (
+        PickTask.objects.select_for_update(of=("self",))
+        .select_related("location", "lot", "order_line", "wave_line__allocation", "item")
+        .get(pk=task.pk)
+    )
+    if check_scan(locked, quantity=quantity, location_code=location_code, lot_number=lot_number, item_sku=item_sku):
+        return locked
+    short = locked.quantity - quantity
+    allocation = locked.wave_line.allocation
+    site_id = locked.site_id
+    if short:
+        # release the claim on the missing units before they leave AVAILABLE
+        change_allocated(deltas={(locked.item_id, site_id): -short})
+        allocation.quantity -= short
+        if allocation.quantity == 0:
+            allocation.status = Allocation.Status.RELEASED
+            allocation.released_at = timezone.now()
+        allocation.save(update_fields=["quantity", "status", "released_at"])
+        SalesOrderLine.objects.filter(pk=locked.order_line_id).update(
+            allocated_quantity=locked.order_line.allocated_quantity - short
         )
+    post_pick(locked, user=user, quantity=quantity, location_code=location_code, lot_number=lot_number)
+    SalesOrderLine.objects.filter(pk=locked.order_line_id).update(
+        picked_quantity=locked.order_line.picked_quantity + quantity
+    )
+    if short:
+        report_short_pick(locked, user=user, short=short, document_number=order.number)
         from orders.services import allocate_orders
 
         allocate_orders([order.pk])
@@ -383,7 +445,7 @@ def pack_wave(*, user, wave: Wave, packages: list[dict] | None = None) -> list[S
         )
         if not complete and not (site_partial and order.customer.allow_partial_shipment):
             continue
-        key = (order.customer.code, order.ship_to_address) if consolidate else (order.pk,)
+        key = (order.customer.code, order.ship_to_address, order.carrier) if consolidate else (order.pk,)
         groups[key] += [(order, line_id, lot, qty) for line_id, lot, qty in mine]
     if not groups:
         raise StateConflict("Nothing to pack: no picked units, or the orders wait to ship complete.")
@@ -396,7 +458,7 @@ def pack_wave(*, user, wave: Wave, packages: list[dict] | None = None) -> list[S
             wave=locked,
             customer_code=order.customer.code,
             ship_to_address=order.ship_to_address,
-            carrier=locked.carrier,
+            carrier=locked.carrier or order.carrier,
             packed_by=user if getattr(user, "is_authenticated", False) else None,
         )
         set_history_user(shipment, user)
@@ -534,6 +596,8 @@ def sweep_late_shipment_risk(*, now: datetime | None = None) -> dict:
     window = get_rule_for_sites("shipping.late_risk_window_hours", sorted({o.site_id for o in open_orders}))
     for order in open_orders:
         due = datetime.combine(order.promised_date, datetime.min.time(), tzinfo=now.tzinfo)
+        if order.cutoff is not None:  # the ship-by cutoff counts when it comes first
+            due = min(due, order.cutoff)
         if due - now <= timedelta(hours=window[order.site_id]):
             _, created = open_exception(
                 site=order.site,

@@ -1,8 +1,13 @@
-"""Transfers between sites: create (approval above the site's value rule), ship from the source (stock goes
-IN_TRANSIT at the destination), receive at the destination with discrepancies, then putaway."""
+"""Transfers between sites: create (approval above the site's value rule), release for picking at the source
+(claimed like a sales order's allocation, pick tasks reserving the exact units, confirmed like any pick), ship
+the picked units from staging (IN_TRANSIT at the destination), receive at the destination with discrepancies,
+then putaway.
+
+Lock order: the transfer, then stock levels, then quants."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
@@ -22,13 +27,14 @@ from governance.services import (
 )
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
-from inventory.models import InventoryStatus, Item, Location, StockMove, StockQuant
-from inventory.services import MoveLine, post_moves, virtual_location
+from inventory.models import InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant
+from inventory.services import MoveLine, change_allocated, post_moves, virtual_location
 from inventory.units import to_base_quantity
 from orders.models import TransferOrder, TransferOrderLine
-from warehouse.models import Discrepancy, Receipt, ReceiptLine
+from warehouse.models import Discrepancy, PickTask, Receipt, ReceiptLine
 from warehouse.policy import picking as policy
 
+from .outbound import check_scan, post_pick, report_short_pick, staging_location
 from .putaway import create_putaway_task
 from .receiving import receiving_location
 
@@ -38,12 +44,22 @@ APPROVAL_KIND = "TRANSFER"
 
 @transaction.atomic
 def create_transfer(
-    *, user, from_site: Site, to_site: Site, lines: list[dict], priority: int = 3, reason: str = ""
+    *,
+    user,
+    from_site: Site,
+    to_site: Site,
+    lines: list[dict],
+    priority: int = 3,
+    reason: str = "",
+    check_permission: bool = True,
 ) -> TransferOrder:
-    for field, site in (("from_site", from_site), ("to_site", to_site)):
-        if not permissions.can_see_site(user, site) and field == "from_site":
-            raise field_error(field, "No such site.", "does_not_exist")
-    permissions.require(user, "replenishment.plan", from_site, what="site")
+    """``check_permission`` False: the caller checked (accepting a replenishment suggestion at the destination,
+    or the planning job itself with ``user`` None)."""
+    if check_permission:
+        for field, site in (("from_site", from_site), ("to_site", to_site)):
+            if not permissions.can_see_site(user, site) and field == "from_site":
+                raise field_error(field, "No such site.", "does_not_exist")
+        permissions.require(user, "replenishment.plan", from_site, what="site")
     if from_site.pk == to_site.pk:
         raise field_error("to_site", "A transfer goes to another site.", "same_site")
     errors, checked = [], []
@@ -123,32 +139,29 @@ def _lock(user, transfer: TransferOrder, action: str, site_attr: str) -> Transfe
     return locked
 
 
-@atomic_with_retry
-def ship_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
-    """Pick at the source (pick faces first, FEFO) and move the stock IN_TRANSIT to the destination. Stock
-    allocated to orders is never taken (the ledger refuses to leave less available than allocated)."""
-    locked = _lock(user, transfer, "warehouse.execute", "from_site")
-    if locked.status == T.PENDING_APPROVAL:
-        raise StateConflict(f"{locked.number} waits for approval.")
-    if locked.status != T.APPROVED:
-        raise StateConflict(f"{locked.number} is {locked.status}; it cannot be shipped.")
-    lines = list(locked.lines.select_related("item"))
-    in_transit = virtual_location(locked.to_site_id, Location.Kind.IN_TRANSIT)
+def _plan_transfer_picks(transfer: TransferOrder, wants: list[tuple[TransferOrderLine, int]], *, partial: bool):
+    """Pick tasks at the source for ``wants`` (line, quantity): pick faces first, FEFO, never an expired lot nor
+    one below the site's minimum remaining shelf life; the quants' units are reserved so no wave plans them.
+    ``partial`` False: every unit must be pickable (InsufficientStock otherwise). Returns {line id: planned}."""
+    site_id = transfer.from_site_id
+    staging = staging_location(site_id)
+    min_life = get_rule("picking.min_remaining_shelf_life_days", site_id)
+    today = timezone.localdate()
     quants = lock_rows(
         StockQuant.objects.filter(
-            site_id=locked.from_site_id,
-            item_id__in=[line.item_id for line in lines],
+            site_id=site_id,
+            item_id__in=sorted({line.item_id for line, _ in wants}),
             status=InventoryStatus.AVAILABLE,
             quantity__gt=0,
             location__kind__in=list(policy.KIND_RANK),
+            location__active=True,
         ).select_related("location__zone", "lot")
     )
-    today = timezone.localdate()
-    moves = []
-    for line in lines:
+    tasks, planned = [], defaultdict(int)
+    for line, want in wants:
         mine = [q for q in quants if q.item_id == line.item_id]
         plan = policy.choose_picks(
-            line.quantity,
+            want,
             [
                 policy.QuantInfo(
                     q.pk,
@@ -164,31 +177,188 @@ def ship_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
                 for q in mine
             ],
             today=today,
-            min_shelf_life_days=0,
+            min_shelf_life_days=policy.effective_min_shelf_life(min_life, None),
         )
-        if plan.shortfall:
+        if plan.shortfall and not partial:
+            why = "; ".join(plan.skipped) or "no free stock in pick or storage locations"
             raise InsufficientStock(
-                f"{line.item.sku}: only {line.quantity - plan.shortfall} of {line.quantity} "
-                f"can be picked at {locked.from_site.code}.",
+                f"{line.item.sku}: only {want - plan.shortfall} of {want} can be picked at "
+                f"{transfer.from_site.code} ({why}).",
                 field="lines",
             )
         by_id = {q.pk: q for q in mine}
         for quant_id, qty in plan.picks:
             quant = by_id[quant_id]
-            moves.append(
-                MoveLine(
-                    line.item_id,
-                    quant.lot_id,
-                    qty,
-                    quant.location,
-                    InventoryStatus.AVAILABLE,
-                    in_transit,
-                    InventoryStatus.IN_TRANSIT,
+            quant.reserved += qty
+            planned[line.pk] += qty
+            tasks.append(
+                PickTask(
+                    site_id=site_id,
+                    transfer_line=line,
+                    item_id=line.item_id,
+                    lot_id=quant.lot_id,
+                    location=quant.location,
+                    to_location=staging,
+                    quantity=qty,
                 )
             )
-        line.shipped_quantity = line.quantity
-    post_moves(lines=moves, kind=StockMove.Kind.TRANSFER_OUT, user=user, reference=locked.number, document=locked)
-    TransferOrderLine.objects.bulk_update(lines, ["shipped_quantity"])
+    if tasks:
+        start = (
+            PickTask.objects.filter(transfer_line__transfer=transfer)
+            .order_by("-sequence")
+            .values_list("sequence", flat=True)
+            .first()
+            or 0
+        )
+        order = policy.walk_order(
+            [(t.location.zone.code if t.location.zone_id else "", t.location.aisle, t.location.code) for t in tasks]
+        )
+        for sequence, index in enumerate(order, start=start + 1):
+            tasks[index].sequence = sequence
+        StockQuant.objects.bulk_update([q for q in quants if q.reserved], ["reserved"])
+        PickTask.objects.bulk_create(tasks)
+    return planned
+
+
+def _free_to_claim(item_ids, site_id: int) -> dict[int, int]:
+    """Item -> units at the site neither allocated to orders nor claimed by other transfers."""
+    return {
+        lv.item_id: lv.available - lv.allocated
+        for lv in StockLevel.objects.filter(site_id=site_id, item_id__in=list(item_ids))
+    }
+
+
+def _release(locked: TransferOrder, user) -> TransferOrder:
+    """Claim the transfer's quantities at the source (its stock level's ``allocated``, as a sales order's
+    allocation does, so orders and transfers never promise the same units) and create pick tasks."""
+    lines = list(locked.lines.select_related("item"))
+    need: dict[int, int] = defaultdict(int)
+    for line in lines:
+        need[line.item_id] += line.quantity
+    free = _free_to_claim(need, locked.from_site_id)
+    for line in lines:
+        if free.get(line.item_id, 0) < need[line.item_id]:
+            raise InsufficientStock(
+                f"{line.item.sku}: only {max(free.get(line.item_id, 0), 0)} of {need[line.item_id]} are free at "
+                f"{locked.from_site.code} (the rest is allocated to orders or claimed by other transfers).",
+                field="lines",
+            )
+    change_allocated(deltas={(item_id, locked.from_site_id): qty for item_id, qty in need.items()})
+    _plan_transfer_picks(locked, [(line, line.quantity) for line in lines], partial=False)
+    for line in lines:
+        line.allocated_quantity = line.quantity
+    TransferOrderLine.objects.bulk_update(lines, ["allocated_quantity"])
+    locked.status = T.PICKING
+    set_history_user(locked, user)
+    locked.save()
+    return locked
+
+
+@atomic_with_retry
+def release_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
+    """Release an approved transfer for picking at the source: its quantities are claimed like a sales order's
+    allocation (never stock allocated to orders) and pick tasks reserve the exact units. All or nothing: a
+    line that cannot be picked in full refuses the release (InsufficientStock)."""
+    locked = _lock(user, transfer, "warehouse.execute", "from_site")
+    if locked.status == T.PENDING_APPROVAL:
+        raise StateConflict(f"{locked.number} waits for approval.")
+    if locked.status != T.APPROVED:
+        raise StateConflict(f"{locked.number} is {locked.status}; only an approved transfer is released for picking.")
+    return _release(locked, user)
+
+
+def confirm_transfer_pick(
+    *, user, task: PickTask, quantity: int, location_code: str, lot_number: str = "", item_sku: str = ""
+) -> PickTask:
+    """A transfer's pick, confirmed like a sales order's (outbound.confirm_pick checked the permission): the
+    picked units go to staging; a short pick releases the claim on the missing units, puts them on HOLD
+    pending a count, opens SHORT_PICK and a count request, and re-picks the remainder from other free stock
+    at the source as far as there is some (what is not found simply ships less)."""
+    transfer = (
+        TransferOrder.objects.select_for_update(of=("self",)).select_related("from_site").get(lines__pick_tasks=task.pk)
+    )
+    locked = (
+        PickTask.objects.select_for_update(of=("self",))
+        .select_related("location", "lot", "item", "transfer_line__item", "site")
+        .get(pk=task.pk)
+    )
+    if locked.status == PickTask.Status.CANCELLED:
+        raise StateConflict(f"This pick task was cancelled ({transfer.number} is {transfer.status}).")
+    if check_scan(locked, quantity=quantity, location_code=location_code, lot_number=lot_number, item_sku=item_sku):
+        return locked
+    if transfer.status != T.PICKING:
+        raise StateConflict(f"{transfer.number} is {transfer.status}; its picks cannot be confirmed.")
+    line = locked.transfer_line
+    short = locked.quantity - quantity
+    if short:
+        # release the claim on the missing units before they leave AVAILABLE
+        change_allocated(deltas={(locked.item_id, locked.site_id): -short})
+        line.allocated_quantity -= short
+    post_pick(locked, user=user, quantity=quantity, location_code=location_code, lot_number=lot_number)
+    line.picked_quantity += quantity
+    if short:
+        report_short_pick(locked, user=user, short=short, document_number=transfer.number)
+        free = _free_to_claim([line.item_id], locked.site_id).get(line.item_id, 0)
+        want = min(short, max(free, 0))
+        if want:
+            planned = _plan_transfer_picks(transfer, [(line, want)], partial=True).get(line.pk, 0)
+            if planned:
+                change_allocated(deltas={(line.item_id, locked.site_id): planned})
+                line.allocated_quantity += planned
+    line.save(update_fields=["allocated_quantity", "picked_quantity"])
+    return locked
+
+
+@atomic_with_retry
+def ship_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
+    """Ship a transfer. An approved one is first released for picking (see ``release_transfer``; the response
+    is the transfer in PICKING with its pick tasks open). Once every pick task is confirmed, shipping moves
+    the picked units from the source's staging location IN_TRANSIT to the destination and ends the claim."""
+    locked = _lock(user, transfer, "warehouse.execute", "from_site")
+    if locked.status == T.PENDING_APPROVAL:
+        raise StateConflict(f"{locked.number} waits for approval.")
+    if locked.status == T.APPROVED:
+        return _release(locked, user)
+    if locked.status != T.PICKING:
+        raise StateConflict(f"{locked.number} is {locked.status}; it cannot be shipped.")
+    tasks = list(PickTask.objects.filter(transfer_line__transfer=locked).exclude(status=PickTask.Status.CANCELLED))
+    still_open = [t for t in tasks if t.status == PickTask.Status.OPEN]
+    if still_open:
+        raise StateConflict(
+            f"{locked.number}: {len(still_open)} pick task(s) still open at {locked.from_site.code}; "
+            "confirm them before shipping."
+        )
+    lines = list(locked.lines.select_related("item"))
+    picked: dict[tuple[int, int | None], int] = defaultdict(int)
+    for t in tasks:
+        if t.picked_quantity:
+            picked[(t.transfer_line_id, t.lot_id)] += t.picked_quantity
+    if not picked:
+        raise StateConflict(f"Nothing was picked for {locked.number}; cancel it instead.")
+    staging = staging_location(locked.from_site_id)
+    in_transit = virtual_location(locked.to_site_id, Location.Kind.IN_TRANSIT)
+    by_line = {line.pk: line for line in lines}
+    moves, deltas = [], defaultdict(int)
+    for (line_id, lot_id), qty in sorted(picked.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        line = by_line[line_id]
+        moves.append(
+            MoveLine(
+                line.item_id, lot_id, qty, staging, InventoryStatus.AVAILABLE, in_transit, InventoryStatus.IN_TRANSIT
+            )
+        )
+        deltas[(line.item_id, locked.from_site_id)] -= qty
+    post_moves(
+        lines=moves,
+        kind=StockMove.Kind.TRANSFER_OUT,
+        user=user,
+        reference=locked.number,
+        document=locked,
+        allocated_deltas=dict(deltas),
+    )
+    for line in lines:
+        line.shipped_quantity = line.picked_quantity
+        line.allocated_quantity = 0
+    TransferOrderLine.objects.bulk_update(lines, ["shipped_quantity", "allocated_quantity"])
     locked.status = T.SHIPPED
     locked.shipped_at = timezone.now()
     set_history_user(locked, user)
@@ -338,9 +508,36 @@ def receive_transfer(*, user, transfer: TransferOrder, lines: list[dict]) -> Rec
 
 @transaction.atomic
 def cancel_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
+    """Cancel a transfer not yet shipped. While picking: open pick tasks are cancelled (their units
+    unreserved) and the claim at the source is released; units already picked stay AVAILABLE at staging."""
     locked = _lock(user, transfer, "replenishment.plan", "from_site")
-    if locked.status not in (T.PENDING_APPROVAL, T.APPROVED):
+    if locked.status not in (T.PENDING_APPROVAL, T.APPROVED, T.PICKING):
         raise StateConflict(f"{locked.number} is {locked.status}; only a transfer not yet shipped is cancelled.")
+    if locked.status == T.PICKING:
+        lines = list(locked.lines.all())
+        claims = defaultdict(int)
+        for line in lines:
+            claims[(line.item_id, locked.from_site_id)] -= line.allocated_quantity
+            line.allocated_quantity = 0
+        if any(claims.values()):
+            change_allocated(deltas={k: v for k, v in claims.items() if v})
+        TransferOrderLine.objects.bulk_update(lines, ["allocated_quantity"])
+        open_tasks = list(
+            PickTask.objects.select_for_update(of=("self",)).filter(
+                transfer_line__transfer=locked, status=PickTask.Status.OPEN
+            )
+        )
+        for t in open_tasks:
+            quant = lock_rows(
+                StockQuant.objects.filter(
+                    item_id=t.item_id, location_id=t.location_id, lot_id=t.lot_id, status=InventoryStatus.AVAILABLE
+                )
+            )[0]
+            quant.reserved -= t.quantity
+            quant.save(update_fields=["reserved"])
+            t.status = PickTask.Status.CANCELLED
+            set_history_user(t, user)
+            t.save(update_fields=["status"])
     locked.status = T.CANCELLED
     set_history_user(locked, user)
     locked.save()
