@@ -32,6 +32,9 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "inventory.change_status": frozenset({R.ADMIN, R.SUPERVISOR, R.OPERATOR}),
     "inventory.adjust": frozenset({R.ADMIN, R.SUPERVISOR, R.OPERATOR, R.INTEGRATOR}),
     "inventory.reserve": frozenset({R.ADMIN, R.SUPERVISOR, R.OPERATOR, R.COORDINATOR, R.INTEGRATOR}),
+    "inventory.count": frozenset({R.ADMIN, R.SUPERVISOR, R.OPERATOR, R.INTEGRATOR}),
+    "inventory.plan_counts": frozenset({R.ADMIN, R.SUPERVISOR}),
+    "returns.manage": frozenset({R.ADMIN, R.COORDINATOR, R.SUPERVISOR, R.INTEGRATOR}),
     "approval.decide": frozenset({R.ADMIN, R.SUPERVISOR}),
     "exception.handle": frozenset({R.ADMIN, R.SUPERVISOR, R.COORDINATOR, R.PLANNER}),
     "orders.manage": frozenset({R.ADMIN, R.COORDINATOR, R.INTEGRATOR}),
@@ -126,6 +129,17 @@ def visible_sites(user, action: str = "view") -> QuerySet:
     ids = site_ids_for(user, action)
     qs = Site.objects.all()
     return qs if ids is None else qs.filter(pk__in=ids)
+
+
+#: roles that see network-wide figures (KPIs of the whole network): admins of a site act for their region
+NETWORK_ROLES = frozenset({R.ADMIN})
+
+
+def can_see_network(user) -> bool:
+    """Network-wide figures (every site together): enterprise admins and users who are admin at a site."""
+    if is_enterprise_admin(user):
+        return True
+    return any(roles & NETWORK_ROLES for roles in _memberships(user).values())
 
 
 def can_manage_master_data(user) -> bool:

@@ -275,6 +275,34 @@ register(
     )
 )
 
+# --- replenishment -------------------------------------------------------------------------------
+register(
+    RuleDefinition(
+        "replenishment.auto_approve_value",
+        "decimal",
+        D("0.00"),
+        "Replenishment suggestions worth less than this (quantity x standard cost) are accepted by the planning "
+        "run itself (purchase or transfer order created); the rest wait for a planner. 0: none.",
+        LOCAL,
+        min_value=D("0"),
+        max_value=D("1000000"),
+        unit="currency",
+    )
+)
+register(
+    RuleDefinition(
+        "replenishment.demand_window_days",
+        "int",
+        90,
+        "Days of shipment history (SHIP moves) behind the mean and deviation of daily demand for REORDER_POINT "
+        "policies.",
+        LOCAL,
+        min_value=7,
+        max_value=730,
+        unit="days",
+    )
+)
+
 # --- inventory control -------------------------------------------------------------------------
 register(
     RuleDefinition(
@@ -313,6 +341,46 @@ for _abc, _days in (("a", 30), ("b", 90), ("c", 365)):
             unit="days",
         )
     )
+register(
+    RuleDefinition(
+        "counting.variance_lookback_days",
+        "int",
+        7,
+        "A location with a stock adjustment in this many past days (and not counted since) is added to the "
+        "next daily count.",
+        LOCAL,
+        min_value=1,
+        max_value=90,
+        unit="days",
+    )
+)
+
+# --- returns ------------------------------------------------------------------------------------
+register(
+    RuleDefinition(
+        "returns.authorization_value",
+        "decimal",
+        D("1000.00"),
+        "Return authorizations worth more than this (units at their order price) need approval by someone other "
+        "than the requester before the return may be received.",
+        LOCAL,
+        min_value=D("0"),
+        max_value=D("10000000"),
+        unit="currency",
+    )
+)
+register(
+    RuleDefinition(
+        "returns.credit_approval_value",
+        "decimal",
+        D("500.00"),
+        "A return credit above this amount waits for approval by someone other than the receiver.",
+        LOCAL,
+        min_value=D("0"),
+        max_value=D("10000000"),
+        unit="currency",
+    )
+)
 
 # --- exceptions ---------------------------------------------------------------------------------
 register(
@@ -348,6 +416,19 @@ register(
         LOCAL,
         min_value=1,
         max_value=168,
+        unit="hours",
+    )
+)
+register(
+    RuleDefinition(
+        "exceptions.job_stuck_hours",
+        "int",
+        6,
+        "A background job run with no end recorded after this many hours is marked failed (its worker was "
+        "probably lost) and raises JOB_FAILED.",
+        ENTERPRISE,
+        min_value=1,
+        max_value=72,
         unit="hours",
     )
 )

@@ -36,6 +36,7 @@ from .exceptions import open_exception
 from .history import set_history_user
 from .jobs import record_job
 from .notifications import notify, send_critical_emails
+from .rules import get_rule
 
 logger = logging.getLogger(__name__)
 
@@ -154,13 +155,26 @@ def network_site() -> Site | None:
     return Site.objects.filter(active=True).order_by("code").first()
 
 
+def mark_stuck_job_runs(*, now: datetime) -> int:
+    """Mark FAILED the runs still RUNNING ``exceptions.job_stuck_hours`` after they started: a killed worker
+    never records an end. Should such a run finish after all, ``record_job`` overwrites its status."""
+    hours = get_rule("exceptions.job_stuck_hours")
+    return JobRun.objects.filter(status=JobRun.Status.RUNNING, started_at__lt=now - timedelta(hours=hours)).update(
+        status=JobRun.Status.FAILED,
+        finished_at=now,
+        error=f"No end recorded {hours} hours after it started: its worker was probably lost.",
+    )
+
+
 def sweep_failed_jobs(*, now: datetime) -> dict:
     """JOB_FAILED while a job's latest finished run (per kind and site) failed; resolved once it succeeds again.
 
     The case's subject is the first failed run since the last success, so a job that keeps failing keeps one
-    case open instead of opening one per run. Only runs of the last 30 days open cases; a case is resolved
-    only by a later successful run of its job, never because its failure grew old.
+    case open instead of opening one per run. A run that never ended is failed first (``mark_stuck_job_runs``).
+    Only runs of the last 30 days open cases; a case is resolved only by a later successful run of its job, never
+    because its failure grew old.
     """
+    stuck = mark_stuck_job_runs(now=now)
     finished = JobRun.objects.exclude(status=JobRun.Status.RUNNING)
     latest = list(
         finished.filter(started_at__gte=now - FAILED_JOBS_WINDOW)
@@ -169,7 +183,7 @@ def sweep_failed_jobs(*, now: datetime) -> dict:
         .select_related("site")
     )
     home = network_site()
-    counts = {"opened": 0, "already_open": 0, "resolved": 0}
+    counts = {"opened": 0, "already_open": 0, "resolved": 0, "stuck_runs": stuck}
     for run in latest:
         if run.status != JobRun.Status.FAILED or (run.site or home) is None:
             continue  # succeeded; or no site at all yet to attach the case to

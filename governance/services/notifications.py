@@ -199,6 +199,13 @@ def notifications_for(user):
     return Notification.objects.filter(user=user, channel=IN_APP).select_related("site", "exception")
 
 
+def unread_notification_count(user) -> int:
+    """How many of the user's in-app notifications are unread: one COUNT on the (user, channel, read_at) index."""
+    if user is None or not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(user=user, channel=IN_APP, read_at__isnull=True).count()
+
+
 @transaction.atomic
 def mark_notification_read(*, user, notification: Notification, now: datetime | None = None) -> Notification:
     """Mark one of the user's own notifications read (again: nothing changes). Another's is not found."""

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
 from distribution_erp.validation import full_clean_or_raise
@@ -15,6 +19,16 @@ SITE_FIELDS = ("code", "name", "region", "kind", "timezone", "address", "active"
 
 
 @transaction.atomic
+def site_local_date(site: Site, now: datetime | None = None) -> date:
+    """The calendar date at ``site`` right now (or at ``now``), by the site's time zone (UTC if it is unknown)."""
+    now = now or timezone.now()
+    try:
+        zone = ZoneInfo(site.timezone or "UTC")
+    except (ValueError, ZoneInfoNotFoundError):
+        zone = ZoneInfo("UTC")
+    return now.astimezone(zone).date()
+
+
 def create_site(
     *,
     user,

@@ -53,6 +53,10 @@ def every_kind_of_row(admin_user, supervisor, site, item, storage, stock):
     generate_token(user=admin_user, name="ci")
     IdempotencyRecord.objects.create(user=admin_user, key="k1", method="POST", path="/api/v1/x/", request_hash="0" * 64)
     set_rule_value(user=admin_user, key="inventory.adjustment_approval_value", value="250", reason="small", site=site)
+    from inventory.services.counts import create_cycle_count, enter_count
+
+    count = create_cycle_count(user=supervisor, site=site, locations=[storage])
+    enter_count(user=supervisor, line=count.lines.first(), quantity=40)
 
 
 def _url(model, view, *args):

@@ -268,7 +268,7 @@ def test_a_failing_job_keeps_one_job_failed_exception_open_until_it_succeeds_aga
     assert network.site == site  # a network-wide job's case sits at the first active site
     assert network.details["failures"] == 2 and "boom again" in network.summary
     assert ExceptionCase.objects.get(code__code="JOB_FAILED", object_id=local.pk).site == other_site
-    assert sweep_failed_jobs(now=T0 + MIN) == {"opened": 0, "already_open": 2, "resolved": 0}
+    assert sweep_failed_jobs(now=T0 + MIN) == {"opened": 0, "already_open": 2, "resolved": 0, "stuck_runs": 0}
 
     JobRun.objects.create(kind="reconcile_inventory", status=JobRun.Status.SUCCEEDED, started_at=T0)
     assert sweep_failed_jobs(now=T0 + 2 * MIN)["resolved"] == 1
@@ -281,6 +281,19 @@ def test_a_failing_job_keeps_one_job_failed_exception_open_until_it_succeeds_aga
     again = failed_run("reconcile_inventory", T0 + 3 * MIN)
     assert sweep_failed_jobs(now=T0 + 4 * MIN)["opened"] == 1  # a new failure streak is a new case
     assert ExceptionCase.objects.filter(code__code="JOB_FAILED", object_id=again.pk, status="OPEN").exists()
+
+
+def test_a_run_that_never_ended_is_marked_failed_after_the_stuck_hours_and_raises_job_failed(site):
+    lost = JobRun.objects.create(kind="replenishment_run", status=JobRun.Status.RUNNING, started_at=T0)
+
+    assert sweep_failed_jobs(now=T0 + timedelta(hours=6))["stuck_runs"] == 0  # slow is not lost yet
+    counts = sweep_failed_jobs(now=T0 + timedelta(hours=6, minutes=1))
+
+    assert (counts["stuck_runs"], counts["opened"]) == (1, 1)
+    lost.refresh_from_db()
+    assert lost.status == "FAILED" and lost.finished_at == T0 + timedelta(hours=6, minutes=1)
+    assert "worker was probably lost" in lost.error
+    assert ExceptionCase.objects.get(code__code="JOB_FAILED").object_id == lost.pk
 
 
 def test_a_running_job_is_judged_by_its_last_finished_run(site):
@@ -314,7 +327,13 @@ def test_a_failing_sweep_is_recorded_and_raised_as_job_failed_while_the_others_r
 
 
 def test_the_apps_register_their_sweeps():
-    assert {"overdue_receipts", "late_shipment_risk", "backorder_aging", "stale_tasks"} <= set(SWEEPS)
+    assert {
+        "overdue_receipts",
+        "late_shipment_risk",
+        "backorder_aging",
+        "stale_tasks",
+        "count_variances_awaiting_approval",
+    } <= set(SWEEPS)
 
 
 # --- the alerts worker: tasks, routes, schedules ----------------------------------------------------------
