@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "orders",
     "warehouse",
     "reporting",
+    "distribution_erp.web",
 ]
 
 MIDDLEWARE = [
@@ -83,6 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "distribution_erp.web.context.workspace",
             ],
         },
     },
@@ -149,7 +151,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -159,6 +163,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [p for p in [BASE_DIR / "static"] if p.exists()]
+# Front-end packages installed by `npm ci` (package.json / package-lock.json), served from node_modules under
+# static/vendor/: never from a CDN, so the pages work offline.
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS += [
+    (f"vendor/{prefix}", NODE_MODULES / folder)
+    for prefix, folder in (("htmx", "htmx.org/dist"), ("uplot", "uplot/dist"))
+    if (NODE_MODULES / folder).exists()
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -243,6 +255,8 @@ SPECTACULAR_SETTINGS = {
         "ExceptionStatusEnum": "governance.models.ExceptionCase.Status",
         "SeverityEnum": "governance.models.ExceptionCode.Severity",
         "JobRunStatusEnum": "governance.models.JobRun.Status",
+        "ReceiptInspectionEnum": "warehouse.models.ReceiptLine.Inspection",
+        "ReturnInspectionEnum": "orders.models.ReturnLine.Inspection",
     },
 }
 

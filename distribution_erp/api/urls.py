@@ -9,7 +9,13 @@ from django.urls import include, path, re_path
 from .errors import plain_problem
 from .router import router
 
-APP_API_URLS = ["governance.api.urls", "inventory.api.urls", "orders.api.urls", "warehouse.api.urls"]
+APP_API_URLS = [
+    "governance.api.urls",
+    "inventory.api.urls",
+    "orders.api.urls",
+    "warehouse.api.urls",
+    "reporting.api.urls",
+]
 
 
 def not_found(request, *args, **kwargs):

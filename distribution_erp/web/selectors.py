@@ -1,0 +1,204 @@
+"""Reads for the browser pages: search, order list counts, the site dashboard. Each runs a fixed number of
+queries whatever the data (the dashboard is asserted with django_assert_max_num_queries)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.urls import reverse
+from django.utils import timezone
+
+from governance import permissions
+from governance.models import ExceptionCase, ExceptionCode, JobRun, Site, SiteMembership
+from inventory.models import Item
+from orders import selectors as order_selectors
+from orders.models import SalesOrder, TransferOrder
+from warehouse.models import CountRequest, PickTask, PutawayTask, ReplenishmentTask, Shipment, Wave
+
+SEARCH_LIMIT = 20
+
+
+@dataclass
+class SearchResults:
+    orders: list = field(default_factory=list)
+    items: list = field(default_factory=list)
+    customers: list = field(default_factory=list)
+    waves: list = field(default_factory=list)
+    shipments: list = field(default_factory=list)
+    transfers: list = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return (
+            len(self.orders)
+            + len(self.items)
+            + len(self.customers)
+            + len(self.waves)
+            + len(self.shipments)
+            + len(self.transfers)
+        )
+
+    @property
+    def single_url(self) -> str | None:
+        """An exact document number match goes straight to the document."""
+        if self.total != 1:
+            return None
+        if self.orders:
+            return reverse("web:order-detail", args=[self.orders[0].number])
+        if self.waves:
+            return reverse("web:wave-detail", args=[self.waves[0].pk])
+        if self.shipments:
+            return reverse("web:shipment-detail", args=[self.shipments[0].pk])
+        if self.transfers:
+            return reverse("web:transfer-detail", args=[self.transfers[0].number])
+        return None
+
+
+def search(*, user, query: str) -> SearchResults:
+    """Document number / SKU / customer, over everything the user may see."""
+    q = query.strip()[:60]
+    results = SearchResults()
+    if not q:
+        return results
+    results.orders = list(
+        order_selectors.orders_for(user)
+        .filter(Q(number__iexact=q) | Q(number__icontains=q) | Q(customer_reference__iexact=q))
+        .order_by("-created_at")[:SEARCH_LIMIT]
+    )
+    results.items = list(
+        Item.objects.filter(Q(sku__iexact=q) | Q(sku__icontains=q) | Q(description__icontains=q)).order_by("sku")[
+            :SEARCH_LIMIT
+        ]
+    )
+    results.customers = list(
+        order_selectors.customers_for(user).filter(Q(code__icontains=q) | Q(name__icontains=q))[:SEARCH_LIMIT]
+    )
+    results.waves = list(
+        permissions.restrict(Wave.objects.select_related("site"), user).filter(number__icontains=q)[:SEARCH_LIMIT]
+    )
+    results.shipments = list(
+        permissions.restrict(Shipment.objects.select_related("site"), user).filter(
+            Q(number__icontains=q) | Q(tracking_number__iexact=q)
+        )[:SEARCH_LIMIT]
+    )
+    site_ids = permissions.site_ids_for(user)
+    transfers = TransferOrder.objects.select_related("from_site", "to_site").filter(number__icontains=q)
+    if site_ids is not None:
+        transfers = transfers.filter(Q(from_site_id__in=site_ids) | Q(to_site_id__in=site_ids))
+    results.transfers = list(transfers.order_by("-created_at")[:SEARCH_LIMIT])
+    return results
+
+
+# --- order list ---------------------------------------------------------------------------------------------
+
+
+def site_orders(*, user, site: Site) -> QuerySet[SalesOrder]:
+    """Orders the user may see that are owned by ``site``."""
+    return order_selectors.orders_for(user).filter(site=site)
+
+
+def order_status_counts(orders: QuerySet[SalesOrder]) -> dict[str, int]:
+    rows = orders.order_by().values_list("status").annotate(n=Count("id"))
+    return dict(rows)
+
+
+# --- site dashboard -------------------------------------------------------------------------------------------
+
+SEVERITY_RANK = Case(
+    When(severity=ExceptionCode.Severity.CRITICAL, then=Value(0)),
+    When(severity=ExceptionCode.Severity.HIGH, then=Value(1)),
+    When(severity=ExceptionCode.Severity.MEDIUM, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+PANEL_ROWS = 15
+
+
+def open_exceptions(site: Site) -> QuerySet[ExceptionCase]:
+    return (
+        ExceptionCase.objects.filter(site=site)
+        .exclude(status=ExceptionCase.Status.RESOLVED)
+        .select_related("code", "assignee")
+    )
+
+
+def site_dashboard(*, site: Site, now=None) -> dict:
+    """Everything a supervisor watches at one site, in a fixed number of queries."""
+    now = now or timezone.now()
+    putaway = PutawayTask.objects.filter(site=site, status=PutawayTask.Status.OPEN)
+    putaway_rows = list(
+        putaway.select_related("item", "lot", "from_location", "suggested_location").order_by("received_at", "id")[
+            :PANEL_ROWS
+        ]
+    )
+    putaway_count = putaway.count()
+    waves = dict(Wave.objects.filter(site=site).order_by().values_list("status").annotate(n=Count("id")))
+    picks = dict(
+        PickTask.objects.filter(site=site, wave__status__in=(Wave.Status.PLANNED, Wave.Status.RELEASED))
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    open_waves = list(
+        Wave.objects.filter(site=site, status__in=(Wave.Status.PLANNED, Wave.Status.RELEASED))
+        .annotate(
+            open_picks=Count("pick_tasks", filter=Q(pick_tasks__status=PickTask.Status.OPEN)),
+            all_picks=Count("pick_tasks"),
+        )
+        .order_by("created_at")[:PANEL_ROWS]
+    )
+    counts_due = list(
+        CountRequest.objects.filter(site=site, status=CountRequest.Status.OPEN)
+        .select_related("location", "item")
+        .order_by("requested_at")[:PANEL_ROWS]
+    )
+    replenishments = list(
+        ReplenishmentTask.objects.filter(site=site, status=ReplenishmentTask.Status.OPEN)
+        .select_related("item", "lot", "from_location", "to_location")
+        .order_by("created_at", "id")[:PANEL_ROWS]
+    )
+    transfers = list(
+        TransferOrder.objects.filter(
+            Q(from_site=site) | Q(to_site=site),
+            status__in=(
+                TransferOrder.Status.PENDING_APPROVAL,
+                TransferOrder.Status.APPROVED,
+                TransferOrder.Status.SHIPPED,
+            ),
+        )
+        .select_related("from_site", "to_site")
+        .order_by("created_at")[: PANEL_ROWS * 2]
+    )
+    cases = list(open_exceptions(site).annotate(rank=SEVERITY_RANK).order_by("rank", "opened_at", "id")[:100])
+    by_severity = dict(open_exceptions(site).order_by().values_list("severity").annotate(n=Count("id")))
+    jobs = list(JobRun.objects.filter(Q(site=site) | Q(site__isnull=True)).order_by("-started_at", "-id")[:10])
+    members = list(
+        SiteMembership.objects.filter(site=site, user__is_active=True)
+        .select_related("user")
+        .order_by("user__username")
+        .distinct("user__username")
+    )
+    for case in cases:
+        case.age = now - case.opened_at
+        case.overdue = case.due_at < now
+    return {
+        "putaway_rows": putaway_rows,
+        "putaway_count": putaway_count,
+        "wave_counts": [(s.label, waves.get(s.value, 0)) for s in Wave.Status],
+        "pick_counts": [(s.label, picks.get(s.value, 0)) for s in PickTask.Status],
+        "open_waves": open_waves,
+        "short_picks": [c for c in cases if c.code.code == "SHORT_PICK"],
+        "at_risk": [c for c in cases if c.code.code == "LATE_SHIPMENT_RISK"],
+        "counts_due": counts_due,
+        "replenishments": replenishments,
+        "transfers_out": [t for t in transfers if t.from_site_id == site.pk],
+        "transfers_in": [t for t in transfers if t.to_site_id == site.pk],
+        "exceptions": cases,
+        "severity_counts": [(s.label, s.value, by_severity.get(s.value, 0)) for s in ExceptionCode.Severity],
+        "jobs": jobs,
+        "assignees": [m.user for m in members],
+        "refreshed_at": now,
+        "stale_after": now - timedelta(minutes=5),
+    }

@@ -1,0 +1,510 @@
+"""Order coordinators: order list, entry (customer credit, ATP as you type), the order page and its actions.
+
+Every write goes through ``orders.services`` / ``governance.services``; their DomainError messages are shown
+as they are (field by field on the entry form), so the page refuses what the API refuses, with the same words.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from distribution_erp.errors import DomainError, ValidationFailed
+from governance import permissions
+from governance.models import ApprovalRequest
+from governance.services import decide_approval
+from inventory.models import Item
+from inventory.units import to_base_quantity, unit_factors
+from orders import selectors as order_selectors
+from orders import services
+from orders.models import Allocation, AllocationDecision, SalesOrder
+from orders.services.orders import HOLD_APPROVAL
+from warehouse.models import ShipmentLine
+
+from .. import selectors
+from ..lists import Column, Filter, ListPage
+from ..workspace import field_errors, site_page
+
+BLANK_ROWS = 3
+LINE_FIELDS = ("item", "quantity", "unit", "unit_price")
+_LINE_KEY = re.compile(r"^(item|quantity|unit|unit_price)-(\d{1,3})$")
+_LINE_ERROR = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
+
+
+# --- list -----------------------------------------------------------------------------------------------------
+
+
+ORDER_COLUMNS = (
+    Column(
+        "number", "Number", lambda o: o.number, "number", link=lambda o: reverse("web:order-detail", args=[o.number])
+    ),
+    Column("customer", "Customer", lambda o: f"{o.customer.code} {o.customer.name}", "customer__code"),
+    Column("priority", "Prio", lambda o: o.priority, "priority", css="num"),
+    Column("promised", "Promised", lambda o: o.promised_date, "promised_date"),
+    Column("created", "Entered", lambda o: o.created_at, "created_at"),
+    Column("status", "Status", lambda o: o.get_status_display(), "status"),
+    Column("channel", "Channel", lambda o: o.get_channel_display(), "channel"),
+    Column("reference", "Reference", lambda o: o.customer_reference, "customer_reference"),
+)
+
+
+@site_page()
+def order_list(request, *, site):
+    """Orders of the current site through the generic list (filters, sorting, CSV), with status tabs whose
+    counts follow the other filters."""
+    listing = ListPage(
+        request,
+        selectors.site_orders(user=request.user, site=site).select_related("customer"),
+        ORDER_COLUMNS,
+        filters=(
+            Filter("status", "Status", "status", kind="choice", choices=SalesOrder.Status.choices, hidden=True),
+            Filter("q", "Number", "number__icontains"),
+            Filter("customer", "Customer", "customer__code__iexact"),
+            Filter("from", "Promised from", "promised_date__gte", kind="date_from"),
+            Filter("to", "Promised to", "promised_date__lte", kind="date_to"),
+        ),
+        default_sort="-created",
+        csv_name=f"orders-{site.code}",
+    )
+    if request.GET.get("format") == "csv":
+        return listing.csv_response()
+    counts = selectors.order_status_counts(listing.filtered_except("status"))
+    status = listing.values.get("status", "")
+    keep = listing.query_without("status")
+    tabs = [("", "All", sum(counts.values()), f"?{keep}")] + [
+        (s.value, s.label, counts.get(s.value, 0), f"?{keep}&status={s.value}" if keep else f"?status={s.value}")
+        for s in SalesOrder.Status
+        if counts.get(s.value)
+    ]
+    return listing.respond(
+        "web/orders/list.html",
+        {
+            "table_id": "order-table",
+            "status": status,
+            "tabs": tabs,
+            "can_enter": permissions.can(request.user, "orders.manage", site),
+            "crumbs": [("Orders", None)],
+        },
+    )
+
+
+# --- entry ----------------------------------------------------------------------------------------------------
+
+
+def _parse_date(raw: str):
+    try:
+        return date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+
+
+def _parse_priority(raw: str):
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return raw  # the service refuses it with its own message
+
+
+def _rows_from_post(data) -> list[dict]:
+    """Line rows as typed, in row order: [{'row': n, 'item': ..., 'quantity': ..., ...}]."""
+    rows: dict[int, dict] = {}
+    for key, value in data.items():
+        match = _LINE_KEY.match(key)
+        if match:
+            rows.setdefault(int(match.group(2)), {"row": int(match.group(2))})[match.group(1)] = value.strip()
+    return [rows[n] for n in sorted(rows)]
+
+
+def _lines_for_service(rows: list[dict]) -> tuple[list[dict], list[int]]:
+    """Non-blank rows as service input, and for each of them the form row it came from."""
+    lines, origin = [], []
+    for row in rows:
+        if not any(row.get(f) for f in LINE_FIELDS):
+            continue
+        line = {"item": row.get("item", ""), "quantity": row.get("quantity", "")}
+        if row.get("unit"):
+            line["unit"] = row["unit"]
+        if row.get("unit_price"):
+            line["unit_price"] = row["unit_price"]
+        lines.append(line)
+        origin.append(row["row"])
+    return lines, origin
+
+
+def _attach_errors(exc: DomainError, rows: list[dict], origin: list[int]) -> dict[str, list[str]]:
+    """Put each line error on the form row it belongs to; return the header field errors."""
+    by_row = {row["row"]: row for row in rows}
+    header: dict[str, list[str]] = {}
+    for name, msgs in field_errors(exc).items():
+        match = _LINE_ERROR.match(name)
+        if match and int(match.group(1)) < len(origin):
+            row = by_row[origin[int(match.group(1))]]
+            name = match.group(2) if match.group(2) in LINE_FIELDS else "item"
+            row.setdefault("errors", {}).setdefault(name, []).extend(msgs)
+        elif name.startswith("lines[") and "]" in name:
+            index = int(name[6 : name.index("]")]) if name[6 : name.index("]")].isdigit() else -1
+            if 0 <= index < len(origin):
+                by_row[origin[index]].setdefault("errors", {}).setdefault("item", []).extend(msgs)
+            else:
+                header.setdefault("lines", []).extend(msgs)
+        else:
+            header.setdefault(name or "form", []).extend(msgs)
+    return header
+
+
+def _entry_context(request, site, *, order=None, values=None, rows=None, errors=None, refused=None) -> dict:
+    values = values or {}
+    rows = rows or []
+    while len(rows) < BLANK_ROWS or (rows and any(rows[-1].get(f) for f in LINE_FIELDS)):
+        rows.append({"row": (rows[-1]["row"] + 1) if rows else 0})
+    return {
+        "order": order,
+        "values": values,
+        "rows": rows,
+        "errors": errors or {},
+        "refused": refused,
+        "sites": list(permissions.visible_sites(request.user, "orders.manage").filter(active=True).order_by("code")),
+        "channels": SalesOrder.Channel.choices,
+        "crumbs": [("Orders", reverse("web:order-list"))]
+        + (
+            [(order.number, reverse("web:order-detail", args=[order.number])), ("Edit", None)]
+            if order
+            else [("New order", None)]
+        ),
+    }
+
+
+def _header_from_post(post) -> dict:
+    return {
+        k: (post.get(k) or "").strip()
+        for k in (
+            "customer",
+            "promised_date",
+            "priority",
+            "ship_from",
+            "customer_reference",
+            "ship_to_address",
+            "channel",
+        )
+    }
+
+
+@site_page("orders.manage")
+def order_new(request, *, site):
+    if request.method != "POST":
+        return render(
+            request,
+            "web/orders/entry.html",
+            _entry_context(request, site, values={"ship_from": site.code, "channel": SalesOrder.Channel.PHONE}),
+        )
+    values = _header_from_post(request.POST)
+    rows = _rows_from_post(request.POST)
+    lines, origin = _lines_for_service(rows)
+    try:
+        order = services.create_order(
+            user=request.user,
+            customer=values["customer"],
+            promised_date=_parse_date(values["promised_date"]),
+            lines=lines,
+            channel=values["channel"] or SalesOrder.Channel.PHONE,
+            priority=_parse_priority(values["priority"]),
+            ship_from=values["ship_from"] or None,
+            customer_reference=values["customer_reference"],
+            ship_to_address=values["ship_to_address"],
+        )
+    except DomainError as exc:
+        errors = _attach_errors(exc, rows, origin)
+        return render(
+            request,
+            "web/orders/entry.html",
+            _entry_context(request, site, values=values, rows=rows, errors=errors, refused=exc.message),
+            status=exc.status_code if exc.status_code != 404 else 400,
+        )
+    messages.success(request, f"Order {order.number} entered as a draft ({len(lines)} line(s)).")
+    return redirect("web:order-detail", order.number)
+
+
+def _visible_order(request, number: str) -> SalesOrder:
+    order = order_selectors.orders_for(request.user).filter(number=number).first()
+    if order is None:
+        raise Http404("No such sales order.")
+    return order
+
+
+@site_page()
+def order_edit(request, number, *, site):
+    order = _visible_order(request, number)
+    if not permissions.can(request.user, "orders.manage", order.site_id):
+        messages.error(request, f"Your role at {order.site.code} does not allow editing orders.")
+        return redirect("web:order-detail", order.number)
+    if request.method != "POST":
+        values = {
+            "customer": order.customer.code,
+            "promised_date": order.promised_date.isoformat(),
+            "priority": str(order.priority),
+            "ship_from": order.ship_from.code if order.ship_from else "",
+            "customer_reference": order.customer_reference,
+            "ship_to_address": order.ship_to_address,
+            "channel": order.channel,
+        }
+        rows = [
+            {
+                "row": i,
+                "item": line.item.sku,
+                "quantity": f"{line.quantity.normalize():f}",
+                "unit": line.unit,
+                "unit_price": str(line.unit_price),
+            }
+            for i, line in enumerate(order.lines.select_related("item"))
+        ]
+        return render(
+            request, "web/orders/entry.html", _entry_context(request, site, order=order, values=values, rows=rows)
+        )
+    values = _header_from_post(request.POST)
+    rows = _rows_from_post(request.POST)
+    lines, origin = _lines_for_service(rows)
+    try:
+        services.update_draft(
+            user=request.user,
+            order=order,
+            expected_version=int(request.POST["version"]) if request.POST.get("version", "").isdigit() else None,
+            customer=values["customer"],
+            promised_date=_parse_date(values["promised_date"]),
+            priority=_parse_priority(values["priority"]),
+            ship_from=values["ship_from"] or None,
+            customer_reference=values["customer_reference"],
+            ship_to_address=values["ship_to_address"],
+            lines=lines,
+        )
+    except DomainError as exc:
+        errors = _attach_errors(exc, rows, origin)
+        return render(
+            request,
+            "web/orders/entry.html",
+            _entry_context(request, site, order=order, values=values, rows=rows, errors=errors, refused=exc.message),
+            status=exc.status_code if exc.status_code != 404 else 400,
+        )
+    messages.success(request, f"Order {order.number} saved (draft).")
+    return redirect("web:order-detail", order.number)
+
+
+@site_page()
+def line_row(request, *, site):
+    """A blank line row for the entry form (htmx 'Add line')."""
+    try:
+        index = max(0, min(int(request.GET.get("index", "0")), 499))
+    except ValueError:
+        index = 0
+    return render(request, "web/orders/_line_row.html", {"line": {"row": index}})
+
+
+@site_page()
+def atp_panel(request, *, site):
+    """ATP per visible site for one entry row, as the coordinator types (orders.selectors.available_to_promise)."""
+    row = request.GET.get("row", "0")
+    row = row if row.isdigit() else "0"
+    sku = (request.GET.get(f"item-{row}") or "").strip()
+    quantity = (request.GET.get(f"quantity-{row}") or "").strip() or "1"
+    unit = (request.GET.get(f"unit-{row}") or "").strip() or None
+    context = {"row": row, "sku": sku}
+    item = Item.objects.prefetch_related("units").filter(sku=sku).first() if sku else None
+    if sku and item is None:
+        context["problem"] = f"No item {sku!r}."
+    elif item is not None:
+        context["item"] = item
+        context["units"] = sorted(unit_factors(item).items(), key=lambda kv: kv[1])
+        try:
+            base = to_base_quantity(item, quantity, unit)
+        except ValidationFailed as exc:
+            context["problem"] = exc.message
+        else:
+            context["base"] = base
+            context["sites"] = order_selectors.available_to_promise(user=request.user, item=item, quantity=base)
+    return render(request, "web/orders/_atp.html", context)
+
+
+@site_page()
+def customer_panel(request, *, site):
+    """Customer lookup with credit status (open order value against the credit limit)."""
+    code = (request.GET.get("customer") or "").strip()
+    customers = order_selectors.customers_for(request.user)
+    customer = customers.filter(code__iexact=code).first() if code else None
+    context = {"code": code, "customer": customer}
+    if customer is not None:
+        open_value = services.open_order_value(customer)
+        context.update(open_value=open_value, headroom=customer.credit_limit - open_value)
+    elif code:
+        context["matches"] = list(customers.filter(active=True, name__icontains=code)[:8]) + list(
+            customers.filter(active=True, code__istartswith=code)[:8]
+        )
+    return render(request, "web/orders/_customer.html", context)
+
+
+# --- the order page -------------------------------------------------------------------------------------------
+
+_HIDDEN_HISTORY_FIELDS = {"updated_at", "version"}
+
+
+def _timeline(order: SalesOrder) -> list[dict]:
+    records = list(order.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    out = []
+    for i, record in enumerate(records):
+        previous = records[i + 1] if i + 1 < len(records) else None
+        changes = []
+        if previous is not None:
+            for change in record.diff_against(previous).changes:
+                if change.field not in _HIDDEN_HISTORY_FIELDS:
+                    changes.append((change.field.replace("_", " "), change.old, change.new))
+        out.append(
+            {
+                "when": record.history_date,
+                "who": record.history_user.username if record.history_user else "system",
+                "what": {"+": "Entered", "~": "Changed", "-": "Deleted"}.get(record.history_type, "Changed"),
+                "status": record.get_status_display(),
+                "changes": changes,
+            }
+        )
+    return out
+
+
+def pending_hold_approval(order: SalesOrder) -> ApprovalRequest | None:
+    return (
+        ApprovalRequest.objects.select_related("requested_by")
+        .filter(
+            content_type=ContentType.objects.get_for_model(SalesOrder),
+            object_id=order.pk,
+            kind=HOLD_APPROVAL,
+            status=ApprovalRequest.Status.PENDING,
+        )
+        .first()
+    )
+
+
+@site_page()
+def order_detail(request, number, *, site):
+    order = _visible_order(request, number)
+    lines = list(
+        order.lines.select_related("item", "ship_from").prefetch_related(
+            Prefetch("allocations", queryset=Allocation.objects.select_related("site"))
+        )
+    )
+    decisions = list(AllocationDecision.objects.filter(order=order).select_related("site", "item", "line"))
+    shipment_lines = list(
+        ShipmentLine.objects.filter(order=order).select_related("shipment", "item", "lot", "order_line")
+    )
+    shipments: dict[int, dict] = {}
+    for sl in shipment_lines:
+        shipments.setdefault(sl.shipment_id, {"shipment": sl.shipment, "lines": []})["lines"].append(sl)
+    user = request.user
+    S = SalesOrder.Status
+    manage = permissions.can(user, "orders.manage", order.site_id)
+    approval = pending_hold_approval(order) if order.status == S.ON_HOLD else None
+    return render(
+        request,
+        "web/orders/detail.html",
+        {
+            "order": order,
+            "lines": lines,
+            "decisions": decisions,
+            "shipments": list(shipments.values()),
+            "timeline": _timeline(order),
+            "value": services.order_value(order),
+            "approval": approval,
+            "can_edit": manage and order.status in (S.DRAFT, S.VALIDATED),
+            "can_validate": manage and order.status == S.DRAFT,
+            "can_release": manage and order.status in (S.DRAFT, S.VALIDATED),
+            "can_hold": manage
+            and order.status in (S.VALIDATED, S.RELEASED, S.ALLOCATED, S.PARTIALLY_ALLOCATED, S.BACKORDERED),
+            "can_cancel": manage and order.status in SalesOrder.CANCELLABLE,
+            "can_decide": approval is not None and permissions.can(user, "orders.release_hold", order.site_id),
+            "crumbs": [("Orders", reverse("web:order-list")), (order.number, None)],
+        },
+    )
+
+
+def _flash_refusal(request, exc: DomainError) -> None:
+    details = [f"{field}: {' '.join(msgs)}" if field else " ".join(msgs) for field, msgs in field_errors(exc).items()]
+    text = exc.message if len(details) <= 1 else f"{exc.message} — " + "; ".join(details)
+    messages.error(request, text)
+
+
+ORDER_ACTIONS = {
+    "validate": (lambda user, order, post: services.validate_order(user=user, order=order), "validated"),
+    "release": (lambda user, order, post: services.release_order(user=user, order=order), "released"),
+    "hold": (
+        lambda user, order, post: services.hold_order(user=user, order=order, reason=post.get("reason", "")),
+        "put on hold",
+    ),
+    "cancel": (
+        lambda user, order, post: services.cancel_order(user=user, order=order, reason=post.get("reason", "")),
+        "cancelled",
+    ),
+}
+
+
+@require_POST
+@site_page()
+def order_action(request, number, action, *, site):
+    order = _visible_order(request, number)
+    if action in ORDER_ACTIONS:
+        run, done = ORDER_ACTIONS[action]
+        try:
+            order = run(request.user, order, request.POST)
+        except DomainError as exc:
+            _flash_refusal(request, exc)
+        else:
+            order.refresh_from_db()
+            note = f" Now {order.get_status_display().lower()}."
+            if order.status == SalesOrder.Status.ON_HOLD and action == "release":
+                messages.warning(request, f"{order.number} is on hold: {order.hold_reason}")
+            else:
+                messages.success(request, f"{order.number} {done}.{note}")
+    elif action in ("approve-hold", "reject-hold"):
+        approval = pending_hold_approval(order)
+        if approval is None:
+            messages.error(request, f"{order.number} has no pending hold release request.")
+        else:
+            try:
+                decide_approval(
+                    approval=approval,
+                    user=request.user,
+                    approve=action == "approve-hold",
+                    note=request.POST.get("note", ""),
+                )
+            except DomainError as exc:
+                _flash_refusal(request, exc)
+            else:
+                order.refresh_from_db()
+                verb = "released from hold" if action == "approve-hold" else "kept on hold (release refused)"
+                messages.success(request, f"{order.number} {verb}. Now {order.get_status_display().lower()}.")
+    else:
+        raise Http404("No such action.")
+    return redirect("web:order-detail", order.number)
+
+
+@site_page()
+def item_detail(request, sku, *, site):
+    item = Item.objects.prefetch_related("units").filter(sku=sku).first()
+    if item is None:
+        raise Http404("No such item.")
+    return render(
+        request,
+        "web/item.html",
+        {
+            "item": item,
+            "units": sorted(unit_factors(item).items(), key=lambda kv: kv[1]),
+            "sites": order_selectors.available_to_promise(user=request.user, item=item, quantity=1),
+            "crumbs": [("Items", None), (item.sku, None)],
+        },
+    )
