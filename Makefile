@@ -11,8 +11,9 @@ STAMP  := $(VENV)/.installed-stamp
 # Parallel test processes (pytest-xdist). Kept at 2 by default: the concurrency tests open ~33 connections
 # each and PostgreSQL allows 100; raise it on a big machine with a bigger max_connections.
 PYTEST_WORKERS ?= 2
-# Marker expression for the default run: browser tests are left out (CI can set PYTEST_MARK= to run them).
-PYTEST_MARK ?= not browser
+# Marker expression for the run (e.g. PYTEST_MARK="not browser"); empty: every test, the browser tests included
+# (they skip themselves, saying why, when /usr/bin/chromium or Playwright's Python package is missing).
+PYTEST_MARK ?=
 PYTEST_ARGS ?=
 
 # The browser pages' front-end packages (package-lock.json), served as static files from node_modules: no CDN.
@@ -41,7 +42,7 @@ run: $(INSTALLED)
 ## Command two: the whole test suite (DATABASE_URL when set, else the embedded PostgreSQL); tests/bench is not run.
 test: $(INSTALLED)
 	$(BIN)/python scripts/with_database.py -- $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile \
-		-m "$(PYTEST_MARK)" --ignore=tests/bench $(PYTEST_ARGS)
+		$(if $(PYTEST_MARK),-m "$(PYTEST_MARK)") --ignore=tests/bench $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

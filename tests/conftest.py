@@ -129,3 +129,30 @@ def stock(supervisor):
         )
 
     return _stock
+
+
+#: The migrations that seed django-celery-beat's periodic tasks, in migration order, with their forward function.
+SCHEDULE_MIGRATIONS = [
+    ("orders.migrations.0002_periodic_tasks", "schedule"),
+    ("orders.migrations.0004_overdue_receipts_schedule", "schedule"),
+    ("warehouse.migrations.0004_late_shipment_schedule", "schedule"),
+    ("governance.migrations.0004_alert_schedules", "schedule"),
+    ("orders.migrations.0008_replenishment_schedule", "schedule"),
+    ("warehouse.migrations.0006_pick_face_schedule", "schedule"),
+    ("inventory.migrations.0003_daily_counts_schedule", "schedule"),
+    ("inventory.migrations.0004_daily_counts_hourly", "hourly"),
+    ("reporting.migrations.0002_snapshot_schedule", "schedule"),
+]
+
+
+@pytest.fixture
+def seeded_schedules(db):
+    """The periodic tasks the migrations seed. A transactional (flushing) test that ran earlier on the same worker
+    empties every table, migration-seeded rows included, so a test about the schedules replays the seeding
+    migrations (each is idempotent) instead of trusting that the rows are still there."""
+    import importlib
+
+    from django.apps import apps
+
+    for module, function in SCHEDULE_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(apps, None)
