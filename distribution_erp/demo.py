@@ -6,6 +6,15 @@ tracking with expiry dates, inspection flags and substitutes; opening balances p
 (``post_moves``, kind ADJUST from the site's ADJUSTMENT location, reason OPENING_BALANCE); demo users for
 every role at specific sites; a few site rule overrides with reasons; the daily beat schedules.
 
+Then the activity stage, played once through the services (never raw ledger or balance writes, so
+``manage.py verify_inventory`` stays clean): 40 customers (eight per site; credit holds, low limits, shelf-life
+demands) and 8 suppliers; replenishment policies (MIN_MAX and REORDER_POINT, each with its supplier) and pick-face
+min/max for every stocked pick face; at each activity site sales orders in every state (drafts, a credit hold
+waiting for approval, allocated, waved, picked, packed, shipped today, backordered; one short pick at the first
+site), open purchase orders (half with ship notices, one overdue) and one received short; a transfer in transit
+(DC-EAST to BR-BOS), an adjustment at DC-WEST waiting for approval, a small open cycle count per site; and KPI snapshots
+of the last 14 days (only today has activity: the services stamp the current time).
+
 Deterministic: every random choice comes from a generator seeded by a fixed number and the thing it
 describes (item number, site code), so the same data comes out every time and the small scale is a prefix
 of the full one. Idempotent: each step creates only what is missing, opening balances are posted once per
@@ -24,6 +33,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
@@ -40,10 +50,29 @@ class Scale:
     pick_bins: int
     dock_bins: int  # receiving doors, staging lanes and quality bins each; damaged bins get half
     moves_per_post: int = 1000
+    policies_per_site: int = 60  # replenishment policies (item-sites) per site
+    activity_sites: tuple[str, ...] = ()  # where orders, waves, shipments and purchase orders are played through
+    orders_per_group: int = 3  # orders per state per site (shipped: four times as many)
+    snapshot_days: int = 14  # days of KPI snapshots (today and the days before)
 
 
-FULL = Scale(items=2000, storage_bins=300, pick_bins=200, dock_bins=16)
-SMALL = Scale(items=120, storage_bins=24, pick_bins=16, dock_bins=3)
+FULL = Scale(
+    items=2000,
+    storage_bins=300,
+    pick_bins=200,
+    dock_bins=16,
+    activity_sites=("DC-EAST", "DC-SOUTH", "DC-WEST", "BR-BOS", "BR-LAX"),
+)
+SMALL = Scale(
+    items=120,
+    storage_bins=24,
+    pick_bins=16,
+    dock_bins=3,
+    policies_per_site=6,
+    activity_sites=("DC-EAST",),
+    orders_per_group=1,
+    snapshot_days=2,
+)
 
 # code, name, region, kind, timezone, address
 SITES = [
@@ -159,6 +188,79 @@ RULE_OVERRIDES = [
         "Linehaul to New England takes a day and a half: warn about late shipments earlier.",
     ),
 ]
+
+# code, name, lead time days, everything received lands on HOLD, over-receipt tolerance percent (None: site rule)
+SUPPLIERS = [
+    ("NORTHBOLT", "Northbolt Fasteners Inc.", 5, False, Decimal("5")),
+    ("AQUAFLOW", "Aquaflow Plumbing Supply", 10, False, None),
+    ("VOLTLINE", "Voltline Electrical Wholesale", 7, False, None),
+    ("CLEARCHEM", "ClearChem Cleaning Products", 14, True, None),
+    ("FRESHFIELD", "Freshfield Foods & Dairy", 2, False, Decimal("0")),
+    ("HARBORPAPER", "Harbor Paper Mills", 21, False, Decimal("10")),
+    ("ROADMASTER", "Roadmaster Automotive Parts", 12, False, None),
+    ("DESKPRO", "DeskPro Office & Pet Distributors", 6, False, None),
+]
+SUPPLIER_OF_CATEGORY = {
+    "Fasteners": "NORTHBOLT",
+    "Plumbing": "AQUAFLOW",
+    "Electrical": "VOLTLINE",
+    "Cleaning": "CLEARCHEM",
+    "Beverages": "FRESHFIELD",
+    "Dairy": "FRESHFIELD",
+    "Snacks": "FRESHFIELD",
+    "Personal care": "CLEARCHEM",
+    "Paper goods": "HARBORPAPER",
+    "Automotive": "ROADMASTER",
+    "Office supplies": "DESKPRO",
+    "Pet supplies": "DESKPRO",
+}
+CUSTOMER_NAMES = [
+    "Acme Hardware",
+    "Bayside Grocers",
+    "Cedar Builders Supply",
+    "Dockside Marine",
+    "Evergreen Markets",
+    "Fairway Facilities",
+    "Granite State Stores",
+    "Hilltop Pharmacy",
+    "Ironwood Contractors",
+    "Juniper Cafes",
+]
+CUSTOMER_KINDS = ["Co.", "LLC", "Inc.", "Group"]
+CUSTOMER_CITIES = {"DC-EAST": "Newark", "DC-SOUTH": "Atlanta", "DC-WEST": "Reno", "BR-BOS": "Boston", "BR-LAX": "LA"}
+
+
+def plan_customers() -> list[dict]:
+    """Eight customers per site (40): most in good standing; per site one with a low credit limit (its orders
+    are held for approval), one that wants at least 60 days of shelf life and one that takes only complete
+    shipments; the two branches' last customers have overdue invoices."""
+    out = []
+    for s, (code, _name, region, kind, *_rest) in enumerate(SITES):
+        for n in range(8):
+            rng = random.Random(f"{SEED}-customer-{code}-{n}")
+            index = s * 8 + n
+            plan = {
+                "code": f"C{1001 + index}",
+                "name": f"{CUSTOMER_NAMES[index % 10]} {CUSTOMER_CITIES[code]} {CUSTOMER_KINDS[index % 4]}",
+                "site": code,
+                "region": region,
+                "email": f"purchasing{1001 + index}@customer.example",
+                "ship_to_address": f"{100 + index * 7} {rng.choice(['Main', 'Market', 'Harbor', 'Mill'])} St",
+                "credit_limit": Decimal(rng.choice((25000, 50000, 100000, 250000))),
+                "payment_terms_days": rng.choice((15, 30, 45, 60)),
+                "priority": 1 + (n * 3 + s) % 5,
+            }
+            if n == 7:
+                plan["credit_limit"] = Decimal("500.00")
+                plan["credit_overdue"] = kind == "BRANCH"
+            if n == 6:
+                plan["min_shelf_life_days"] = 60
+            if n == 5:
+                plan["allow_partial_shipment"] = False
+                plan["allow_substitution"] = True
+            out.append(plan)
+    return out
+
 
 # name, SKU prefix, storage types, shelf life days (None: not lot tracked), cost range, case sizes, nouns, variants
 CATEGORIES = [
@@ -392,8 +494,9 @@ def plan_bins(scale: Scale, site_kind: str) -> list[tuple[str, str, str]]:
 class DemoLoader:
     """Loads the demo step by step; every step creates only what is missing."""
 
-    def __init__(self, *, scale: Scale = FULL, log: Callable[[str], None] | None = None):
+    def __init__(self, *, scale: Scale = FULL, log: Callable[[str], None] | None = None, activity: bool = True):
         self.scale = scale
+        self.with_activity = activity
         self.log = log or (lambda message: None)
         self.created: dict[str, int] = {}
         self.today = timezone.localdate()
@@ -413,6 +516,11 @@ class DemoLoader:
             self.opening_balances,
             self.rule_overrides,
             self.schedules,
+            *(
+                (self.customers_and_suppliers, self.replenishment_policies, self.activity, self.kpi_snapshots)
+                if self.with_activity
+                else ()
+            ),
         ):
             begun = time.monotonic()
             with transaction.atomic():
@@ -686,6 +794,406 @@ class DemoLoader:
 
         self._count("periodic tasks", ensure_periodic_tasks())
 
+    # customers, suppliers, replenishment ------------------------------------------------------------------------
+    def customers_and_suppliers(self) -> None:
+        from orders.models import Customer, Supplier
+        from orders.services import create_customer, create_supplier
+
+        have = set(Supplier.objects.filter(code__in=[s[0] for s in SUPPLIERS]).values_list("code", flat=True))
+        for code, name, lead_time, inspects, tolerance in SUPPLIERS:
+            if code in have:
+                continue
+            create_supplier(
+                user=self.admin,
+                code=code,
+                name=name,
+                email=f"orders@{code.lower()}.example",
+                lead_time_days=lead_time,
+                requires_inspection=inspects,
+                over_receipt_tolerance_percent=tolerance,
+            )
+            self._count("suppliers", 1)
+        plans = plan_customers()
+        have = set(Customer.objects.filter(code__in=[c["code"] for c in plans]).values_list("code", flat=True))
+        for plan in plans:
+            if plan["code"] in have:
+                continue
+            fields = {k: v for k, v in plan.items() if k not in ("code", "name", "site")}
+            create_customer(
+                user=self.admin, code=plan["code"], name=plan["name"], home_site=self.site_of[plan["site"]], **fields
+            )
+            self._count("customers", 1)
+
+    def replenishment_policies(self) -> None:
+        """Replenishment policies (MIN_MAX and REORDER_POINT, each with its supplier) for the first stocked items
+        of every site, and min/max for every stocked pick face (one in eight at its min: the pick-face sweep
+        opens refill tasks for those); through the replenishment services."""
+        from inventory.models import Item, Location, StockQuant
+        from orders.models import PickFacePolicy, ReplenishmentPolicy, Supplier
+        from orders.services.replenishment import create_pick_face_policy, create_policy
+        from warehouse.services.replenishment import sweep_pick_faces
+
+        suppliers = {s.code: s for s in Supplier.objects.filter(code__in=[s[0] for s in SUPPLIERS])}
+        for code in ALL_SITES:
+            site = self.site_of[code]
+            have = set(ReplenishmentPolicy.objects.filter(site=site).values_list("item_id", flat=True))
+            stocked = (
+                Item.objects.filter(levels__site=site, levels__available__gt=0, active=True)
+                .order_by("sku")
+                .distinct()[: self.scale.policies_per_site]
+            )
+            cases = dict(
+                Item.objects.filter(units__code="CASE", pk__in=[i.pk for i in stocked]).values_list(
+                    "pk", "units__factor"
+                )
+            )
+            for n, item in enumerate(stocked):
+                if item.pk in have:
+                    continue
+                case = cases.get(item.pk, 1)
+                reorder_point = item.abc_class == "A" or n % 3 == 0
+                create_policy(
+                    user=self.admin,
+                    site=site,
+                    item=item,
+                    method="REORDER_POINT" if reorder_point else "MIN_MAX",
+                    min_quantity=case * (1 if reorder_point else 2),
+                    max_quantity=case * (4 if reorder_point else 8),
+                    pack_multiple=case,
+                    min_order_quantity=case * 2,
+                    supplier=suppliers[SUPPLIER_OF_CATEGORY[item.category]],
+                )
+                self._count("replenishment policies", 1)
+            have_faces = set(PickFacePolicy.objects.filter(site=site).values_list("location_id", "item_id"))
+            faces = (
+                StockQuant.objects.filter(
+                    site=site, location__kind=Location.Kind.PICK, status="AVAILABLE", quantity__gt=0
+                )
+                .values("location_id", "item_id")
+                .annotate(quantity=Sum("quantity"))
+                .order_by("location_id", "item_id")
+            )
+            locations = {loc.pk: loc for loc in Location.objects.filter(site=site, kind=Location.Kind.PICK)}
+            items = {}
+            created = 0
+            for n, face in enumerate(faces):
+                if (face["location_id"], face["item_id"]) in have_faces:
+                    continue
+                item = items.get(face["item_id"]) or Item.objects.get(pk=face["item_id"])
+                items[item.pk] = item
+                # one face in eight is at its min already: the sweep below opens its refill task
+                low = face["quantity"] if n % 8 == 3 else max(1, face["quantity"] // 4)
+                create_pick_face_policy(
+                    user=self.admin,
+                    location=locations[face["location_id"]],
+                    item=item,
+                    min_quantity=low,
+                    max_quantity=max(face["quantity"] * 2, low + 1),
+                )
+                created += 1
+            if created:
+                sweep_pick_faces(site_id=site.pk)
+            self._count("pick face min/max", created)
+
+    # activity -------------------------------------------------------------------------------------------------------
+    def activity(self) -> None:
+        """Orders in every state, waves, picks (one short), shipments, purchase orders (one overdue, some with
+        ship notices, received with a discrepancy), a transfer in transit, an adjustment waiting for approval and
+        a small cycle count per site: played once through the services (skipped when the demo customers have
+        orders)."""
+        from orders.models import SalesOrder
+
+        codes = [c["code"] for c in plan_customers()]
+        if SalesOrder.objects.filter(customer__code__in=codes).exists():
+            return
+        from inventory.models import Location
+        from inventory.services.counts import busy_location_ids, create_cycle_count
+        from orders.services.purchasing import sweep_overdue_receipts
+
+        for n, code in enumerate(self.scale.activity_sites):
+            self._site_activity(self.site_of[code], first=n == 0)
+        self._transfer_in_transit()
+        self._pending_adjustment()
+        sweep_overdue_receipts()
+        for code in ALL_SITES:  # a small count waiting at every site: one reserve aisle's first bins
+            site = self.site_of[code]
+            busy = busy_location_ids(site.pk)
+            bins = [
+                loc
+                for loc in Location.objects.filter(site=site, kind=Location.Kind.STORAGE, quants__quantity__gt=0)
+                .distinct()
+                .order_by("code")[:12]
+                if loc.pk not in busy
+            ][:6]
+            if bins:
+                create_cycle_count(user=self.admin, site=site, locations=bins, note="Weekly check of aisle A")
+                self._count("cycle counts", 1)
+
+    def _free_items(self, site, *, minimum: int) -> list:
+        """Active items without lots or inspection with at least ``minimum`` free units at ``site``, pick-face
+        stock first (deterministic order)."""
+        from inventory.models import Item, Location, StockLevel
+
+        free = {
+            item_id: available - allocated
+            for item_id, available, allocated in StockLevel.objects.filter(site=site).values_list(
+                "item_id", "available", "allocated"
+            )
+        }
+        items = list(
+            Item.objects.filter(
+                pk__in=[i for i, q in free.items() if q >= minimum],
+                active=True,
+                lot_tracked=False,
+                requires_inspection=False,
+            ).order_by("sku")
+        )
+        on_face = set(
+            Item.objects.filter(
+                quants__site=site, quants__location__kind=Location.Kind.PICK, quants__quantity__gt=0
+            ).values_list("pk", flat=True)
+        )
+        return sorted(items, key=lambda i: (i.pk not in on_face, i.sku))
+
+    def _site_activity(self, site, *, first: bool) -> None:
+        from orders.models import Customer, SalesOrder
+        from orders.services import allocate_orders, create_order, release_order
+
+        rng = random.Random(f"{SEED}-activity-{site.code}")
+        k = self.scale.orders_per_group
+        customers = list(Customer.objects.filter(home_site=site, code__in=[c["code"] for c in plan_customers()]))
+        good = [c for c in customers if c.credit_limit >= 10000 and not c.credit_overdue and not c.min_shelf_life_days]
+        held = next((c for c in customers if c.credit_limit < 10000 or c.credit_overdue), None)
+        items = self._free_items(site, minimum=40)
+        if not good or len(items) < 4:
+            return
+        cursor = iter(range(10**6))
+        today = timezone.localdate()
+
+        def order(customer=None, *, lines: int | None = None, channel="EDI", line_value: int = 0):
+            lines = lines or rng.randint(1, 3)
+            number = next(cursor)
+            start = number * 3
+            picked = [items[(start + j) % len(items)] for j in range(lines)]
+            prices = {i.pk: (i.standard_cost * Decimal("1.4")).quantize(Decimal("0.01")) for i in picked}
+            return create_order(
+                user=self.admin,
+                customer=customer or good[number % len(good)],
+                promised_date=today + timedelta(days=rng.randint(1, 5)),
+                lines=[
+                    {
+                        "item": item.sku,
+                        "quantity": max(rng.randint(2, 8), int(line_value / max(prices[item.pk], Decimal("0.01")))),
+                        "unit_price": str(prices[item.pk]),
+                    }
+                    for item in picked
+                ],
+                ship_from=site.code,
+                channel=channel,
+                customer_reference=f"PO-{rng.randint(100000, 999999)}",
+                carrier=rng.choice(("UPS", "FEDEX", "LTL")),
+            )
+
+        def released(n):
+            orders = [release_order(user=self.admin, order=order()) for _ in range(n)]
+            allocate_orders([o.pk for o in orders])
+            return orders
+
+        # shipped (one short pick at the first site), packed, picked, waved, allocated
+        released(4 * k)
+        self._wave(site, pick=True, short=first, pack=True, ship=True)
+        released(k)
+        self._wave(site, pick=True, pack=True)
+        released(k)
+        self._wave(site, pick=True)
+        released(k)
+        self._wave(site)
+        released(2 * k)
+        # drafts (one entered on the web), a credit hold waiting for approval, a backorder
+        for n in range(k + 1):
+            order(channel="WEB" if n == 0 else "EMAIL")
+        if held is not None:
+            held_order = order(held, lines=3, line_value=250)  # over the 500.00 limit
+            release_order(user=self.admin, order=held_order)
+        missing = self._missing_item(site)
+        if missing is not None:
+            back = create_order(
+                user=self.admin,
+                customer=good[0],
+                promised_date=today + timedelta(days=3),
+                lines=[{"item": missing.sku, "quantity": 24}],
+                ship_from=site.code,
+                customer_reference=f"PO-{rng.randint(100000, 999999)}",
+            )
+            release_order(user=self.admin, order=back)
+            allocate_orders([back.pk])
+        self._count("sales orders", SalesOrder.objects.filter(site=site).count())
+        self._purchasing(site, rng, first=first)
+
+    def _missing_item(self, site):
+        """An active item without lots with no free stock at ``site`` (its order is backordered)."""
+        from inventory.models import Item, StockLevel
+
+        stocked = StockLevel.objects.filter(site=site, available__gt=0).values("item_id")
+        return (
+            Item.objects.filter(active=True, lot_tracked=False, pk__in=[self.item_id[p.sku] for p in self.plans])
+            .exclude(pk__in=stocked)
+            .order_by("sku")
+            .first()
+        )
+
+    def _wave(self, site, *, pick=False, short=False, pack=False, ship=False) -> None:
+        from warehouse.models import PickTask
+        from warehouse.services import confirm_pick, confirm_shipment, pack_wave, plan_wave, release_wave
+
+        wave = plan_wave(user=self.admin, site=site)
+        wave = release_wave(user=self.admin, wave=wave)
+        self._count("waves", 1)
+        if not pick:
+            return
+        tasks = PickTask.objects.filter(wave=wave, status=PickTask.Status.OPEN).select_related(
+            "location", "item", "lot"
+        )
+        for n, task in enumerate(tasks.order_by("id")):
+            confirm_pick(
+                user=self.admin,
+                task=task,
+                quantity=task.quantity - 1 if short and n == 0 and task.quantity > 1 else task.quantity,
+                location_code=task.location.code,
+                lot_number=task.lot.number if task.lot_id else "",
+                item_sku=task.item.sku,
+            )
+        if not pack:
+            return
+        for shipment in pack_wave(user=self.admin, wave=wave):
+            self._count("shipments", 1)
+            if ship:
+                confirm_shipment(
+                    user=self.admin,
+                    shipment=shipment,
+                    carrier=shipment.carrier or "UPS",
+                    tracking_number=f"1Z{site.pk:02d}{shipment.pk:010d}",
+                )
+
+    def _purchasing(self, site, rng: random.Random, *, first: bool) -> None:
+        """Open purchase orders (half with a ship notice; one overdue at the first site) and one received short."""
+        from orders.models import Supplier
+        from orders.services import add_ship_notice, create_purchase_order
+        from warehouse.services import receive
+
+        suppliers = list(Supplier.objects.filter(code__in=[s[0] for s in SUPPLIERS], requires_inspection=False))
+        items = self._free_items(site, minimum=1)[::-1]  # the slower movers
+        today = timezone.localdate()
+        count = self.scale.orders_per_group * 2
+        for n in range(count + 1):
+            supplier = suppliers[(site.pk + n) % len(suppliers)]
+            lines = [items[(n * 5 + j) % len(items)] for j in range(rng.randint(2, 5))]
+            lines = list({i.pk: i for i in lines}.values())
+            overdue = first and n == 0
+            po = create_purchase_order(
+                user=self.admin,
+                supplier=supplier,
+                site=site,
+                expected_date=today + timedelta(days=-9 if overdue else rng.randint(1, supplier.lead_time_days)),
+                lines=[{"item": i.sku, "quantity": rng.randint(2, 10) * 12} for i in lines],
+                supplier_reference=f"SO-{rng.randint(10000, 99999)}",
+                note="Overdue: the supplier missed the delivery date" if overdue else "",
+            )
+            self._count("purchase orders", 1)
+            if n == count:  # delivered today, the first line short: a discrepancy and putaway tasks
+                receive(
+                    user=self.admin,
+                    purchase_order=po,
+                    lines=[
+                        {"item": line.item.sku, "quantity": line.quantity - (6 if m == 0 else 0)}
+                        for m, line in enumerate(po.lines.select_related("item").order_by("line_number"))
+                    ],
+                    note="Pallet 2 short-shipped by the supplier",
+                )
+                self._count("receipts", 1)
+            elif n % 2 == 1:
+                add_ship_notice(
+                    user=self.admin,
+                    purchase_order=po,
+                    lines=[
+                        {"item": line.item.sku, "quantity": line.quantity} for line in po.lines.select_related("item")
+                    ],
+                )
+
+    def _transfer_in_transit(self) -> None:
+        from orders.models import TransferOrder
+        from warehouse.models import PickTask
+        from warehouse.services.transfers import confirm_transfer_pick, create_transfer, release_transfer, ship_transfer
+
+        source, target = self.site_of["DC-EAST"], self.site_of["BR-BOS"]
+        items = self._free_items(source, minimum=40)[-2:]
+        if not items:
+            return
+        transfer = create_transfer(
+            user=self.admin,
+            from_site=source,
+            to_site=target,
+            lines=[{"item": i.sku, "quantity": 6} for i in items],
+            reason="Branch restock: Boston ran low before the weekend",
+        )
+        self._count("transfers", 1)
+        if transfer.status != TransferOrder.Status.APPROVED:
+            return
+        release_transfer(user=self.admin, transfer=transfer)
+        for task in PickTask.objects.filter(
+            transfer_line__transfer=transfer, status=PickTask.Status.OPEN
+        ).select_related("location", "item", "lot"):
+            confirm_transfer_pick(
+                user=self.admin,
+                task=task,
+                quantity=task.quantity,
+                location_code=task.location.code,
+                lot_number=task.lot.number if task.lot_id else "",
+                item_sku=task.item.sku,
+            )
+        ship_transfer(user=self.admin, transfer=transfer)
+
+    def _pending_adjustment(self) -> None:
+        """A loss above DC-WEST's approval value: it waits for a second person (nothing is posted yet)."""
+        from inventory.models import Location, StockQuant
+        from inventory.services.adjustments import adjust_stock
+
+        site = self.site_of["DC-WEST"]
+        for quant in (
+            StockQuant.objects.filter(
+                site=site, location__kind=Location.Kind.STORAGE, status="AVAILABLE", quantity__gt=1, lot__isnull=True
+            )
+            .select_related("item", "location")
+            .order_by("-item__standard_cost", "id")[:20]
+        ):
+            units = quant.quantity // 2
+            if units * quant.item.standard_cost > Decimal("300"):
+                adjust_stock(
+                    user=self.admin,
+                    location=quant.location,
+                    item=quant.item,
+                    quantity_delta=-units,
+                    reason_code="LOST",
+                    note="Half a pallet missing after the night shift; counted twice.",
+                )
+                self._count("adjustments", 1)
+                return
+
+    def kpi_snapshots(self) -> None:
+        """KPI snapshots of the last 14 days (small scale: 2), per site and for the network, where there are none
+        yet (the daily job overwrites them later; days before the demo's activity are mostly empty)."""
+        from reporting.models import KpiSnapshot
+        from reporting.services import store_snapshots
+
+        today = timezone.localdate()
+        days = [today - timedelta(days=n) for n in range(self.scale.snapshot_days - 1, -1, -1)]
+        have = set(KpiSnapshot.objects.filter(date__in=days).values_list("site_id", "date").distinct())
+        for site in [None, *(self.site_of[c] for c in ALL_SITES)]:
+            for day in days:
+                if (site.pk if site else None, day) not in have:
+                    store_snapshots(site, day)
+                    self._count("KPI snapshot days", 1)
+
 
 def _split(total: int, parts: int, rng: random.Random) -> list[int]:
     """``total`` in ``parts`` positive-ish pieces (the first gets the most: the older lot is the bigger one)."""
@@ -696,9 +1204,12 @@ def _split(total: int, parts: int, rng: random.Random) -> list[int]:
     return sorted(pieces, reverse=True)
 
 
-def load_demo(*, scale: Scale = FULL, log: Callable[[str], None] | None = None) -> dict[str, int]:
-    """Load the demo network; returns what was created (empty on a second run)."""
-    return DemoLoader(scale=scale, log=log).run()
+def load_demo(
+    *, scale: Scale = FULL, log: Callable[[str], None] | None = None, activity: bool = True
+) -> dict[str, int]:
+    """Load the demo network (``activity`` False: without customers, suppliers, policies, orders and the rest of
+    the activity stage); returns what was created (empty on a second run)."""
+    return DemoLoader(scale=scale, log=log, activity=activity).run()
 
 
 __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "FULL", "SMALL", "Scale", "load_demo"]

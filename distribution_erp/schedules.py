@@ -15,6 +15,14 @@ DAILY_TASKS = [
         "2",
         "default",
     ),
+    (
+        # the same row reporting/migrations/0002_snapshot_schedule.py creates (same name: never twice)
+        "Snapshot yesterday's KPIs for every site and the network (daily)",
+        "reporting.tasks.snapshot_kpis",
+        "15",
+        "1",
+        "default",
+    ),
 ]
 
 

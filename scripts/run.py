@@ -230,6 +230,7 @@ def banner(base_url: str, database_url: str, embedded_db: bool, redis_url: str) 
         "",
         "=" * 78,
         f"Distribution ERP is running at {base_url}/",
+        f"  workspace    {base_url}/   (coordinators, supervisors, scan screens; sign in with a demo login)",
         f"  admin        {base_url}/admin/",
         f"  API          {base_url}/api/v1/   (token: python manage.py create_api_token <username>)",
         f"  API docs     {base_url}/api/docs/   schema: {base_url}/api/schema/",

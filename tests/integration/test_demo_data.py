@@ -22,6 +22,9 @@ from governance.models import Role, Site, SiteMembership, SiteRuleValue
 from governance.services.rules import effective_rules
 from inventory.models import Item, ItemSubstitute, ItemUnit, Location, Lot, StockLevel, StockMove, StockQuant
 from inventory.selectors import find_inventory_drift
+from orders.models import Customer, PickFacePolicy, PurchaseOrder, ReplenishmentPolicy, SalesOrder, Supplier
+from reporting.models import KpiSnapshot
+from warehouse.models import Shipment
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -46,6 +49,28 @@ SNAPSHOT_SQL = {
     "location history": "SELECT count(*) FROM inventory_historicallocation",
     "periodic tasks": "SELECT count(*) FROM django_celery_beat_periodictask",
     "password hashes": "SELECT md5(string_agg(password, ',' ORDER BY username)) FROM auth_user",
+    # the activity stage
+    "customers": "SELECT count(*) FROM orders_customer",
+    "suppliers": "SELECT count(*) FROM orders_supplier",
+    "replenishment policies": "SELECT count(*) FROM orders_replenishmentpolicy",
+    "pick face policies": "SELECT count(*) FROM orders_pickfacepolicy",
+    "orders": "SELECT md5(string_agg(number || status, ',' ORDER BY number)) FROM orders_salesorder",
+    "order lines": "SELECT count(*) FROM orders_salesorderline",
+    "allocations": "SELECT count(*) FROM orders_allocation",
+    "purchase orders": "SELECT md5(string_agg(number || status, ',' ORDER BY number)) FROM orders_purchaseorder",
+    "ship notices": "SELECT count(*) FROM orders_shipnoticeline",
+    "receipts": "SELECT count(*) FROM warehouse_receipt",
+    "waves": "SELECT count(*) FROM warehouse_wave",
+    "pick tasks": "SELECT count(*) FROM warehouse_picktask",
+    "shipments": "SELECT count(*) FROM warehouse_shipment",
+    "replenishment tasks": "SELECT count(*) FROM warehouse_replenishmenttask",
+    "putaway tasks": "SELECT count(*) FROM warehouse_putawaytask",
+    "transfers": "SELECT count(*) FROM orders_transferorder",
+    "adjustments": "SELECT count(*) FROM inventory_adjustment",
+    "approvals": "SELECT count(*) FROM governance_approvalrequest",
+    "exceptions": "SELECT count(*) FROM governance_exceptioncase",
+    "cycle counts": "SELECT count(*) FROM inventory_cyclecount",
+    "kpi snapshots": "SELECT count(*) FROM reporting_kpisnapshot",
 }
 
 
@@ -142,7 +167,15 @@ def test_fresh_database_migrates_and_load_demo_twice_gives_the_same_result(fresh
         assert f"{username}" in first.stdout and password in first.stdout
     assert after_first["sites"] == 5
     assert after_first["items"] == demo.SMALL.items
-    assert after_first["moves"] > 0 and after_first["units on hand"] == after_first["moved units"]
+    assert after_first["moves"] > 0
+    assert after_first["customers"] == 40 and after_first["suppliers"] == 8
+    assert after_first["shipments"] > 0 and after_first["waves"] > 0 and after_first["transfers"] == 1
+    with psycopg.connect(fresh_database) as conn:
+        statuses = {row[0] for row in conn.execute("SELECT DISTINCT status FROM orders_salesorder")}
+        in_transit = conn.execute("SELECT count(*) FROM inventory_stockquant WHERE status = 'IN_TRANSIT'").fetchone()
+    # the allocation tasks sent after commit ran (eagerly) and changed nothing the demo had not done already
+    assert {"DRAFT", "ON_HOLD", "ALLOCATED", "BACKORDERED", "PICKING", "SHIPPED"} <= statuses, statuses
+    assert in_transit[0] > 0
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "Inventory consistent" in verified.stdout
 
@@ -188,8 +221,11 @@ def test_full_demo_network_loads_once_and_a_second_run_changes_nothing():
     assert 500 < lot_tracked.count() < 1500
     assert not lot_tracked.filter(lots__isnull=True).exists()
     assert not Lot.objects.filter(expiry_date__isnull=True).exists()
-    # opening balances posted through the ledger, by site, with some held and damaged stock
-    assert set(StockMove.objects.values_list("kind", "reason_code").distinct()) == {("ADJUST", "OPENING_BALANCE")}
+    # opening balances posted through the ledger, by site, with some held and damaged stock; the only adjustment
+    # of the activity waits for approval (nothing posted)
+    assert set(StockMove.objects.filter(kind="ADJUST").values_list("reason_code", flat=True).distinct()) == {
+        "OPENING_BALANCE"
+    }
     assert (
         StockLevel.objects.aggregate(s=Sum("available"))["s"]
         == StockQuant.objects.filter(status="AVAILABLE").aggregate(s=Sum("quantity"))["s"]
@@ -204,6 +240,15 @@ def test_full_demo_network_loads_once_and_a_second_run_changes_nothing():
     assert get_user_model().objects.get(username="admin").is_superuser
     deviations = sum(row["overridden"] for site in Site.objects.all() for row in effective_rules(site))
     assert deviations == len(demo.RULE_OVERRIDES) == SiteRuleValue.objects.count()
+    # activity at every site: orders in every state, shipments today, purchase orders, policies
+    for site in Site.objects.all():
+        statuses = set(SalesOrder.objects.filter(site=site).values_list("status", flat=True))
+        assert {"DRAFT", "ON_HOLD", "ALLOCATED", "BACKORDERED", "PICKING", "SHIPPED"} <= statuses, (site, statuses)
+        assert PurchaseOrder.objects.filter(site=site, status="OPEN").count() >= 5
+        assert ReplenishmentPolicy.objects.filter(site=site).count() == demo.FULL.policies_per_site
+    assert ReplenishmentPolicy.objects.count() == 300 and PickFacePolicy.objects.count() > 500
+    assert Shipment.objects.filter(status="SHIPPED").count() >= 20
+    assert KpiSnapshot.objects.filter(site=None).values("date").distinct().count() == 14
 
 
 # --- smaller facts, small scale ---------------------------------------------------------------------------------
@@ -211,7 +256,7 @@ def test_full_demo_network_loads_once_and_a_second_run_changes_nothing():
 
 @pytest.mark.django_db
 def test_demo_logins_work_with_the_printed_password_and_have_their_roles():
-    demo.load_demo(scale=demo.SMALL)
+    demo.load_demo(scale=demo.SMALL, activity=False)  # the network only (as the dashboard benchmark loads it)
     User = get_user_model()
 
     for username, password, _ in demo.DEMO_LOGINS:
@@ -225,6 +270,55 @@ def test_demo_logins_work_with_the_printed_password_and_have_their_roles():
     staff = User.objects.get(username="mgr-bos")
     assert staff.is_staff and staff.has_perm("governance.add_sitemembership")
     assert not User.objects.get(username="op-east").is_staff
+    assert not Customer.objects.exists() and not SalesOrder.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_activity_goes_through_the_services_and_a_second_run_adds_nothing():
+    from governance.models import ApprovalRequest, ExceptionCase
+    from inventory.models import CycleCount, InventoryStatus
+    from orders.models import TransferOrder
+    from warehouse.models import Discrepancy, PickTask, ReplenishmentTask
+
+    demo.load_demo(scale=demo.SMALL)
+    first = _snapshot_orm()
+    again = demo.load_demo(scale=demo.SMALL)
+
+    assert not any(again.values()), again
+    assert _snapshot_orm() == first
+    assert find_inventory_drift() == []
+    # customers: 8 per site, some held for credit, some wanting shelf life; suppliers with lead times
+    assert Customer.objects.count() == 40 and Customer.objects.filter(home_site__isnull=True).count() == 0
+    assert Customer.objects.filter(credit_overdue=True).count() == 2
+    assert Customer.objects.filter(credit_limit__lt=1000).count() == 5
+    assert Customer.objects.filter(min_shelf_life_days__isnull=False).count() == 5
+    assert Supplier.objects.count() == 8 and Supplier.objects.filter(lead_time_days__gt=7).exists()
+    methods = set(ReplenishmentPolicy.objects.values_list("method", flat=True))
+    assert methods == {"MIN_MAX", "REORDER_POINT"} and not ReplenishmentPolicy.objects.filter(supplier=None)
+    assert PickFacePolicy.objects.exists()
+    assert not PickFacePolicy.objects.exclude(location__kind="PICK").exists()
+    assert ReplenishmentTask.objects.filter(status="OPEN").exists()  # the faces set at their min
+    # sales orders in every state at DC-EAST, one short pick, shipments shipped today
+    east = SalesOrder.objects.filter(site__code="DC-EAST")
+    statuses = set(east.values_list("status", flat=True))
+    assert {"DRAFT", "ON_HOLD", "ALLOCATED", "BACKORDERED", "PICKING", "SHIPPED"} <= statuses, statuses
+    assert ApprovalRequest.objects.filter(kind="ORDER_HOLD", status="PENDING").count() == 1
+    assert PickTask.objects.filter(status="SHORT").count() == 1
+    assert ExceptionCase.objects.filter(code__code="SHORT_PICK").count() == 1
+    assert Shipment.objects.filter(status="SHIPPED").exclude(tracking_number="").exists()
+    assert Shipment.objects.filter(status="PACKED").exists()
+    # purchasing: open POs (one overdue with its exception, one with a ship notice), one received short
+    assert PurchaseOrder.objects.filter(status="OPEN").count() >= 2
+    assert ExceptionCase.objects.filter(code__code="OVERDUE_RECEIPT").exists()
+    assert PurchaseOrder.objects.filter(lines__ship_notice_lines__isnull=False).exists()
+    assert Discrepancy.objects.exists()
+    # a transfer in transit, an adjustment waiting for a second person, today's cycle counts, KPI snapshots
+    assert TransferOrder.objects.get().status == "SHIPPED"
+    assert StockQuant.objects.filter(status=InventoryStatus.IN_TRANSIT, quantity__gt=0).exists()
+    assert ApprovalRequest.objects.filter(kind="ADJUSTMENT", status="PENDING").count() == 1
+    assert CycleCount.objects.filter(status="OPEN").count() == 5
+    assert CycleCount.objects.filter(lines__isnull=False).distinct().count() == 5
+    assert KpiSnapshot.objects.filter(site=None).values("date").distinct().count() == demo.SMALL.snapshot_days
 
 
 def test_the_demo_is_deterministic_and_the_small_catalogue_is_a_prefix_of_the_full_one():

@@ -11,7 +11,9 @@ from distribution_erp import demo
 class Command(BaseCommand):
     help = (
         "Load demo data: 5 sites in 2 regions, zones and bins, 2,000 items with units and lots, opening balances "
-        "through the ledger, demo users for every role, a few site rule overrides, the daily schedules. "
+        "through the ledger, demo users for every role, a few site rule overrides, the daily schedules; then "
+        "customers, suppliers, replenishment policies, orders in every state, waves, shipments, purchase orders, a "
+        "transfer in transit, a pending adjustment, cycle counts and 14 days of KPI snapshots, through the services. "
         "Running it again changes nothing."
     )
 
