@@ -21,6 +21,8 @@ def hash_key(key: str) -> str:
 def generate_token(*, user, name: str = "", expires_at=None) -> tuple[ApiToken, str]:
     """Create a token for ``user``; returns (row, key). Only the digest is stored: show the key once."""
     key = secrets.token_urlsafe(32)
+    while key.startswith("-"):  # a leading dash would read as an option on the command line (revoke_api_token)
+        key = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, prefix=key[:8], digest=hash_key(key), expires_at=expires_at)
     return token, key
 

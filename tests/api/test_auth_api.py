@@ -82,6 +82,18 @@ def test_revoked_tokens_are_refused(api, supervisor, operator):
         call_command("revoke_api_token", "--user", operator.username, stdout=StringIO())
 
 
+def test_keys_never_start_with_a_dash_and_an_older_dashed_prefix_can_still_be_revoked(supervisor):
+    """A leading '-' would read as an option to revoke_api_token (1 key in 64 had one)."""
+    keys = [generate_token(user=supervisor)[1] for _ in range(400)]
+    assert not [key for key in keys if key.startswith("-")]
+    old = ApiToken.objects.first()
+    ApiToken.objects.filter(pk=old.pk).update(prefix="-6Xn_1CS")
+    call_command("revoke_api_token", "--prefix=-6Xn_1CS", stdout=StringIO())
+    old.refresh_from_db()
+    assert old.revoked_at is not None
+    assert ApiToken.objects.filter(revoked_at__isnull=True).count() == 399
+
+
 def test_expired_tokens_are_refused(api, supervisor):
     _, key = generate_token(user=supervisor, expires_at=timezone.now() - timedelta(seconds=1))
     client = api()

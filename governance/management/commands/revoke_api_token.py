@@ -9,9 +9,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("prefix", nargs="?", help="The key's first 8 characters")
+        parser.add_argument(
+            "--prefix", dest="prefix_option", help="The same, for an older key starting with '-': --prefix=-abc1234"
+        )
         parser.add_argument("--user", help="Revoke every active token of this username")
 
-    def handle(self, *args, prefix=None, user=None, **options):
+    def handle(self, *args, prefix=None, prefix_option=None, user=None, **options):
+        prefix = prefix or prefix_option
         if not prefix and not user:
             raise CommandError("Give a key prefix or --user USERNAME.")
         tokens = ApiToken.objects.filter(revoked_at__isnull=True)
