@@ -6,10 +6,10 @@ from collections import defaultdict
 from datetime import date
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery, Sum
-from django.utils import timezone
 
 from governance import permissions
 from governance.models import Site
+from governance.services.sites import site_local_date
 from inventory.models import Item, StockLevel
 from orders.models import (
     Allocation,
@@ -79,7 +79,6 @@ def available_to_promise(*, user, item: Item, quantity: int, site: Site | None =
         .annotate(total=Sum("backordered_quantity"))
     )
     transit_out = in_transit_out_by_site(item_id=item.pk, site_ids=site_ids)
-    today = timezone.localdate()
     out = []
     for s in sites:
         lv = levels.get(s.pk)
@@ -100,7 +99,7 @@ def available_to_promise(*, user, item: Item, quantity: int, site: Site | None =
                 "inbound": supply,
                 "backordered": waiting,
                 "earliest_date": earliest_promise_date(
-                    today=today,
+                    today=site_local_date(s),
                     atp_now=atp,
                     backordered=0 if atp >= quantity else waiting,
                     quantity=quantity,

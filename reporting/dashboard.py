@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
-from django.utils import timezone
 
 from governance.models import Site
+from governance.services.sites import site_local_date
 
 from .kpis import KPIS, KpiValue
 from .selectors import trends
@@ -38,8 +36,7 @@ STATE_KPIS = frozenset({"backorders", "exception_backlog", "aging_stock", "site_
 
 def local_today(site: Site | None, now: datetime | None = None) -> date:
     """Today at ``site`` (its time zone; the network: UTC)."""
-    now = now or timezone.now()
-    return now.astimezone(ZoneInfo(site.timezone if site is not None else "UTC")).date()
+    return site_local_date(site, now)
 
 
 @dataclass

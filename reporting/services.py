@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
 from governance.models import Site
+from governance.services.sites import site_local_date
 
 from .kpis import KPIS, KpiValue, compute_all
 from .models import KpiSnapshot
@@ -30,9 +30,7 @@ def _json(breakdown: dict) -> dict:
 
 def local_yesterday(site: Site | None, now: datetime | None = None) -> date:
     """The last complete day at ``site`` (in its time zone; the network: UTC)."""
-    now = now or timezone.now()
-    tz = ZoneInfo(site.timezone if site is not None else "UTC")
-    return now.astimezone(tz).date() - timedelta(days=1)
+    return site_local_date(site, now) - timedelta(days=1)
 
 
 def snapshot_rows(site: Site | None, day: date, values: list[KpiValue]) -> list[KpiSnapshot]:

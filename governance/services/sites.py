@@ -18,17 +18,22 @@ from .history import set_history_user
 SITE_FIELDS = ("code", "name", "region", "kind", "timezone", "address", "active")
 
 
-@transaction.atomic
-def site_local_date(site: Site, now: datetime | None = None) -> date:
-    """The calendar date at ``site`` right now (or at ``now``), by the site's time zone (UTC if it is unknown)."""
-    now = now or timezone.now()
+def site_local_date(site: Site | None, now: datetime | None = None) -> date:
+    """The calendar date at ``site`` right now (or at ``now``), by the site's time zone (UTC if it is unknown;
+    ``None``, the network as a whole: UTC). Every "today" of a site's work (due dates, shelf life, overdue and
+    late checks, count plans, KPI days) is this date, never the server's."""
+    return (now or timezone.now()).astimezone(site_zone(site)).date()
+
+
+def site_zone(site: Site | None) -> ZoneInfo:
+    """The site's time zone (UTC when it is unknown or for the network as a whole)."""
     try:
-        zone = ZoneInfo(site.timezone or "UTC")
+        return ZoneInfo((site.timezone if site is not None else None) or "UTC")
     except (ValueError, ZoneInfoNotFoundError):
-        zone = ZoneInfo("UTC")
-    return now.astimezone(zone).date()
+        return ZoneInfo("UTC")
 
 
+@transaction.atomic
 def create_site(
     *,
     user,

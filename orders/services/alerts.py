@@ -64,4 +64,4 @@ def register_sweeps() -> None:
     from .purchasing import sweep_overdue_receipts
 
     register_sweep("backorder_aging", sweep_backorder_aging)
-    register_sweep("overdue_receipts", lambda *, now: sweep_overdue_receipts(today=timezone.localdate(now)))
+    register_sweep("overdue_receipts", lambda *, now: sweep_overdue_receipts(now=now))

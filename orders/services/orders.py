@@ -27,6 +27,7 @@ from governance.services import (
 )
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
+from governance.services.sites import site_local_date
 from inventory.models import Item
 from inventory.units import to_base_quantity, unit_factors
 from orders.models import Allocation, Customer, SalesOrder, SalesOrderLine
@@ -72,6 +73,13 @@ class CheckedLine:
     ship_from: Site | None
 
 
+def _promise_day(order_site: Site | None, customer: Customer | None) -> date:
+    """Today where the order will ship from: the chosen ship-from site, else the customer's home site, else the
+    network (UTC). A promised date before that day is in the past."""
+    site = order_site or (customer.home_site if customer is not None else None)
+    return site_local_date(site)
+
+
 def _err(errors: list, field: str, message: str, code: str = "invalid") -> None:
     errors.append({"field": field, "code": code, "message": message})
 
@@ -105,13 +113,13 @@ def check_order(
         _err(errors, "customer", f"No customer {customer!r}.", "does_not_exist")
     elif not cust.active:
         _err(errors, "customer", f"Customer {cust.code} is inactive.", "inactive")
-    if not isinstance(promised_date, date):
-        _err(errors, "promised_date", "Give the promised date (YYYY-MM-DD).", "required")
-    elif promised_date < timezone.localdate():
-        _err(errors, "promised_date", f"The promised date {promised_date} is in the past.", "in_past")
     if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 5):
         _err(errors, "priority", "Priority is a whole number from 1 (highest) to 5.", "invalid")
     order_site = _site_by_code(user, ship_from, errors, "ship_from")
+    if not isinstance(promised_date, date):
+        _err(errors, "promised_date", "Give the promised date (YYYY-MM-DD).", "required")
+    elif promised_date < _promise_day(order_site, cust):
+        _err(errors, "promised_date", f"The promised date {promised_date} is in the past.", "in_past")
     if not lines:
         _err(errors, "lines", "An order needs at least one line.", "required")
     if len(lines) > MAX_LINES:

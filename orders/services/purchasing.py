@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -193,7 +193,7 @@ def add_ship_notice(*, user, purchase_order: PurchaseOrder, lines: list[dict]) -
     return ShipNoticeLine.objects.bulk_create(rows)
 
 
-def sweep_overdue_receipts(*, today: date | None = None) -> dict:
+def sweep_overdue_receipts(*, today: date | None = None, now: datetime | None = None) -> dict:
     """Open an OVERDUE_RECEIPT exception for every open PO line past its expected date plus the site's grace
     days, and resolve those whose line has since been received, closed or cancelled. Idempotent."""
     from django.contrib.contenttypes.models import ContentType
@@ -202,8 +202,8 @@ def sweep_overdue_receipts(*, today: date | None = None) -> dict:
     from governance.models import ExceptionCase
     from governance.services import open_exception
     from governance.services.rules import get_rule_for_sites
+    from governance.services.sites import site_local_date
 
-    today = today or timezone.localdate()
     counts = {"opened": 0, "already_open": 0, "resolved": 0}
     lines = list(
         PurchaseOrderLine.objects.filter(
@@ -213,16 +213,20 @@ def sweep_overdue_receipts(*, today: date | None = None) -> dict:
     )
     grace = get_rule_for_sites("receiving.overdue_grace_days", sorted({pol.purchase_order.site_id for pol in lines}))
     overdue_ids = set()
+    site_today = {}  # each site's own calendar day (its time zone) unless a day is given
     for pol in lines:
         po = pol.purchase_order
-        if (today - po.expected_date).days > grace[po.site_id]:
+        if po.site_id not in site_today:
+            site_today[po.site_id] = today or site_local_date(po.site, now)
+        day = site_today[po.site_id]
+        if (day - po.expected_date).days > grace[po.site_id]:
             overdue_ids.add(pol.pk)
             _, created = open_exception(
                 site=po.site,
                 code="OVERDUE_RECEIPT",
                 subject=pol,
                 summary=f"{po.number} line {pol.line_number}: {pol.open_quantity} {pol.item.sku} expected "
-                f"{po.expected_date}, {(today - po.expected_date).days} days ago.",
+                f"{po.expected_date}, {(day - po.expected_date).days} days ago.",
                 details={"purchase_order": po.number, "expected_date": str(po.expected_date)},
             )
             counts["opened" if created else "already_open"] += 1

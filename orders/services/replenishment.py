@@ -24,6 +24,7 @@ from governance import permissions
 from governance.models import Site
 from governance.services import get_rule, record_job
 from governance.services.history import set_history_user
+from governance.services.sites import site_local_date
 from inventory.models import Item, Location
 from orders.models import (
     PickFacePolicy,
@@ -317,7 +318,7 @@ def accept_suggestions(
             user=user,
             supplier=supplier,
             site=first.site,
-            expected_date=timezone.localdate() + timedelta(days=lead),
+            expected_date=site_local_date(first.site) + timedelta(days=lead),
             lines=lines,
             note=text,
         )

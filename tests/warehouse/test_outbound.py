@@ -214,6 +214,22 @@ def test_late_shipment_risk_opens_for_orders_near_their_promise(boss, site, item
     assert sweep_late_shipment_risk()["resolved"] == 1
 
 
+def test_late_shipment_risk_counts_from_the_promised_day_where_the_order_ships_from(site, item, floor, stock, ordered):
+    """Promised for 26 Nov at a site in Auckland: that day starts at 25 Nov 11:00 UTC, within the 24-hour window
+    at 24 Nov 11:30 UTC; the same promise from a UTC site starts 12.5 hours later, outside the window."""
+    from datetime import UTC, date, datetime
+
+    from governance.models import Site
+
+    stock(item, floor["bulk"], 10)
+    order = ordered([("WIDGET", 4)])
+    SalesOrder.objects.filter(pk=order.pk).update(promised_date=date(2026, 11, 26))
+    now = datetime(2026, 11, 24, 11, 30, tzinfo=UTC)
+    assert sweep_late_shipment_risk(now=now)["opened"] == 0
+    Site.objects.filter(pk=site.pk).update(timezone="Pacific/Auckland")
+    assert sweep_late_shipment_risk(now=now)["opened"] == 1
+
+
 def test_wave_is_completed_when_every_task_is_confirmed(boss, site, item, floor, stock, ordered):
     stock(item, floor["bulk"], 10)
     ordered([("WIDGET", 4)])

@@ -21,6 +21,7 @@ from governance.models import Site
 from governance.services import get_rule, open_exception
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
+from governance.services.sites import site_local_date, site_zone
 from inventory.models import InventoryStatus, Location, StockMove, StockQuant
 from inventory.services import MoveLine, change_allocated, post_moves
 from orders.models import Allocation, SalesOrder, SalesOrderLine
@@ -156,7 +157,7 @@ def release_wave(*, user, wave: Wave) -> Wave:
     order_ids = sorted({wl.order_line.order_id for wl in lines})
     lock_rows(SalesOrder.objects.filter(pk__in=order_ids))
     staging = staging_location(locked.site_id)
-    today = timezone.localdate()
+    today = site_local_date(locked.site)
     min_life = get_rule("picking.min_remaining_shelf_life_days", locked.site_id)
     item_ids = sorted({wl.allocation.item_id for wl in lines})
     quants = lock_rows(
@@ -595,7 +596,8 @@ def sweep_late_shipment_risk(*, now: datetime | None = None) -> dict:
     )
     window = get_rule_for_sites("shipping.late_risk_window_hours", sorted({o.site_id for o in open_orders}))
     for order in open_orders:
-        due = datetime.combine(order.promised_date, datetime.min.time(), tzinfo=now.tzinfo)
+        # the start of the promised day where the order ships from
+        due = datetime.combine(order.promised_date, datetime.min.time(), tzinfo=site_zone(order.site))
         if order.cutoff is not None:  # the ship-by cutoff counts when it comes first
             due = min(due, order.cutoff)
         if due - now <= timedelta(hours=window[order.site_id]):

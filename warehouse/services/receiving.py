@@ -18,6 +18,7 @@ from governance import permissions
 from governance.services import get_rule, open_exception
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
+from governance.services.sites import site_local_date
 from inventory.models import InventoryStatus, Item, Location, StockMove
 from inventory.services import MoveLine, post_moves, resolve_lot, virtual_location
 from inventory.units import to_base_quantity
@@ -305,12 +306,13 @@ def receive(
         if status == S.RECEIVED and regular:
             putaway.append((line, regular))
 
-    if now.date() > po.expected_date:
+    received_on = site_local_date(po.site, now)
+    if received_on > po.expected_date:
         add_disc(
             D.LATE,
-            f"Received {now.date()}, expected {po.expected_date}.",
+            f"Received {received_on}, expected {po.expected_date}.",
             expected=0,
-            actual=(now.date() - po.expected_date).days,
+            actual=(received_on - po.expected_date).days,
         )
     if final:
         for pol in po_lines:

@@ -25,6 +25,7 @@ from governance import permissions
 from governance.models import Site
 from governance.services import get_rule
 from governance.services.history import set_history_user
+from governance.services.sites import site_local_date
 from inventory.models import InventoryStatus, Location, StockMove, StockQuant
 from inventory.services import move_stock
 from orders.models import PickFacePolicy
@@ -109,7 +110,7 @@ def replenish_pick_faces(
         .values("to_location_id", "item_id")
         .annotate(total=Sum("quantity"))
     }
-    today = timezone.localdate()
+    today = site_local_date(Site.objects.get(pk=site_id))
     min_life = get_rule("picking.min_remaining_shelf_life_days", site_id)
     trigger = ReplenishmentTask.Trigger.WAVE if wave is not None else ReplenishmentTask.Trigger.MIN
     tasks: list[ReplenishmentTask] = []

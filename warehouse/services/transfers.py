@@ -27,6 +27,7 @@ from governance.services import (
 )
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
+from governance.services.sites import site_local_date
 from inventory.models import InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant
 from inventory.services import MoveLine, change_allocated, post_moves, virtual_location
 from inventory.units import to_base_quantity
@@ -146,7 +147,7 @@ def _plan_transfer_picks(transfer: TransferOrder, wants: list[tuple[TransferOrde
     site_id = transfer.from_site_id
     staging = staging_location(site_id)
     min_life = get_rule("picking.min_remaining_shelf_life_days", site_id)
-    today = timezone.localdate()
+    today = site_local_date(transfer.from_site)
     quants = lock_rows(
         StockQuant.objects.filter(
             site_id=site_id,
