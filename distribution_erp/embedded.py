@@ -132,5 +132,8 @@ def embedded_broker_settings() -> dict:
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
             "store_processed": False,
+            # kombu polls the folder once a second by default, which drains a backlog (the demo's releases) at
+            # about one task per worker process per second
+            "polling_interval": 0.1,
         },
     }
