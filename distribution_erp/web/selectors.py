@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from governance import permissions
 from governance.models import ExceptionCase, ExceptionCode, JobRun, Site, SiteMembership
-from inventory.models import Item
+from inventory.models import CycleCount, CycleCountLine, Item
 from orders import selectors as order_selectors
 from orders.models import SalesOrder, TransferOrder
 from warehouse.models import CountRequest, PickTask, PutawayTask, ReplenishmentTask, Shipment, Wave
@@ -149,6 +149,16 @@ def site_dashboard(*, site: Site, now=None) -> dict:
         )
         .order_by("created_at")[:PANEL_ROWS]
     )
+    to_count = Q(lines__status__in=(CycleCountLine.Status.OPEN, CycleCountLine.Status.RECOUNT))
+    counting = (
+        CycleCount.objects.filter(site=site)
+        .exclude(status=CycleCount.Status.COMPLETED)
+        .annotate(lines_to_count=Count("lines", filter=to_count), lines_total=Count("lines"))
+    )
+    open_counts = list(counting.order_by("plan_date", "id")[:PANEL_ROWS])
+    count_lines_to_count = CycleCountLine.objects.filter(
+        count__site=site, status__in=(CycleCountLine.Status.OPEN, CycleCountLine.Status.RECOUNT)
+    ).count()
     counts_due = list(
         CountRequest.objects.filter(site=site, status=CountRequest.Status.OPEN)
         .select_related("location", "item")
@@ -192,6 +202,8 @@ def site_dashboard(*, site: Site, now=None) -> dict:
         "short_picks": [c for c in cases if c.code.code == "SHORT_PICK"],
         "at_risk": [c for c in cases if c.code.code == "LATE_SHIPMENT_RISK"],
         "counts_due": counts_due,
+        "open_counts": open_counts,
+        "count_lines_to_count": count_lines_to_count,
         "replenishments": replenishments,
         "transfers_out": [t for t in transfers if t.from_site_id == site.pk],
         "transfers_in": [t for t in transfers if t.to_site_id == site.pk],
