@@ -3,6 +3,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from distribution_erp.errors import DomainError
 from governance import permissions
+from governance.admin import SITE_FILTER, ReadOnlyAdminMixin, SiteScopedAdmin
 
 from .models import (
     Allocation,
@@ -278,7 +279,7 @@ class ReturnLineInline(admin.TabularInline):
 
 
 @admin.register(ReturnAuthorization)
-class ReturnAuthorizationAdmin(SimpleHistoryAdmin):
+class ReturnAuthorizationAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
     """Returns are authorized and received through the API or pages (the services check every rule); admin
     shows them and decides what they wait for (authorization or credit) through the same service."""
 
@@ -300,28 +301,14 @@ class ReturnAuthorizationAdmin(SimpleHistoryAdmin):
     inlines = [ReturnLineInline]
     actions = ["approve_selected", "reject_selected"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in ReturnAuthorization._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return permissions.restrict(super().get_queryset(request), request.user)
-
     def _decide(self, request, queryset, approve):
-        done = 0
-        for rma in queryset:
-            try:
-                decide_return(user=request.user, rma=rma, approve=approve)
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{rma.number}: {exc}", messages.ERROR)
-        if done:
-            self.message_user(request, f"{'Approved' if approve else 'Rejected'} {done} return(s).", messages.SUCCESS)
+        self.run_for_each(
+            request,
+            queryset,
+            lambda rma: rma.number,
+            lambda rma: decide_return(user=request.user, rma=rma, approve=approve),
+            "Approved" if approve else "Rejected",
+        )
 
     @admin.action(description="Approve what the selected returns wait for (authorization or credit)")
     def approve_selected(self, request, queryset):
@@ -334,7 +321,6 @@ class ReturnAuthorizationAdmin(SimpleHistoryAdmin):
 
 # --- replenishment -----------------------------------------------------------------------------------------
 
-from governance.admin import SITE_FILTER, SiteScopedAdmin  # noqa: E402
 
 from .models import PickFacePolicy, ReplenishmentPolicy, ReplenishmentRun, ReplenishmentSuggestion  # noqa: E402
 from .services import replenishment as replenishment_services  # noqa: E402
@@ -429,33 +415,16 @@ class PickFacePolicyAdmin(SiteScopedAdmin):
         obj._state.adding = False
 
 
-class ReadOnlyReplenishmentAdmin(admin.ModelAdmin):
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return permissions.restrict(super().get_queryset(request), request.user)
-
-
 @admin.register(ReplenishmentRun)
-class ReplenishmentRunAdmin(ReadOnlyReplenishmentAdmin):
+class ReplenishmentRunAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
     list_display = ("id", "site", "status", "trigger", "requested_by", "created_at", "finished_at", "counts")
     list_filter = ("status", "trigger", SITE_FILTER)
     list_select_related = ("site", "requested_by")
     date_hierarchy = "created_at"
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ReplenishmentSuggestion)
-class ReplenishmentSuggestionAdmin(ReadOnlyReplenishmentAdmin, SimpleHistoryAdmin):
+class ReplenishmentSuggestionAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
     """Suggestions of the planning runs with every number in `reason`; accept (creates the purchase or transfer
     order) or dismiss them here through the same services as the API."""
 
@@ -480,9 +449,6 @@ class ReplenishmentSuggestionAdmin(ReadOnlyReplenishmentAdmin, SimpleHistoryAdmi
     date_hierarchy = "created_at"
     actions = ["accept_selected", "dismiss_selected"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
     @admin.action(description="Accept the selected suggestions (create the purchase or transfer orders)")
     def accept_selected(self, request, queryset):
         self.run_for_each(
@@ -502,14 +468,3 @@ class ReplenishmentSuggestionAdmin(ReadOnlyReplenishmentAdmin, SimpleHistoryAdmi
             lambda s: replenishment_services.dismiss_suggestion(user=request.user, suggestion=s),
             "Dismissed",
         )
-
-    def run_for_each(self, request, queryset, label, func, verb):
-        done = 0
-        for obj in queryset:
-            try:
-                func(obj)
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"{label(obj)}: {exc}", messages.ERROR)
-        if done:
-            self.message_user(request, f"{verb} {done} suggestion(s).", messages.SUCCESS)

@@ -1,12 +1,13 @@
 from django.contrib import admin
 
 from governance import permissions
+from governance.admin import ReadOnlyAdminMixin
 
 from .models import KpiSnapshot
 
 
 @admin.register(KpiSnapshot)
-class KpiSnapshotAdmin(admin.ModelAdmin):
+class KpiSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Daily KPI snapshots, read only (written by the snapshot_kpis job). Staff who are not enterprise admins
     see their sites' rows, and the network rows only when they may see the network."""
 
@@ -15,9 +16,6 @@ class KpiSnapshotAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     search_fields = ("key", "site__code")
     list_select_related = ("site",)
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
 
     def get_queryset(self, request):
         from django.db.models import Q
@@ -28,12 +26,3 @@ class KpiSnapshotAdmin(admin.ModelAdmin):
             return qs
         network = Q(site__isnull=True) if permissions.can_see_network(request.user) else Q(pk__in=[])
         return qs.filter(network | Q(site_id__in=ids))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

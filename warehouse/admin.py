@@ -258,16 +258,14 @@ class CountRequestAdmin(SimpleHistoryAdmin):
 
 # --- pick-face replenishment -------------------------------------------------------------------------------
 
-from django.contrib import messages  # noqa: E402
-
-from distribution_erp.errors import DomainError  # noqa: E402
+from governance.admin import ReadOnlyAdminMixin, SiteScopedAdmin  # noqa: E402
 
 from .models import ReplenishmentTask  # noqa: E402
 from .services.replenishment import cancel_replenishment_task  # noqa: E402
 
 
 @admin.register(ReplenishmentTask)
-class ReplenishmentTaskAdmin(SimpleHistoryAdmin):
+class ReplenishmentTaskAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
     """Pick-face refills (confirmed by scanning through the API); shown here, and cancelled through the
     service, which gives the reserved units back."""
 
@@ -291,26 +289,12 @@ class ReplenishmentTaskAdmin(SimpleHistoryAdmin):
     list_select_related = ("site", "item", "lot", "from_location", "to_location", "wave")
     actions = ["cancel_selected"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in ReplenishmentTask._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return permissions.restrict(super().get_queryset(request), request.user)
-
     @admin.action(description="Cancel the selected open refills (gives the reserved units back)")
     def cancel_selected(self, request, queryset):
-        done = 0
-        for task in queryset:
-            try:
-                cancel_replenishment_task(user=request.user, task=task)
-                done += 1
-            except DomainError as exc:
-                self.message_user(request, f"REPL-{task.pk}: {exc}", messages.ERROR)
-        if done:
-            self.message_user(request, f"Cancelled {done} refill(s).", messages.SUCCESS)
+        self.run_for_each(
+            request,
+            queryset,
+            lambda task: f"REPL-{task.pk}",
+            lambda task: cancel_replenishment_task(user=request.user, task=task),
+            "Cancelled",
+        )

@@ -341,3 +341,28 @@ def test_returns_are_in_history(boss, receiver, item, shipped):
     users = set(rma.history.values_list("history_user__username", flat=True))
     assert {"boss", "dock-operator"} <= users
     assert rma.lines.get().history.filter(history_user__username="dock-operator").exists()
+
+
+def test_admin_decides_returns_through_the_service_and_shows_refusals(client, boss, approver, site, item, shipped):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    set_rule(site, "returns.authorization_value", "50")
+    rma = rma_for(shipped([("WIDGET", 10, "12.50")]), boss, 6)
+    url = reverse("admin:orders_returnauthorization_changelist")
+    for user in (boss, approver):
+        user.is_staff = True
+        user.save()
+        user.user_permissions.set(Permission.objects.filter(content_type__app_label="orders"))
+
+    client.force_login(boss)  # asked for it: may not decide it
+    page = client.post(url, {"action": "approve_selected", "_selected_action": [rma.pk]}, follow=True)
+    assert f"{rma.number}: " in page.content.decode()
+    rma.refresh_from_db()
+    assert rma.status == "PENDING_APPROVAL"
+
+    client.force_login(approver)
+    page = client.post(url, {"action": "approve_selected", "_selected_action": [rma.pk]}, follow=True)
+    assert "Approved 1 of 1 selected." in page.content.decode()
+    rma.refresh_from_db()
+    assert rma.status == "AUTHORIZED"
