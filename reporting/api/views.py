@@ -20,7 +20,8 @@ from distribution_erp.errors import DomainError, PermissionDenied
 from distribution_erp.web.lists import csv_download
 from governance import permissions
 from governance.models import Site
-from reporting.kpis import KPIS, compute_all
+from reporting.kpis import KPIS
+from reporting.selectors import CSV_HEADER, kpi_csv_rows, kpis_for
 from reporting.services import local_yesterday
 
 from .serializers import KpiReportSerializer
@@ -28,19 +29,6 @@ from .serializers import KpiReportSerializer
 #: the longest period one request may ask for
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
-CSV_HEADER = [
-    "site",
-    "date_from",
-    "date_to",
-    "key",
-    "label",
-    "unit",
-    "higher_is_better",
-    "value",
-    "numerator",
-    "denominator",
-    "breakdown",
-]
 
 
 class CsvRenderer(BaseRenderer):
@@ -144,25 +132,10 @@ class KpiView(APIView):
     def get(self, request):
         site = site_from_query(request.user, request.query_params.get("site"))
         date_from, date_to = period_from_query(request.query_params, site)
-        values = compute_all(site, date_from, date_to)
+        values = kpis_for(request.user, site, date_from, date_to)
         code = site.code if site is not None else None
         if getattr(request.accepted_renderer, "format", None) == "csv":
-            rows = (
-                [
-                    code or "",
-                    date_from,
-                    date_to,
-                    v.key,
-                    v.label,
-                    v.unit,
-                    KPIS[v.key].higher_is_better,
-                    v.value,
-                    v.numerator,
-                    v.denominator,
-                    json.dumps(v.breakdown, cls=DjangoJSONEncoder, sort_keys=True),
-                ]
-                for v in values
-            )
+            rows = kpi_csv_rows(code, date_from, date_to, values)
             name = f"kpis-{code or 'network'}-{date_from}-{date_to}"
             return csv_download(name, CSV_HEADER, rows)
         body = {

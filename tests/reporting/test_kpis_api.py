@@ -69,8 +69,16 @@ def test_the_network_is_for_admins_only(api, supervisor, admin_user, make_user, 
     assert r.json()["site"] is None and r.json()["time_zone"] == "UTC"
     assert _kpi(r.json(), "order_fill_rate")["denominator"] == 3
 
-    site_admin = make_user("admin", site)  # an admin of a site sees the network (region admins)
-    assert api(site_admin).get(URL, PERIOD).status_code == 200
+    full = {k["key"]: k["breakdown"] for k in r.json()["kpis"]}
+    assert any(full.values())  # the enterprise admin gets the breakdowns
+
+    site_admin = make_user("admin", site)  # an admin of a site sees the network totals (region admins) ...
+    r = api(site_admin).get(URL, PERIOD)
+    assert r.status_code == 200 and _kpi(r.json(), "order_fill_rate")["denominator"] == 3
+    # ... but not the breakdowns, which name other sites, their operators and their rules
+    assert all(set(k["breakdown"]) == {"hidden"} for k in r.json()["kpis"])
+    csv = b"".join(api(site_admin).get(URL, {**PERIOD, "format": "csv"}).streaming_content).decode()
+    assert "by_site" not in csv and "by_operator" not in csv
 
 
 def test_anonymous_is_refused(api, site):

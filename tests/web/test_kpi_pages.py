@@ -83,6 +83,8 @@ def test_a_site_admin_sees_the_network_view_with_the_sites_they_can_see(client, 
     html = client.get(reverse("web:kpi-network")).content.decode()
     assert f">{site.code}</a>" in html
     assert f">{other_site.code}</a>" not in html  # another site's own column stays hidden (404 in the API too)
+    csv = b"".join(client.get(reverse("web:kpi-network"), {"format": "csv"}).streaming_content).decode()
+    assert other_site.code not in csv  # nor does the network's breakdown name it
 
 
 # --- period and CSV --------------------------------------------------------------------------------------------

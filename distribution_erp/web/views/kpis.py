@@ -18,9 +18,10 @@ from django.urls import reverse
 from distribution_erp.errors import DomainError
 from governance import permissions
 from governance.models import Site
-from reporting.api.views import CSV_HEADER, MAX_DAYS, period_from_query
+from reporting.api.views import MAX_DAYS, period_from_query
 from reporting.dashboard import format_number, format_value, local_today
-from reporting.kpis import KPIS, compute_all
+from reporting.kpis import KPIS
+from reporting.selectors import CSV_HEADER, kpi_csv_rows, kpis_for
 from reporting.services import local_yesterday
 
 from ..lists import csv_download
@@ -49,23 +50,6 @@ def _period(request, site):
         date_to = local_yesterday(site)
         return date_to - timedelta(days=29), date_to, exc.message
     return date_from, date_to, None
-
-
-def _csv_rows(code, date_from, date_to, values):
-    for v in values:
-        yield [
-            code or "",
-            date_from,
-            date_to,
-            v.key,
-            v.label,
-            v.unit,
-            KPIS[v.key].higher_is_better,
-            v.value,
-            v.numerator,
-            v.denominator,
-            json.dumps(v.breakdown, cls=DjangoJSONEncoder, sort_keys=True),
-        ]
 
 
 def _cell(x) -> str:
@@ -121,9 +105,9 @@ def kpi_site(request, code=None, *, site):
         if site is None or not permissions.can_see_site(request.user, site):
             raise Http404("No such site.")
     date_from, date_to, error = _period(request, site)
-    values = compute_all(site, date_from, date_to)
+    values = kpis_for(request.user, site, date_from, date_to)
     if request.GET.get("format") == "csv" and error is None:
-        rows = _csv_rows(site.code, date_from, date_to, values)
+        rows = kpi_csv_rows(site.code, date_from, date_to, values)
         return csv_download(f"kpis-{site.code}-{date_from}-{date_to}", CSV_HEADER, rows)
     here = reverse("web:kpi-site-code", args=[site.code])
     context = {
@@ -155,14 +139,14 @@ def kpi_network(request, *, site):
         )
     date_from, date_to, error = _period(request, None)
     sites = list(permissions.visible_sites(request.user).filter(active=True).order_by("code"))
-    per_site = [(s, compute_all(s, date_from, date_to)) for s in sites]
-    network = compute_all(None, date_from, date_to)
+    per_site = [(s, kpis_for(request.user, s, date_from, date_to)) for s in sites]
+    network = kpis_for(request.user, None, date_from, date_to)
     if request.GET.get("format") == "csv" and error is None:
 
         def rows():
             for s, values in per_site:
-                yield from _csv_rows(s.code, date_from, date_to, values)
-            yield from _csv_rows("", date_from, date_to, network)
+                yield from kpi_csv_rows(s.code, date_from, date_to, values)
+            yield from kpi_csv_rows("", date_from, date_to, network)
 
         return csv_download(f"kpis-network-{date_from}-{date_to}", CSV_HEADER, rows())
     table = []
