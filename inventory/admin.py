@@ -482,12 +482,25 @@ class CycleCountLineAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)
 
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
+    def lookup_allowed(self, lookup, value, request=None):
+        """No filtering on quantities in the URL (``?first_expected=N`` would answer "is the expected N?")."""
+        if lookup.split("__")[0] in COUNT_REVIEW_FIELDS:
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def _require_may_see_expected(self, request, object_id) -> None:
         from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 
         from .services.counts import may_see_expected
 
         line = self.get_queryset(request).filter(pk=object_id).select_related("count").first()
         if line is None or not may_see_expected(request.user, line):
-            raise DjangoPermissionDenied("Count lines are blind: past versions show quantities.")
+            raise DjangoPermissionDenied("Count lines are blind: their history shows quantities.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_may_see_expected(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_may_see_expected(request, object_id)
         return super().history_form_view(request, object_id, version_id, extra_context)

@@ -52,6 +52,12 @@ def test_counters_do_not_see_quantities_in_admin(client, counted):
     version = count.lines.get().history.first()
     url = reverse("admin:inventory_cyclecountline_simple_history", args=[count.lines.get().pk, version.pk])
     assert client.get(url).status_code == 403
+    assert client.get(reverse("admin:inventory_cyclecountline_history", args=[count.lines.get().pk])).status_code == 403
+    # the list cannot be asked "is the expected quantity N?" through a URL filter
+    changelist = reverse("admin:inventory_cyclecountline_changelist")
+    for lookup in ("first_expected", "first_quantity__gte", "variance"):
+        response = client.get(changelist, {lookup: EXPECTED})
+        assert response.status_code in (302, 400) or "?e=1" in response.get("Location", "")
 
 
 def test_approvers_see_quantities_and_decide_through_the_service(client, counted, make_user, site, item, storage):
