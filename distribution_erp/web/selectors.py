@@ -172,12 +172,8 @@ def site_dashboard(*, site: Site, now=None) -> dict:
     transfers = list(
         TransferOrder.objects.filter(
             Q(from_site=site) | Q(to_site=site),
-            status__in=(
-                TransferOrder.Status.PENDING_APPROVAL,
-                TransferOrder.Status.APPROVED,
-                TransferOrder.Status.SHIPPED,
-            ),
         )
+        .exclude(status__in=(TransferOrder.Status.RECEIVED, TransferOrder.Status.CANCELLED))
         .select_related("from_site", "to_site")
         .order_by("created_at")[: PANEL_ROWS * 2]
     )

@@ -146,3 +146,11 @@ def test_a_near_cutoff_is_a_late_shipment_risk_even_when_the_promise_is_far(boss
     order = ordered([("WIDGET", 1)], cutoff=timezone.now() + timedelta(hours=1))
     SalesOrder.objects.filter(pk=order.pk).update(promised_date=timezone.localdate() + timedelta(days=30))
     assert sweep_late_shipment_risk()["opened"] == 1
+
+
+@pytest.mark.parametrize("bad", ["high", 0, 6, True])
+def test_a_bad_max_priority_is_refused_and_plans_nothing(boss, site, bad):
+    with pytest.raises(ValidationFailed) as refused:
+        plan_wave(user=boss, site=site, max_priority=bad)
+    assert refused.value.errors[0]["field"] == "max_priority"
+    assert not Wave.objects.exists()

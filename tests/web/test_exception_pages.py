@@ -208,3 +208,12 @@ def test_the_queue_runs_a_fixed_number_of_queries(client, boss, site, floor, cas
     with django_assert_max_num_queries(len(few.captured_queries)):
         page = _table(client.get(url, {"status": ""}))
     assert page.count("STOCKOUT") == 6
+
+
+def test_assigning_to_a_user_that_is_not_a_number_is_not_found(client, boss, cases):
+    client.force_login(boss)
+    case = cases["short"]
+    response = client.post(reverse("web:exception-action", args=[case.pk, "assign"]), {"assignee": "abc"})
+    assert response.status_code == 404
+    case.refresh_from_db()
+    assert case.assignee is None

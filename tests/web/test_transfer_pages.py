@@ -144,6 +144,8 @@ def test_release_pick_ship_cancel_and_receive_with_a_discrepancy(client, network
     assert f"{transfer.number} released for picking at DC1:" in response.content.decode()
     transfer.refresh_from_db()
     assert transfer.status == "PICKING"
+    board = client.get(reverse("web:dashboard")).content.decode()  # being picked: still on the source's dashboard
+    assert transfer.number in board and "Picking at the source" in board
     page = client.get(detail).content.decode()
     assert 'data-testid="transfer-picks"' in page and "pick task(s) still open" in page
     response = client.post(reverse("web:transfer-action", args=[transfer.number, "ship"]), follow=True)

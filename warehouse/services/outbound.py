@@ -73,6 +73,10 @@ def plan_wave(
     for name, value in (("max_orders", max_orders), ("max_lines", max_lines)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
             raise field_error(name, "Give a whole number from 1 to 10,000.", "invalid")
+    if max_priority is not None and (
+        isinstance(max_priority, bool) or not isinstance(max_priority, int) or not 1 <= max_priority <= 5
+    ):
+        raise field_error("max_priority", "Priority is a whole number from 1 (highest) to 5.", "invalid")
     carrier, route = clean_code(carrier, "carrier"), clean_code(route, "route")
     if cutoff_before is not None and cutoff is not None and cutoff_before != cutoff:
         raise field_error("cutoff_before", "Give cutoff_before or cutoff, not two different times.", "conflict")

@@ -51,7 +51,9 @@ def exception_action(request, pk, action, *, site):
         elif action == "assign":
             assignee = None
             if request.POST.get("assignee"):
-                assignee = get_user_model().objects.filter(pk=request.POST["assignee"], is_active=True).first()
+                wanted = request.POST["assignee"]
+                users = get_user_model().objects.filter(is_active=True)
+                assignee = users.filter(pk=int(wanted)).first() if wanted.isdigit() else None
                 if assignee is None:
                     raise Http404("No such user.")
             assign_exception(case=case, user=request.user, assignee=assignee)
