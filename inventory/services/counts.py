@@ -476,18 +476,18 @@ def pending_approval_for(count: CycleCount) -> ApprovalRequest | None:
     ).first()
 
 
+@atomic_with_retry
 def decide_count(*, user, count: CycleCount, approve: bool, note: str = "") -> CycleCount:
     """Approve (post the variances waiting for approval) or reject (post nothing) through the count's approval
-    request. Nobody who counted a line of it may decide it."""
-    with transaction.atomic():
-        visible = CycleCount.objects.filter(pk=count.pk).values_list("site_id", flat=True).first()
-        if visible is None or not permissions.can_see_site(user, visible):
-            raise NotFound("No such cycle count.")
-        approval = pending_approval_for(count)
-        if approval is None:
-            current = CycleCount.objects.get(pk=count.pk)
-            raise StateConflict(f"{current.number} is {current.get_status_display().lower()}; nothing to decide.")
-        decide_approval(approval=approval, user=user, approve=approve, note=note)
+    request. Nobody who counted a line of it may decide it. Retried on a deadlock (it posts stock)."""
+    visible = CycleCount.objects.filter(pk=count.pk).values_list("site_id", flat=True).first()
+    if visible is None or not permissions.can_see_site(user, visible):
+        raise NotFound("No such cycle count.")
+    approval = pending_approval_for(count)
+    if approval is None:
+        current = CycleCount.objects.get(pk=count.pk)
+        raise StateConflict(f"{current.number} is {current.get_status_display().lower()}; nothing to decide.")
+    decide_approval(approval=approval, user=user, approve=approve, note=note)
     return CycleCount.objects.get(pk=count.pk)
 
 
@@ -505,6 +505,8 @@ def _decide(approval: ApprovalRequest, user, *, approve: bool) -> None:
     # segregation of duties: nobody who counted any line of this count (not only the lines waiting) decides it
     if count.lines.filter(Q(first_counted_by_id=user.pk) | Q(recounted_by_id=user.pk)).exists():
         raise SegregationOfDuties("You counted a line of this count; an approver who did not count must decide it.")
+    if approve:  # every stock level the posting touches, at once and in primary-key order (levels before quants)
+        lock_levels({(line.item_id, count.site_id) for line in lines})
     now = timezone.now()
     for line in lines:
         if approve:

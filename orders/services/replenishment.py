@@ -286,7 +286,13 @@ def _lock_suggestions(user, ids: list[int]) -> list[ReplenishmentSuggestion]:
 
 @transaction.atomic
 def accept_suggestions(
-    *, user, suggestion_ids: list[int], auto: bool = False, note: str = ""
+    *,
+    user,
+    suggestion_ids: list[int],
+    auto: bool = False,
+    note: str = "",
+    run_id: int | None = None,
+    below_value: Decimal | None = None,
 ) -> PurchaseOrder | TransferOrder:
     """Accept open suggestions of one site, kind and supplier (or source site) together: one purchase order to
     the supplier, or one transfer order from the source site. ``user`` None: the planning job (auto-accept)."""
@@ -300,6 +306,11 @@ def accept_suggestions(
     for s in rows:
         if s.status != Sug.Status.OPEN:
             raise StateConflict(f"Suggestion {s.pk} is {s.status.lower()}; only an open suggestion is accepted.")
+        # auto-accept read the suggestions before locking them: a later run may have re-planned one since
+        if run_id is not None and s.run_id != run_id:
+            raise StateConflict(f"Suggestion {s.pk} was re-planned by a later run.")
+        if below_value is not None and s.value >= below_value:
+            raise StateConflict(f"Suggestion {s.pk} is now worth {s.value}, not below {below_value}.")
     lines = [{"item": s.item.sku, "quantity": s.quantity, "unit_cost": s.unit_cost} for s in rows]
     label = ", ".join(f"#{s.pk}" for s in rows[:20]) + (" ..." if len(rows) > 20 else "")
     text = f"Replenishment suggestion {label}" + (" (auto-approved)" if auto else "") + (f": {note}" if note else "")
@@ -390,7 +401,7 @@ def auto_accept(*, run: ReplenishmentRun) -> dict:
             counts["auto_accept_left_for_approval"] += len(group)
             return
         try:
-            accept_suggestions(user=None, suggestion_ids=list(group), auto=True)
+            accept_suggestions(user=None, suggestion_ids=list(group), auto=True, run_id=run.pk, below_value=limit)
         except DomainError as exc:
             log.warning("auto-accept of suggestions %s refused: %s", group, exc)
             counts["auto_accept_refused"] += len(group)

@@ -402,6 +402,25 @@ def test_the_run_accepts_what_is_under_the_auto_approve_value(admin_user, site, 
     assert run.counts["auto_accepted"] == 1 and run.counts["auto_orders"] == 1
 
 
+def test_auto_accept_refuses_a_suggestion_re_planned_or_grown_since_it_was_read(admin_user, site, item, supplier):
+    """Auto-accept reads the run's cheap suggestions before locking them; by the time it locks one, a later run
+    may have re-planned it (another run) or made it dearer: that group is refused and nothing is ordered."""
+    from orders.services.replenishment import accept_suggestions
+
+    create_policy(user=None, site=site, item=item, min_quantity=5, max_quantity=50, supplier=supplier)
+    run = plan(site)
+    suggestion = Sug.objects.get()
+    assert suggestion.status == "OPEN"  # 500.00: no auto-approve value set
+    with pytest.raises(StateConflict, match="later run"):
+        accept_suggestions(user=None, suggestion_ids=[suggestion.pk], auto=True, run_id=run.pk + 1)
+    with pytest.raises(StateConflict, match="not below"):
+        accept_suggestions(
+            user=None, suggestion_ids=[suggestion.pk], auto=True, run_id=run.pk, below_value=Decimal("100")
+        )
+    suggestion.refresh_from_db()
+    assert suggestion.status == "OPEN" and PurchaseOrder.objects.count() == 0
+
+
 def test_auto_approval_leaves_a_transfer_needing_approval_at_its_source(admin_user, site, east, item, stock, shelf):
     stock(item, shelf(east), 130)
     create_policy(user=None, site=site, item=item, min_quantity=20, max_quantity=100)

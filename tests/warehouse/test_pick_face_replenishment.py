@@ -71,6 +71,7 @@ def test_a_pick_face_at_its_min_gets_a_refill_task_from_reserve(site, item, floo
     assert task.reason["level"] == 5 and task.reason["refill"] == 35
     assert quant(floor["bulk"], item).reserved == 35  # reserved at creation, like a pick task
     assert counts["tasks"] == 1 and counts["units"] == 35 and counts["sites"] == 1
+    assert task.history.get().history_type == "+"  # its creation is in history
 
 
 def test_a_pick_face_above_its_min_is_left_alone(site, item, floor, stock, face):

@@ -163,9 +163,11 @@ def replenish_pick_faces(
             counts["units"] += qty
     if tasks:
         StockQuant.objects.bulk_update(list(touched.values()), ["reserved"])
-        for task in tasks:
-            set_history_user(task, user)
-        ReplenishmentTask.objects.bulk_create(tasks)
+        from simple_history.utils import bulk_create_with_history
+
+        bulk_create_with_history(  # bulk_create alone writes no history row
+            tasks, ReplenishmentTask, default_user=user if getattr(user, "is_authenticated", False) else None
+        )
     return counts
 
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from distribution_erp.db import atomic_with_retry, lock_rows
@@ -507,7 +508,7 @@ def receive_transfer(*, user, transfer: TransferOrder, lines: list[dict]) -> Rec
     return receipt
 
 
-@transaction.atomic
+@atomic_with_retry
 def cancel_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
     """Cancel a transfer not yet shipped. While picking: open pick tasks are cancelled (their units
     unreserved) and the claim at the source is released; units already picked stay AVAILABLE at staging."""
@@ -523,17 +524,17 @@ def cancel_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
         if any(claims.values()):
             change_allocated(deltas={k: v for k, v in claims.items() if v})
         TransferOrderLine.objects.bulk_update(lines, ["allocated_quantity"])
-        open_tasks = list(
-            PickTask.objects.select_for_update(of=("self",)).filter(
-                transfer_line__transfer=locked, status=PickTask.Status.OPEN
-            )
-        )
+        open_tasks = lock_rows(PickTask.objects.filter(transfer_line__transfer=locked, status=PickTask.Status.OPEN))
+        # the reserved quants all at once, in primary-key order (as wave release and picking lock them)
+        keys = Q(pk__in=[])
         for t in open_tasks:
-            quant = lock_rows(
-                StockQuant.objects.filter(
-                    item_id=t.item_id, location_id=t.location_id, lot_id=t.lot_id, status=InventoryStatus.AVAILABLE
-                )
-            )[0]
+            keys |= Q(item_id=t.item_id, location_id=t.location_id, lot_id=t.lot_id)
+        quants = {
+            (q.item_id, q.location_id, q.lot_id): q
+            for q in lock_rows(StockQuant.objects.filter(keys, status=InventoryStatus.AVAILABLE))
+        }
+        for t in open_tasks:
+            quant = quants[(t.item_id, t.location_id, t.lot_id)]
             quant.reserved -= t.quantity
             quant.save(update_fields=["reserved"])
             t.status = PickTask.Status.CANCELLED
