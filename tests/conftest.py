@@ -141,7 +141,9 @@ SCHEDULE_MIGRATIONS = [
     ("warehouse.migrations.0006_pick_face_schedule", "schedule"),
     ("inventory.migrations.0003_daily_counts_schedule", "schedule"),
     ("inventory.migrations.0004_daily_counts_hourly", "hourly"),
+    ("inventory.migrations.0005_reconcile_schedule", "schedule"),
     ("reporting.migrations.0002_snapshot_schedule", "schedule"),
+    ("reporting.migrations.0003_snapshot_hourly", "hourly"),
 ]
 
 

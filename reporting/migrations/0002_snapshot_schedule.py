@@ -8,6 +8,8 @@ NAME = "Snapshot yesterday's KPIs for every site and the network (daily)"
 def schedule(apps, schema_editor):
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    if PeriodicTask.objects.filter(task="reporting.tasks.snapshot_kpis").exists():
+        return  # already scheduled (0003 renames this row; the tests replay both)
     crontab, _ = CrontabSchedule.objects.get_or_create(
         minute="15", hour="1", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
     )

@@ -120,11 +120,23 @@ def test_reconcile_task_on_a_clean_database_opens_nothing(item, storage, stock):
 def test_daily_reconciliation_is_scheduled_once(db):
     from django_celery_beat.models import PeriodicTask
 
-    from distribution_erp.schedules import DAILY_TASKS, ensure_periodic_tasks
+    from distribution_erp.schedules import CRON_TASKS, ensure_periodic_tasks
 
     # Migrations seed some schedules, but a flushing (transactional) test may have emptied the table: start clean.
-    PeriodicTask.objects.filter(name__in=[name for name, *_ in DAILY_TASKS]).delete()
-    assert ensure_periodic_tasks() == len(DAILY_TASKS)
+    PeriodicTask.objects.filter(task__in=[task for _, task, *_ in CRON_TASKS]).delete()
+    assert ensure_periodic_tasks() == len(CRON_TASKS)
     assert ensure_periodic_tasks() == 0
     task = PeriodicTask.objects.get(task="inventory.tasks.reconcile_inventory")
     assert (task.crontab.hour, task.crontab.minute, task.queue) == ("2", "30", "default")
+
+
+def test_the_reconciliation_is_scheduled_by_a_migration_and_never_twice(seeded_schedules):
+    """A deployment that never loads the demo has the job too; a job an admin renamed is not created again."""
+    from django_celery_beat.models import PeriodicTask
+
+    from distribution_erp.schedules import ensure_periodic_tasks
+
+    task = PeriodicTask.objects.get(task="inventory.tasks.reconcile_inventory")
+    PeriodicTask.objects.filter(pk=task.pk).update(name="Nightly ledger check")
+    assert ensure_periodic_tasks() == 0
+    assert PeriodicTask.objects.filter(task="inventory.tasks.reconcile_inventory").count() == 1

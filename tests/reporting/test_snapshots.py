@@ -76,14 +76,14 @@ def test_a_failing_snapshot_is_recorded_as_a_failed_job(site, monkeypatch):
     assert not KpiSnapshot.objects.exists()
 
 
-def test_the_snapshot_is_scheduled_daily_once(seeded_schedules):
+def test_the_snapshot_is_scheduled_hourly_once(seeded_schedules):
     from django_celery_beat.models import PeriodicTask
 
-    from distribution_erp.schedules import DAILY_TASKS, ensure_periodic_tasks
+    from distribution_erp.schedules import CRON_TASKS, ensure_periodic_tasks
 
     task = PeriodicTask.objects.get(task="reporting.tasks.snapshot_kpis")  # made by the reporting migration
-    assert (task.crontab.hour, task.crontab.minute, task.queue) == ("1", "15", "default")
-    assert task.name in [name for name, *_ in DAILY_TASKS]
+    assert (task.crontab.hour, task.crontab.minute, task.queue) == ("*", "15", "default")  # hourly
+    assert task.name in [name for name, *_ in CRON_TASKS]
     ensure_periodic_tasks()
     assert PeriodicTask.objects.filter(task="reporting.tasks.snapshot_kpis").count() == 1
 
