@@ -33,6 +33,25 @@ S = SalesOrder.Status
 WAVEABLE = (S.ALLOCATED, S.PARTIALLY_ALLOCATED, S.BACKORDERED, S.PICKING, S.PARTIALLY_SHIPPED)
 
 
+def quant_infos(quants: list[StockQuant]) -> list[policy.QuantInfo]:
+    """What the picking policy needs of each candidate quant (location, zone, aisle, lot expiry, free units);
+    the quants come with ``location__zone`` and ``lot`` selected. Used by waves, transfers and pick-face refills."""
+    return [
+        policy.QuantInfo(
+            q.pk,
+            q.location_id,
+            q.location.code,
+            q.location.kind,
+            q.location.zone.code if q.location.zone_id else "",
+            q.location.aisle,
+            q.lot_id,
+            q.lot.expiry_date if q.lot_id else None,
+            q.quantity - q.reserved,
+        )
+        for q in quants
+    ]
+
+
 def staging_location(site_id: int) -> Location:
     location = (
         Location.objects.filter(site_id=site_id, kind=Location.Kind.STAGING, active=True).order_by("code").first()
@@ -179,20 +198,7 @@ def release_wave(*, user, wave: Wave) -> Wave:
         by_item[quant.item_id].append(quant)
     tasks, problems = [], []
     for wl in lines:
-        infos = [
-            policy.QuantInfo(
-                q.pk,
-                q.location_id,
-                q.location.code,
-                q.location.kind,
-                q.location.zone.code if q.location.zone_id else "",
-                q.location.aisle,
-                q.lot_id,
-                q.lot.expiry_date if q.lot_id else None,
-                q.quantity - q.reserved,
-            )
-            for q in by_item[wl.allocation.item_id]
-        ]
+        infos = quant_infos(by_item[wl.allocation.item_id])
         plan = policy.choose_picks(
             wl.quantity,
             infos,

@@ -33,6 +33,7 @@ from orders.policy.replenishment import pick_face_refill
 from warehouse.models import CountRequest, ReplenishmentTask, Wave
 from warehouse.policy import picking
 
+from .outbound import quant_infos
 from .transfers import create_transfer
 
 FACE, RESERVE = Location.Kind.PICK, Location.Kind.STORAGE
@@ -47,23 +48,6 @@ def create_transfer_for_suggestions(*, user, from_site: Site, to_site: Site, lin
     return create_transfer(
         user=user, from_site=from_site, to_site=to_site, lines=lines, reason=reason, check_permission=False
     )
-
-
-def _infos(quants: list[StockQuant]) -> list[picking.QuantInfo]:
-    return [
-        picking.QuantInfo(
-            q.pk,
-            q.location_id,
-            q.location.code,
-            q.location.kind,
-            q.location.zone.code if q.location.zone_id else "",
-            q.location.aisle,
-            q.lot_id,
-            q.lot.expiry_date if q.lot_id else None,
-            q.quantity - q.reserved,
-        )
-        for q in quants
-    ]
 
 
 @atomic_with_retry
@@ -124,7 +108,7 @@ def replenish_pick_faces(
         if not refill:
             continue
         counts["faces"] += 1
-        plan = picking.choose_picks(refill, _infos(reserve[item_id]), today=today, min_shelf_life_days=min_life)
+        plan = picking.choose_picks(refill, quant_infos(reserve[item_id]), today=today, min_shelf_life_days=min_life)
         why = {
             "min_quantity": min_q,
             "max_quantity": max_q,

@@ -36,7 +36,7 @@ from orders.models import TransferOrder, TransferOrderLine
 from warehouse.models import Discrepancy, PickTask, Receipt, ReceiptLine
 from warehouse.policy import picking as policy
 
-from .outbound import check_scan, post_pick, report_short_pick, staging_location
+from .outbound import check_scan, post_pick, quant_infos, report_short_pick, staging_location
 from .putaway import create_putaway_task
 from .receiving import receiving_location
 
@@ -164,20 +164,7 @@ def _plan_transfer_picks(transfer: TransferOrder, wants: list[tuple[TransferOrde
         mine = [q for q in quants if q.item_id == line.item_id]
         plan = policy.choose_picks(
             want,
-            [
-                policy.QuantInfo(
-                    q.pk,
-                    q.location_id,
-                    q.location.code,
-                    q.location.kind,
-                    q.location.zone.code if q.location.zone_id else "",
-                    q.location.aisle,
-                    q.lot_id,
-                    q.lot.expiry_date if q.lot_id else None,
-                    q.quantity - q.reserved,
-                )
-                for q in mine
-            ],
+            quant_infos(mine),
             today=today,
             min_shelf_life_days=policy.effective_min_shelf_life(min_life, None),
         )
