@@ -119,12 +119,6 @@ def site_page(action: str = "view") -> Callable:
     return decorator
 
 
-def require_visible(user, obj_site_id: int) -> None:
-    """An object of a site the user cannot see is a 404, as in the API."""
-    if not permissions.can_see_site(user, obj_site_id):
-        raise Http404("Not found.")
-
-
 def field_errors(exc: DomainError) -> dict[str, list[str]]:
     """field -> messages, from a DomainError's ``errors`` (or its ``field``); '' holds errors without a field."""
     out: dict[str, list[str]] = {}
@@ -136,9 +130,13 @@ def field_errors(exc: DomainError) -> dict[str, list[str]]:
     return out
 
 
-def error_summary(exc: DomainError) -> str:
-    """One line for a flash message: the DomainError's message (field by field when it has several)."""
-    return exc.message
+def flash_refusal(request, exc: DomainError) -> None:
+    """A service's refusal as one flash message: its message, field by field when it names several fields."""
+    from django.contrib import messages
+
+    details = [f"{field}: {' '.join(msgs)}" if field else " ".join(msgs) for field, msgs in field_errors(exc).items()]
+    text = exc.message if len(details) <= 1 else f"{exc.message} — " + "; ".join(details)
+    messages.error(request, text)
 
 
 def back_url(request, default: str) -> str:

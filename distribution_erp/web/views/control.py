@@ -30,8 +30,7 @@ from warehouse.models import CountRequest, ReplenishmentTask
 from warehouse.services.replenishment import cancel_replenishment_task
 
 from ..lists import Column, Filter, ListPage
-from ..workspace import back_url, site_page
-from .orders import _flash_refusal
+from ..workspace import back_url, flash_refusal, site_page
 
 A = ApprovalRequest.Status
 L = CycleCountLine.Status
@@ -194,7 +193,7 @@ def approval_decide(request, pk, action, *, site):
             approval=approval, user=request.user, approve=action == "approve", note=request.POST.get("note", "")
         )
     except DomainError as exc:
-        _flash_refusal(request, exc)
+        flash_refusal(request, exc)
     else:
         verb = "approved" if decided.status == A.APPROVED else "rejected"
         messages.success(request, f"{decided.kind} {decided.subject_label} {verb}.")
@@ -301,7 +300,7 @@ def count_new(request, *, site):
             user=request.user, site=site, locations=[by_code[c] for c in codes], note=request.POST.get("note", "")
         )
     except DomainError as exc:
-        _flash_refusal(request, exc)
+        flash_refusal(request, exc)
         return redirect("web:count-list")
     messages.success(request, f"{count.number} created: {count.lines.count()} line(s) to count.")
     return redirect("web:count-detail", count.pk)
@@ -352,7 +351,7 @@ def count_decide(request, pk, action, *, site):
             user=request.user, count=count, approve=action == "approve", note=request.POST.get("note", "")
         )
     except DomainError as exc:
-        _flash_refusal(request, exc)
+        flash_refusal(request, exc)
     else:
         posted = "variances approved and posted" if action == "approve" else "variances rejected, nothing posted"
         messages.success(request, f"{decided.number}: {posted}.")
@@ -457,7 +456,7 @@ def replenishment_task_cancel(request, pk, *, site):
     try:
         cancel_replenishment_task(user=request.user, task=task)
     except DomainError as exc:
-        _flash_refusal(request, exc)
+        flash_refusal(request, exc)
     else:
         messages.success(request, f"REPL-{task.pk} cancelled; its reserved units are free again.")
     return redirect(back_url(request, "web:replenishment-tasks"))
@@ -538,7 +537,7 @@ def suggestion_decide(request, pk, action, *, site):
         else:
             done = dismiss_suggestion(user=request.user, suggestion=suggestion, note=note)
     except DomainError as exc:
-        _flash_refusal(request, exc)
+        flash_refusal(request, exc)
     else:
         if action == "accept":
             done = ReplenishmentSuggestion.objects.select_related("purchase_order", "transfer_order").get(pk=done.pk)

@@ -15,8 +15,7 @@ from governance.services import acknowledge_exception, assign_exception, resolve
 from reporting.dashboard import TREND_DAYS, dashboard_tiles
 
 from .. import selectors
-from ..workspace import back_url, site_page
-from .orders import _flash_refusal
+from ..workspace import back_url, flash_refusal, site_page
 
 REFRESH_SECONDS = 15
 
@@ -61,7 +60,7 @@ def exception_action(request, pk, action, *, site):
         else:
             raise Http404("No such action.")
     except DomainError as exc:
-        _flash_refusal(request, exc)
+        flash_refusal(request, exc)
     else:
         messages.success(request, f"Exception {case.code.code} on {case.subject_label} {done}.")
     return redirect(back_url(request, "web:dashboard"))

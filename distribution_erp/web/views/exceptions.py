@@ -29,8 +29,7 @@ from governance.services.notifications import (
 
 from ..lists import Column, Filter, ListPage
 from ..selectors import SEVERITY_RANK
-from ..workspace import back_url, site_page
-from .orders import _flash_refusal
+from ..workspace import back_url, flash_refusal, site_page
 
 AGES = (
     ("1h", "older than 1 hour"),
@@ -262,7 +261,7 @@ def notification_read(request, pk, *, site):
     except DomainError as exc:
         if exc.status_code == 404:
             raise Http404(exc.message) from exc
-        _flash_refusal(request, exc)
+        flash_refusal(request, exc)
     else:
         messages.success(request, f"Marked read: {notification.title}")
     return redirect(back_url(request, "web:notification-list"))

@@ -23,8 +23,7 @@ from warehouse.services import inspect_receipt_line
 
 from .. import scan
 from ..lists import Column, Filter, ListPage
-from ..workspace import site_page
-from .orders import _flash_refusal
+from ..workspace import flash_refusal, site_page
 
 P = PutawayTask.Status
 
@@ -206,7 +205,7 @@ def receipt_inspect(request, number, line_id, *, site):
             note=(request.POST.get("note") or "").strip(),
         )
     except DomainError as exc:
-        _flash_refusal(request, exc)
+        flash_refusal(request, exc)
     else:
         done = []
         if release:

@@ -31,7 +31,7 @@ from warehouse.models import ShipmentLine
 
 from .. import selectors
 from ..lists import Column, Filter, ListPage
-from ..workspace import field_errors, site_page
+from ..workspace import field_errors, flash_refusal, site_page
 
 BLANK_ROWS = 3
 LINE_FIELDS = ("item", "quantity", "unit", "unit_price")
@@ -433,12 +433,6 @@ def order_detail(request, number, *, site):
     )
 
 
-def _flash_refusal(request, exc: DomainError) -> None:
-    details = [f"{field}: {' '.join(msgs)}" if field else " ".join(msgs) for field, msgs in field_errors(exc).items()]
-    text = exc.message if len(details) <= 1 else f"{exc.message} — " + "; ".join(details)
-    messages.error(request, text)
-
-
 ORDER_ACTIONS = {
     "validate": (lambda user, order, post: services.validate_order(user=user, order=order), "validated"),
     "release": (lambda user, order, post: services.release_order(user=user, order=order), "released"),
@@ -462,7 +456,7 @@ def order_action(request, number, action, *, site):
         try:
             order = run(request.user, order, request.POST)
         except DomainError as exc:
-            _flash_refusal(request, exc)
+            flash_refusal(request, exc)
         else:
             order.refresh_from_db()
             note = f" Now {order.get_status_display().lower()}."
@@ -483,7 +477,7 @@ def order_action(request, number, action, *, site):
                     note=request.POST.get("note", ""),
                 )
             except DomainError as exc:
-                _flash_refusal(request, exc)
+                flash_refusal(request, exc)
             else:
                 order.refresh_from_db()
                 verb = "released from hold" if action == "approve-hold" else "kept on hold (release refused)"

@@ -21,8 +21,7 @@ from warehouse.models import Package, Shipment
 from warehouse.services import confirm_shipment, pack_wave
 
 from ..lists import Column, Filter, ListPage
-from ..workspace import field_errors, site_page
-from .orders import _flash_refusal
+from ..workspace import field_errors, flash_refusal, site_page
 from .waves import _wave
 
 MAX_WEIGHT_GRAMS = 10_000_000  # as the API's PackageSerializer
@@ -54,7 +53,7 @@ def wave_pack(request, pk, *, site):
     try:
         shipments = pack_wave(user=request.user, wave=wave, packages=packages)
     except DomainError as exc:
-        _flash_refusal(request, exc)
+        flash_refusal(request, exc)
         return redirect("web:wave-detail", wave.pk)
     numbers = ", ".join(s.number for s in shipments)
     messages.success(request, f"{wave.number} packed into {len(shipments)} shipment(s): {numbers}.")

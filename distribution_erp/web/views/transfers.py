@@ -27,8 +27,7 @@ from warehouse.models import PickTask, Receipt
 from warehouse.services import transfers as transfer_services
 
 from ..lists import Column, Filter, ListPage
-from ..workspace import field_errors, site_page
-from .orders import _flash_refusal
+from ..workspace import field_errors, flash_refusal, site_page
 
 T = TransferOrder.Status
 APPROVAL_KIND = getattr(transfer_services, "APPROVAL_KIND", "TRANSFER")
@@ -302,7 +301,7 @@ def transfer_action(request, number, action, *, site):
         else:
             raise Http404("No such action.")
     except DomainError as exc:
-        _flash_refusal(request, exc)
+        flash_refusal(request, exc)
     else:
         transfer.refresh_from_db()
         if transfer.status == T.PICKING:

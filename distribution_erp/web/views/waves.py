@@ -20,8 +20,7 @@ from warehouse.models import PickTask, Shipment, ShipmentLine, Wave
 from warehouse.services import plan_wave, release_wave
 
 from ..lists import Column, Filter, ListPage
-from ..workspace import site_page
-from .orders import _flash_refusal
+from ..workspace import flash_refusal, site_page
 
 
 def _int_or_raw(raw: str):
@@ -116,7 +115,7 @@ def wave_plan(request, *, site):
             promised_by=promised_by,
         )
     except DomainError as exc:
-        _flash_refusal(request, exc)
+        flash_refusal(request, exc)
         return redirect("web:wave-list")
     messages.success(request, f"Wave {wave.number} planned with {wave.lines.count()} line(s).")
     return redirect("web:wave-detail", wave.pk)
@@ -157,7 +156,7 @@ def wave_release(request, pk, *, site):
     try:
         wave = release_wave(user=request.user, wave=wave)
     except DomainError as exc:
-        _flash_refusal(request, exc)
+        flash_refusal(request, exc)
     else:
         messages.success(request, f"Wave {wave.number} released: {wave.pick_tasks.count()} pick task(s).")
         for problem in wave.filters.get("not_pickable", []):
