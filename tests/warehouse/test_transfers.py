@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import InsufficientStock, SegregationOfDuties, StateConflict
+from distribution_erp.errors import InsufficientStock, SegregationOfDuties, StateConflict, ValidationFailed
 from governance.models import ApprovalRequest, ExceptionCase
 from governance.services import decide_approval
 from inventory.models import Location, StockLevel, StockQuant
@@ -289,3 +289,15 @@ def test_a_shipped_transfer_cannot_be_cancelled_or_shipped_again(network, site, 
     with pytest.raises(StateConflict):
         cancel_transfer(user=network, transfer=transfer)
     assert lv(item, other_site).in_transit == 5 and find_inventory_drift() == []
+
+
+@pytest.mark.parametrize("bad", [0, 6, "1", True])
+def test_a_transfer_priority_outside_1_to_5_is_refused_and_nothing_is_made(network, site, other_site, item, bad):
+    from orders.models import TransferOrder
+
+    with pytest.raises(ValidationFailed) as refused:
+        create_transfer(
+            user=network, from_site=site, to_site=other_site, lines=[{"item": "WIDGET", "quantity": 1}], priority=bad
+        )
+    assert [e["field"] for e in refused.value.errors] == ["priority"]
+    assert not TransferOrder.objects.exists()

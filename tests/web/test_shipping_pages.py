@@ -104,6 +104,9 @@ def test_packing_from_the_wave_page_creates_the_shipment_and_opens_it(client, bo
     assert 'data-testid="pack-form"' in page
     response = client.post(reverse("web:wave-pack", args=[wave.pk]), {"weight_grams": "abc"}, follow=True)
     assert "Weight: give whole grams" in response.content.decode()
+    response = client.post(reverse("web:wave-pack", args=[wave.pk]), {"weight_grams": "10000001"}, follow=True)
+    assert "Give whole grams from 0 to 10,000,000." in response.content.decode()  # the service's refusal
+    assert not Shipment.objects.exists()
     assert not Shipment.objects.exists()
     response = client.post(reverse("web:wave-pack", args=[wave.pk]), {"weight_grams": "1250"})
     shipment = Shipment.objects.get()

@@ -17,6 +17,7 @@ from governance.models import Site
 from orders.models import TransferOrder
 from warehouse.models import PickTask, Shipment, Wave
 from warehouse.services import confirm_pick, confirm_shipment, pack_wave, plan_wave, release_wave
+from warehouse.services.outbound import MAX_PACKAGE_GRAMS
 from warehouse.services.transfers import (
     cancel_transfer,
     create_transfer,
@@ -119,7 +120,7 @@ class ShipmentLineSerializer(serializers.Serializer):
 
 class PackageSerializer(serializers.Serializer):
     number = serializers.IntegerField(read_only=True)
-    weight_grams = serializers.IntegerField(min_value=0, max_value=10_000_000)
+    weight_grams = serializers.IntegerField(min_value=0, max_value=MAX_PACKAGE_GRAMS)
     contents = serializers.JSONField(required=False)
 
 

@@ -30,6 +30,8 @@ from warehouse.models import CountRequest, Package, PickTask, Shipment, Shipment
 from warehouse.policy import picking as policy
 
 S = SalesOrder.Status
+#: the heaviest package a shipment may declare (10 t), for the API, the pages and pack_wave alike
+MAX_PACKAGE_GRAMS = 10_000_000
 WAVEABLE = (S.ALLOCATED, S.PARTIALLY_ALLOCATED, S.BACKORDERED, S.PICKING, S.PARTIALLY_SHIPPED)
 
 
@@ -434,7 +436,13 @@ def _picked_unpacked(order_ids: list[int]) -> dict[tuple[int, int | None], int]:
 def pack_wave(*, user, wave: Wave, packages: list[dict] | None = None) -> list[Shipment]:
     """Pack what the wave picked into shipments: one per order, or one per customer and ship-to address when
     the site consolidates. An order the customer wants complete (or the site does not ship partially) waits
-    until everything is picked."""
+    until everything is picked. Each package's ``weight_grams`` is a whole number from 0 to MAX_PACKAGE_GRAMS."""
+    for index, box in enumerate(packages or []):
+        weight = box.get("weight_grams", 0) if isinstance(box, dict) else None
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= MAX_PACKAGE_GRAMS:
+            raise field_error(
+                f"packages[{index}].weight_grams", f"Give whole grams from 0 to {MAX_PACKAGE_GRAMS:,}.", "invalid"
+            )
     locked = _lock_wave(user, wave, "warehouse.execute")
     if locked.status not in (Wave.Status.RELEASED, Wave.Status.COMPLETED):
         raise StateConflict(f"{locked.number} is {locked.status}; nothing to pack.")

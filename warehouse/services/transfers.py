@@ -68,6 +68,8 @@ def create_transfer(
     items = {
         i.sku: i for i in Item.objects.filter(sku__in=[str(x.get("item")) for x in lines]).prefetch_related("units")
     }
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 5:
+        errors.append({"field": "priority", "code": "invalid", "message": "Priority is a whole number from 1 to 5."})
     if not lines:
         errors.append({"field": "lines", "code": "required", "message": "A transfer needs lines."})
     for index, raw in enumerate(lines):

@@ -19,12 +19,11 @@ from distribution_erp.errors import DomainError
 from governance import permissions
 from warehouse.models import Package, Shipment
 from warehouse.services import confirm_shipment, pack_wave
+from warehouse.services.outbound import MAX_PACKAGE_GRAMS
 
 from ..lists import Column, Filter, ListPage
 from ..workspace import field_errors, flash_refusal, site_page
 from .waves import _wave
-
-MAX_WEIGHT_GRAMS = 10_000_000  # as the API's PackageSerializer
 
 
 def _shipment(request, pk) -> Shipment:
@@ -46,8 +45,8 @@ def wave_pack(request, pk, *, site):
     packages = None
     raw = (request.POST.get("weight_grams") or "").strip()
     if raw:
-        if not raw.isdigit() or int(raw) > MAX_WEIGHT_GRAMS:
-            messages.error(request, f"Weight: give whole grams, 0 to {MAX_WEIGHT_GRAMS}.")
+        if not raw.isdigit():
+            messages.error(request, f"Weight: give whole grams, 0 to {MAX_PACKAGE_GRAMS:,}.")
             return redirect("web:wave-detail", wave.pk)
         packages = [{"weight_grams": int(raw)}]
     try:
