@@ -94,7 +94,9 @@ def test_every_registered_model_has_a_working_changelist_and_add_or_view_page(ad
             assert admin_client_logged.get(change).status_code == 200, change
             if isinstance(model_admin, SimpleHistoryAdmin):
                 history = _url(model, "history", obj.pk)
-                assert admin_client_logged.get(history).status_code == 200, history
+                # a count line still being counted is blind, to admins too (its history holds quantities)
+                blind = model._meta.model_name == "cyclecountline" and obj.status in ("OPEN", "RECOUNT")
+                assert admin_client_logged.get(history).status_code == (403 if blind else 200), history
         add = admin_client_logged.get(_url(model, "add"))
         assert add.status_code in (200, 403), model
 
