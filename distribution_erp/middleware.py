@@ -25,3 +25,34 @@ class RequestSizeLimitMiddleware:
                 content_type="application/problem+json",
             )
         return self.get_response(request)
+
+
+class ApiProblemMiddleware:
+    """An exception no handler turned into a response (a database or cache outage, a bug) answers
+    ``application/problem+json`` 500 under ``/api/`` instead of Django's HTML error page; it is logged with its
+    traceback as Django would. Pages keep Django's own 500 handling."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not request.path.startswith("/api/"):
+            return None
+        import logging
+
+        from django.http import Http404
+
+        from distribution_erp.api.errors import plain_problem
+
+        if isinstance(exception, Http404):
+            return plain_problem(404, "No such object, or it is not visible to you.", code="not_found")
+        logging.getLogger("django.request").error(
+            "Internal Server Error: %s",
+            request.path,
+            exc_info=exception,
+            extra={"status_code": 500, "request": request},
+        )
+        return plain_problem(500, "The server failed to answer this request; it has been logged.", code="server_error")

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "distribution_erp.middleware.ApiProblemMiddleware",  # last: an unhandled error under /api/ is problem+json
 ]
 
 ROOT_URLCONF = "distribution_erp.urls"
@@ -111,10 +112,53 @@ if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER"):
     _base, _, _db = REDIS_URL.rpartition("/")
     if _base.count("/") >= 2 and _db.isdigit():
         REDIS_URL = f"{_base}/{int(_db) + int(os.environ['PYTEST_XDIST_WORKER'].removeprefix('gw'))}"
+# Background work and recovery (README): tasks are acknowledged after they finish (acks_late) and requeued when
+# their worker dies; every task has a hard time limit, and Redis redelivers a message not acknowledged within
+# the visibility timeout (longer than the longest hard limit, so a running task is never delivered twice).
+# Work a commit triggers goes through the outbox (governance.services.outbox), whose relay re-publishes a task
+# not done within its lease (its hard limit + 5 s): that, not the visibility timeout, recovers a lost task.
+CELERY_TASK_SOFT_TIME_LIMIT = 50
+CELERY_TASK_TIME_LIMIT = 60
+#: tasks that may run long (whole-network jobs) get more time; the outbox's tasks keep short limits (short lease)
+CELERY_TASK_ANNOTATIONS = {
+    "orders.tasks.allocate_order_task": {"soft_time_limit": 20, "time_limit": 25},
+    **{
+        name: {"soft_time_limit": 270, "time_limit": 300}
+        for name in (
+            "inventory.tasks.reconcile_inventory",
+            "inventory.tasks.create_daily_counts",
+            "reporting.tasks.snapshot_kpis",
+            "orders.tasks.replenish_all_sites",
+            "orders.tasks.reconcile_allocations_task",
+            "orders.tasks.allocation_sweep",
+            "governance.tasks.run_exception_sweeps",
+            "governance.tasks.send_notification_digests",
+        )
+    },
+    "orders.tasks.replenish_site": {"soft_time_limit": 110, "time_limit": 120},
+}
+CELERY_VISIBILITY_TIMEOUT = 330  # > the longest hard time limit (300 s)
+# A request that publishes never waits long for a broker that is down: short connect and socket timeouts.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_BROKER_POOL_LIMIT = 10
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # fail-soft: a Redis outage falls back to a per-process memory cache (distribution_erp/cache.py)
+    CACHES = {
+        "default": {
+            "BACKEND": "distribution_erp.cache.FailSoftRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        "socket_connect_timeout": 1.0,
+        "socket_timeout": 5.0,
+        "retry_on_timeout": False,
+        "health_check_interval": 10,
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "erp"}}
     _broker = embedded.embedded_broker_settings()

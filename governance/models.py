@@ -359,3 +359,71 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.channel} {self.event_key}"
+
+
+class OutboxMessage(models.Model):
+    """Work a commit must trigger, written in that commit (ARCHITECTURE.md, "Ownership, lifecycle and background
+    work"): ``governance.services.outbox`` writes it, the relay (``manage.py outbox_relay``) publishes it to Celery
+    and re-publishes it when it is not done within its lease (a worker killed, Redis restarted).
+
+    A TASK names a Celery task with its args/kwargs; an EVENT carries a domain event (``topic`` + ``payload``) for
+    subscribers (webhooks). ``dedup_key``: at most one row per key waits to be dispatched (a second enqueue of the
+    same work before the first is published is absorbed)."""
+
+    class Kind(models.TextChoices):
+        TASK = "TASK", "Celery task"
+        EVENT = "EVENT", "Domain event"
+
+    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.TASK)
+    topic = models.CharField(max_length=150, help_text="TASK: the Celery task name; EVENT: the event type")
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    payload = models.JSONField(default=dict, blank=True, help_text="EVENT: the event body")
+    queue = models.CharField(max_length=60, blank=True)
+    dedup_key = models.CharField(max_length=200, null=True, blank=True)
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    available_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # the relay: not done, due, oldest first (dispatched ones are re-checked against their lease)
+            models.Index(fields=["available_at", "id"], condition=Q(done_at__isnull=True), name="outbox_pending_idx"),
+            # the purge of done rows
+            models.Index(fields=["done_at"], condition=Q(done_at__isnull=False), name="outbox_done_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedup_key"],
+                condition=Q(done_at__isnull=True, dispatched_at__isnull=True, dedup_key__isnull=False),
+                name="outbox_one_waiting_row_per_dedup_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.topic} #{self.pk}"
+
+
+class ServiceHeartbeat(models.Model):
+    """A background process says it is alive: the Celery worker, beat and the outbox relay write theirs every few
+    seconds (``governance.services.heartbeats``); ``/health/ready/`` and the jobs page read them."""
+
+    name = models.CharField(max_length=40, help_text="worker, beat or outbox_relay")
+    host = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["name", "-seen_at"]
+        constraints = [models.UniqueConstraint(fields=["name", "host", "pid"], name="heartbeat_one_row_per_process")]
+        indexes = [models.Index(fields=["name", "seen_at"], name="heartbeat_name_seen_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.host}:{self.pid} {self.seen_at:%H:%M:%S}"

@@ -48,3 +48,23 @@ def send_notification_digests() -> dict:
     with record_job("notification_digest") as counts:
         counts.update(send())
     return counts
+
+
+@shared_task(name="governance.tasks.purge_outbox", **RETRY)
+def purge_outbox() -> dict:
+    """Periodic: delete outbox rows done more than a few days ago and heartbeats of processes gone for a day."""
+    from governance.services.heartbeats import purge_heartbeats
+    from governance.services.outbox import purge_outbox as purge
+
+    with record_job("outbox_purge") as counts:
+        counts["outbox_rows"] = purge()
+        counts["heartbeats"] = purge_heartbeats()
+    return counts
+
+
+@shared_task(name="governance.tasks.deliver_outbox_event", **RETRY)
+def deliver_outbox_event(outbox_id: int) -> int:
+    """An EVENT row of the outbox: hand it to its subscribers (idempotent subscribers; a row may come twice)."""
+    from governance.services.outbox import deliver_event
+
+    return deliver_event(outbox_id)

@@ -2,7 +2,8 @@
 
 from django.dispatch import Signal
 
-#: sent after commit when AVAILABLE stock increased (kwargs: site_id, item_ids). Orders fills backorders.
+#: sent INSIDE the posting transaction when AVAILABLE stock increased (kwargs: site_id, item_ids). Orders writes an
+#: outbox row (governance.services.outbox) to fill backorders after commit.
 stock_available = Signal()
 
 #: sent after commit when a count or short pick found a variance (kwargs: site_id, location_id, item_id).

@@ -6,8 +6,6 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self):
-        from django.db import transaction
-
         from inventory.selectors import register_integrity_check
         from inventory.signals import stock_available
 
@@ -15,9 +13,12 @@ class OrdersConfig(AppConfig):
         from .services.orders import register_handlers
 
         def _on_stock_available(sender, site_id, item_ids, **kwargs):
+            from governance.services.outbox import enqueue_task
+
             from .tasks import fill_backorders_task
 
-            transaction.on_commit(lambda: fill_backorders_task.delay(site_id, list(item_ids)))
+            # sent inside the ledger's transaction: the outbox row commits with the stock move
+            enqueue_task(fill_backorders_task, args=[site_id, list(item_ids)], site=site_id)
 
         stock_available.connect(_on_stock_available, dispatch_uid="orders.fill_backorders", weak=False)
         register_integrity_check(allocation_drift)

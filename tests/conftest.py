@@ -144,6 +144,7 @@ SCHEDULE_MIGRATIONS = [
     ("inventory.migrations.0005_reconcile_schedule", "schedule"),
     ("reporting.migrations.0002_snapshot_schedule", "schedule"),
     ("reporting.migrations.0003_snapshot_hourly", "hourly"),
+    ("governance.migrations.0006_outbox_purge_schedule", "schedule"),
 ]
 
 

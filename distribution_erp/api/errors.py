@@ -37,6 +37,8 @@ TITLES = {
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
     status.HTTP_422_UNPROCESSABLE_ENTITY: "Request refused",
     status.HTTP_429_TOO_MANY_REQUESTS: "Too many requests",
+    status.HTTP_500_INTERNAL_SERVER_ERROR: "Server error",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "Service unavailable",
 }
 
 

@@ -304,9 +304,8 @@ def _post_moves(
 
     for site_id, item_ids in became_available.items():
         ids = sorted(item_ids)
-        transaction.on_commit(
-            lambda site_id=site_id, ids=ids: stock_available.send(sender=StockMove, site_id=site_id, item_ids=ids)
-        )
+        # inside the transaction: receivers write outbox rows that commit (or roll back) with the moves
+        stock_available.send(sender=StockMove, site_id=site_id, item_ids=ids)
     return moves
 
 

@@ -229,12 +229,13 @@ def release_allocations(queryset) -> dict[tuple[int, int], int]:
         by_site[site_id].append(item_id)
 
     def wake():
+        from governance.services.outbox import enqueue_task
         from orders.tasks import fill_backorders_task
 
         for site_id, item_ids in by_site.items():
-            fill_backorders_task.delay(site_id, sorted(item_ids))
+            enqueue_task(fill_backorders_task, args=[site_id, sorted(item_ids)], site=site_id)
 
-    transaction.on_commit(wake)
+    wake()  # outbox rows in this transaction
     return dict(released)
 
 

@@ -428,9 +428,10 @@ def credit_decision(*, credit_limit: Decimal, open_value: Decimal, order_value: 
 
 
 def _enqueue_allocation(order_id: int) -> None:
+    from governance.services.outbox import enqueue_task
     from orders.tasks import allocate_order_task
 
-    transaction.on_commit(lambda: allocate_order_task.delay(order_id))
+    enqueue_task(allocate_order_task, args=[order_id], dedup_key=f"allocate_order:{order_id}")  # the outbox
 
 
 @atomic_with_retry

@@ -207,12 +207,10 @@ def request_run(*, user, site: Site, trigger: str = ReplenishmentRun.Trigger.REQ
         )
     run_id = run.pk
 
-    def _send():
-        from orders.tasks import replenish_site
+    from governance.services.outbox import enqueue_task
+    from orders.tasks import replenish_site
 
-        replenish_site.delay(run_id)
-
-    transaction.on_commit(_send)
+    enqueue_task(replenish_site, args=[run_id], site=site, dedup_key=f"replenish_run:{run_id}")
     return run
 
 

@@ -185,7 +185,7 @@ def test_a_mistake_is_corrected_by_a_reversing_move(supervisor, site, item, stor
     assert quant_of(item, storage) == (10, 0)
 
 
-# --- stock_available: after commit, only when AVAILABLE grew ----------------------------------------------------
+# --- stock_available: in the posting transaction (receivers write outbox rows), only when AVAILABLE grew ---------
 
 
 @pytest.fixture
@@ -200,14 +200,18 @@ def signals():
     stock_available.disconnect(dispatch_uid="test-ledger-signal")
 
 
-def test_stock_available_is_sent_after_commit_when_available_stock_grows(
-    supervisor, site, item, storage, signals, django_capture_on_commit_callbacks
+def test_stock_available_is_sent_in_the_transaction_when_available_stock_grows(
+    supervisor, site, item, storage, signals
 ):
     other = ItemFactory(sku="GADGET")
-    with django_capture_on_commit_callbacks(execute=True):
-        receive_stock(user=supervisor, item=item, location=storage, quantity=5, status="AVAILABLE")
-        receive_stock(user=supervisor, item=other, location=storage, quantity=5, status="AVAILABLE")
-        assert signals == []  # nothing before the transaction commits
+    with pytest.raises(ZeroDivisionError):
+        with transaction.atomic():
+            receive_stock(user=supervisor, item=item, location=storage, quantity=5, status="AVAILABLE")
+            assert signals == [{"site_id": site.pk, "item_ids": [item.pk]}]  # before commit: receivers write in it
+            raise ZeroDivisionError("the business transaction fails")
+    signals.clear()
+    receive_stock(user=supervisor, item=item, location=storage, quantity=5, status="AVAILABLE")
+    receive_stock(user=supervisor, item=other, location=storage, quantity=5, status="AVAILABLE")
     assert signals == [{"site_id": site.pk, "item_ids": [item.pk]}, {"site_id": site.pk, "item_ids": [other.pk]}]
 
 
@@ -226,6 +230,7 @@ def test_stock_available_is_not_sent_when_available_stock_did_not_grow(
     supervisor, item, storage, storage2, stock, signals, django_capture_on_commit_callbacks
 ):
     stock(item, storage, 10)
+    signals.clear()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         receive_stock(user=supervisor, item=item, location=storage, quantity=5)  # RECEIVED
         move_stock(user=supervisor, item=item, from_location=storage, to_location=storage2, quantity=3)
