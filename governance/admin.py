@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied as AdminPermissionDenied
+from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -120,7 +123,122 @@ class ServiceAdminMixin:
         return done
 
 
-class SiteScopedAdmin(ServiceAdminMixin, SimpleHistoryAdmin):
+class ScopedModelAdmin(admin.ModelAdmin):
+    """Base of every admin here: an object the user may not see (another site's, or none at all, or an id that is
+    no id) answers 404 on every object page, the same answer for each, instead of Django's redirect to the index.
+    Django's own history page (the admin log) only answers GET."""
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404(f"No {opts.verbose_name} with this id.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        return super().history_view(request, object_id, extra_context)
+
+
+def _history_manager(model):
+    """The model's django-simple-history manager, or None for a model without history."""
+    name = getattr(model._meta, "simple_history_manager_attribute", None)
+    return getattr(model, name, None) if name else None
+
+
+class HistoryAdmin(ScopedModelAdmin, SimpleHistoryAdmin):
+    """django-simple-history's pages, scoped exactly like the change view and read only.
+
+    The history list and each version are shown only for an object the change view would show
+    (``get_queryset``: the user's sites), and a version only when it belongs to that object; anything else, a
+    model without history and an id that is no id answer 404. Nothing is ever reverted or edited from history
+    (a revert would write outside the services): both pages answer only GET (405 otherwise) and a version is
+    rendered with every field read only and no Revert button. ``check_history_access`` lets an admin refuse an
+    object's history (blind count lines)."""
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def has_change_history_permission(self, request, obj=None):
+        return False
+
+    def check_history_access(self, request, obj) -> None:
+        """Raise ``PermissionDenied`` when the user may see ``obj`` but not its history."""
+
+    def _history_object(self, request, object_id):
+        if _history_manager(self.model) is None:
+            raise Http404(f"{self.model._meta.verbose_name_plural} have no history.")
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(f"No {self.model._meta.verbose_name} with this id.")
+        if not self.has_view_or_change_permission(request, obj):
+            raise AdminPermissionDenied
+        self.check_history_access(request, obj)
+        return obj
+
+    def history_view(self, request, object_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        obj = self._history_object(request, object_id)
+        return SimpleHistoryAdmin.history_view(self, request, str(obj.pk), extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """One version of a visible object, read only (its ``history_id`` must belong to that object)."""
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        current = self._history_object(request, object_id)
+        history = _history_manager(self.model)
+        try:
+            version_pk = history.model._meta.pk.to_python(unquote(version_id))
+        except ValidationError:
+            raise Http404("No such version.") from None
+        record = history.filter(**{self.model._meta.pk.attname: current.pk, "pk": version_pk}).first()
+        if record is None:
+            raise Http404("No such version of this object.")
+        obj = record.instance
+        obj._state.adding = False
+        request.current_app = self.admin_site.name
+        form = self.get_form(request, obj)(instance=obj)
+        fieldsets = self.get_fieldsets(request, obj)
+        shown = [name for name in flatten_fieldsets(fieldsets)]
+        admin_form = helpers.AdminForm(form, fieldsets, {}, [*shown, *self.get_readonly_fields(request, obj)], self)
+        opts = self.model._meta
+        info = self.admin_site.name, opts.app_label, opts.model_name
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"View {opts.verbose_name}: {obj}",
+            "adminform": admin_form,
+            "object_id": current.pk,
+            "original": obj,
+            "is_popup": False,
+            "media": self.media + admin_form.media,
+            "errors": None,
+            "inline_admin_formsets": [],
+            "app_label": opts.app_label,
+            "original_opts": opts,
+            "changelist_url": reverse("{}:{}_{}_changelist".format(*info)),
+            "change_url": reverse("{}:{}_{}_change".format(*info), args=(current.pk,)),
+            "history_url": reverse("{}:{}_{}_history".format(*info), args=(current.pk,)),
+            "change_history": False,
+            "revert_disabled": True,
+            "add": False,
+            "change": True,
+            "has_add_permission": False,
+            "has_view_permission": True,
+            "has_change_permission": False,
+            "has_delete_permission": False,
+            "has_editable_inline_admin_formsets": False,
+            "has_file_field": False,
+            "has_absolute_url": False,
+            "form_url": "",
+            "opts": history.model._meta,
+            "content_type_id": self.content_type_model_cls.objects.get_for_model(self.model).id,
+            "save_as": False,
+            "save_on_top": False,
+            "show_save": False,
+            **(extra_context or {}),
+        }
+        return self.render_history_view(request, self.object_history_form_template, context)
+
+
+class SiteScopedAdmin(ServiceAdminMixin, HistoryAdmin):
     """Staff who are not enterprise admins see only rows of their sites, and pick only their sites in forms."""
 
     site_field = "site"
@@ -541,7 +659,7 @@ class ApprovalRequestAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
 
 
 @admin.register(ExceptionCode)
-class ExceptionCodeAdmin(SimpleHistoryAdmin):
+class ExceptionCodeAdmin(HistoryAdmin):
     """The catalog: severity, owning role and SLA may be tuned; codes are added in governance/catalog.py."""
 
     list_display = ("code", "name", "severity", "owner_role", "sla_minutes", "active")
@@ -637,7 +755,7 @@ class ExceptionCaseAdmin(SiteScopedAdmin):
 
 
 @admin.register(JobRun)
-class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class JobRunAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     """Background job runs. Staff see the runs of their sites and the enterprise-wide runs."""
 
     list_display = ("kind", "site", "status", "started_at", "finished_at", "counts", "short_error", "requested_by")
@@ -657,7 +775,7 @@ class JobRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(DocumentSequence)
-class DocumentSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DocumentSequenceAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     """Gap-free document counters: shown, never edited (an edit would break the numbering)."""
 
     list_display = ("prefix", "last_value", "last_number")
@@ -669,7 +787,7 @@ class DocumentSequenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ScopedModelAdmin):
     """API tokens: listed and revoked here, made with ``manage.py create_api_token``. The digest is never shown.
     Staff who are not enterprise admins see only their own tokens."""
 
@@ -705,7 +823,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class IdempotencyRecordAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     """Replayable first responses of API creates sent with an Idempotency-Key (purged after the TTL)."""
 
     list_display = ("key", "user", "method", "path", "status_code", "created_at", "completed_at")
@@ -719,4 +837,12 @@ class IdempotencyRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return qs if permissions.is_enterprise_admin(request.user) else qs.filter(user=request.user)
 
 
-__all__ = ["SITE_FILTER", "ReadOnlyAdminMixin", "ServiceAdminMixin", "SiteScopedAdmin", "add_domain_error"]
+__all__ = [
+    "SITE_FILTER",
+    "HistoryAdmin",
+    "ReadOnlyAdminMixin",
+    "ScopedModelAdmin",
+    "ServiceAdminMixin",
+    "SiteScopedAdmin",
+    "add_domain_error",
+]

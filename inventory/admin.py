@@ -8,10 +8,16 @@ from it (StockQuant, StockLevel) are strictly read only; adjustments are only ap
 """
 
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from governance import permissions
-from governance.admin import SITE_FILTER, ReadOnlyAdminMixin, ServiceAdminMixin, SiteScopedAdmin
+from governance.admin import (
+    SITE_FILTER,
+    HistoryAdmin,
+    ReadOnlyAdminMixin,
+    ScopedModelAdmin,
+    ServiceAdminMixin,
+    SiteScopedAdmin,
+)
 from governance.services.history import set_history_user
 
 from .models import (
@@ -33,7 +39,7 @@ from .services.counts import decide_count
 from .services.master import ITEM_FIELDS
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ScopedModelAdmin):
     """The ledger and the balances derived from it: never edited by hand."""
 
     site_field = "site"
@@ -70,7 +76,7 @@ class SubstituteInline(admin.TabularInline):
 
 
 @admin.register(Item)
-class ItemAdmin(ServiceAdminMixin, SimpleHistoryAdmin):
+class ItemAdmin(ServiceAdminMixin, HistoryAdmin):
     """Items with their units and substitutes, saved together through create_item / update_item (admins and
     planners maintain master data)."""
 
@@ -144,7 +150,7 @@ class ItemAdmin(ServiceAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ItemUnit)
-class ItemUnitAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+class ItemUnitAdmin(ReadOnlyAdminMixin, HistoryAdmin):
     """Units of all items, for search; they are edited on the item's page."""
 
     list_display = ("item", "code", "factor")
@@ -154,7 +160,7 @@ class ItemUnitAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ItemSubstitute)
-class ItemSubstituteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ItemSubstituteAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     """Substitution links of all items, for search; they are edited on the item's page."""
 
     list_display = ("item", "substitute", "preference")
@@ -249,7 +255,7 @@ class LocationAdmin(SiteScopedAdmin):
 
 
 @admin.register(Lot)
-class LotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class LotAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     """Lots are created by receiving (with their expiry date); shown here for search."""
 
     list_display = ("number", "item", "expiry_date", "created_at")
@@ -488,19 +494,11 @@ class CycleCountLineAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
             return False
         return super().lookup_allowed(lookup, value, request)
 
-    def _require_may_see_expected(self, request, object_id) -> None:
+    def check_history_access(self, request, obj) -> None:
+        """A line's history shows its quantities: only for whoever may see them (403; 404 for an invisible line)."""
         from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 
         from .services.counts import may_see_expected
 
-        line = self.get_queryset(request).filter(pk=object_id).select_related("count").first()
-        if line is None or not may_see_expected(request.user, line):
+        if not may_see_expected(request.user, obj):
             raise DjangoPermissionDenied("Count lines are blind: their history shows quantities.")
-
-    def history_view(self, request, object_id, extra_context=None):
-        self._require_may_see_expected(request, object_id)
-        return super().history_view(request, object_id, extra_context)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):
-        self._require_may_see_expected(request, object_id)
-        return super().history_form_view(request, object_id, version_id, extra_context)

@@ -1,9 +1,8 @@
 from django.contrib import admin, messages
-from simple_history.admin import SimpleHistoryAdmin
 
 from distribution_erp.errors import DomainError
 from governance import permissions
-from governance.admin import SITE_FILTER, ReadOnlyAdminMixin, SiteScopedAdmin
+from governance.admin import SITE_FILTER, HistoryAdmin, ReadOnlyAdminMixin, ScopedModelAdmin, SiteScopedAdmin
 
 from .models import (
     Allocation,
@@ -25,7 +24,7 @@ from .services.returns import decide_return
 
 
 @admin.register(Customer)
-class CustomerAdmin(SimpleHistoryAdmin):
+class CustomerAdmin(HistoryAdmin):
     list_display = (
         "code",
         "name",
@@ -81,7 +80,7 @@ class DecisionInline(admin.TabularInline):
 
 
 @admin.register(SalesOrder)
-class SalesOrderAdmin(SimpleHistoryAdmin):
+class SalesOrderAdmin(HistoryAdmin):
     """Orders are entered through the API or the coordinator pages; admin shows them and runs the same
     services (release, cancel), so every rule applies here too."""
 
@@ -135,7 +134,7 @@ class SalesOrderAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(admin.ModelAdmin):
+class AllocationAdmin(ScopedModelAdmin):
     list_display = (
         "line",
         "site",
@@ -166,7 +165,7 @@ class AllocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Supplier)
-class SupplierAdmin(SimpleHistoryAdmin):
+class SupplierAdmin(HistoryAdmin):
     list_display = ("code", "name", "lead_time_days", "requires_inspection", "over_receipt_tolerance_percent", "active")
     list_filter = ("active", "requires_inspection")
     search_fields = ("code", "name")
@@ -184,7 +183,7 @@ class PurchaseLineInline(admin.TabularInline):
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(SimpleHistoryAdmin):
+class PurchaseOrderAdmin(HistoryAdmin):
     list_display = ("number", "supplier", "site", "status", "expected_date", "created_at")
     list_filter = ("status", "site")
     search_fields = ("number", "supplier__code", "supplier_reference")
@@ -204,10 +203,15 @@ class PurchaseOrderAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(ShipNoticeLine)
-class ShipNoticeLineAdmin(admin.ModelAdmin):
+class ShipNoticeLineAdmin(ScopedModelAdmin):
     list_display = ("po_line", "lot_number", "expiry_date", "quantity", "created_at")
     search_fields = ("lot_number", "po_line__purchase_order__number")
     raw_id_fields = ("po_line",)
+
+    def get_queryset(self, request):
+        return permissions.restrict(
+            super().get_queryset(request), request.user, site_field="po_line__purchase_order__site"
+        )
 
 
 class TransferLineInline(admin.TabularInline):
@@ -230,7 +234,7 @@ class TransferLineInline(admin.TabularInline):
 
 
 @admin.register(TransferOrder)
-class TransferOrderAdmin(SimpleHistoryAdmin):
+class TransferOrderAdmin(HistoryAdmin):
     list_display = ("number", "from_site", "to_site", "status", "value", "created_at", "shipped_at", "received_at")
     list_filter = ("status", "from_site", "to_site")
     search_fields = ("number", "reason")

@@ -1,13 +1,13 @@
 from django.contrib import admin
 
 from governance import permissions
-from governance.admin import ReadOnlyAdminMixin
+from governance.admin import ReadOnlyAdminMixin, ScopedModelAdmin
 
 from .models import KpiSnapshot
 
 
 @admin.register(KpiSnapshot)
-class KpiSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class KpiSnapshotAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     """Daily KPI snapshots, read only (written by the snapshot_kpis job). Staff who are not enterprise admins
     see their sites' rows, and the network rows only when they may see the network."""
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from governance import permissions
+from governance.admin import HistoryAdmin, ScopedModelAdmin
 
 from .models import (
     CountRequest,
@@ -51,7 +51,7 @@ class DiscrepancyInline(admin.TabularInline):
 
 
 @admin.register(Receipt)
-class ReceiptAdmin(SimpleHistoryAdmin):
+class ReceiptAdmin(HistoryAdmin):
     list_display = ("number", "site", "purchase_order", "received_at", "received_by", "final")
     list_filter = ("site", "final")
     search_fields = ("number", "purchase_order__number")
@@ -71,7 +71,7 @@ class ReceiptAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Discrepancy)
-class DiscrepancyAdmin(admin.ModelAdmin):
+class DiscrepancyAdmin(ScopedModelAdmin):
     list_display = ("receipt", "code", "item", "expected", "actual", "detail", "created_at")
     list_filter = ("code",)
     search_fields = ("receipt__number", "item__sku")
@@ -87,7 +87,7 @@ class DiscrepancyAdmin(admin.ModelAdmin):
 
 
 @admin.register(PutawayRule)
-class PutawayRuleAdmin(SimpleHistoryAdmin):
+class PutawayRuleAdmin(HistoryAdmin):
     list_display = (
         "site",
         "priority",
@@ -108,7 +108,7 @@ class PutawayRuleAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PutawayTask)
-class PutawayTaskAdmin(SimpleHistoryAdmin):
+class PutawayTaskAdmin(HistoryAdmin):
     list_display = (
         "id",
         "site",
@@ -145,7 +145,7 @@ class PickTaskInline(admin.TabularInline):
 
 
 @admin.register(Wave)
-class WaveAdmin(SimpleHistoryAdmin):
+class WaveAdmin(HistoryAdmin):
     list_display = ("number", "site", "status", "carrier", "created_at", "released_at", "completed_at")
     list_filter = ("site", "status")
     search_fields = ("number",)
@@ -165,7 +165,7 @@ class WaveAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(PickTask)
-class PickTaskAdmin(SimpleHistoryAdmin):
+class PickTaskAdmin(HistoryAdmin):
     list_display = (
         "id",
         "wave",
@@ -217,7 +217,7 @@ class PackageInline(admin.TabularInline):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(SimpleHistoryAdmin):
+class ShipmentAdmin(HistoryAdmin):
     list_display = (
         "number",
         "site",
@@ -246,7 +246,7 @@ class ShipmentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CountRequest)
-class CountRequestAdmin(SimpleHistoryAdmin):
+class CountRequestAdmin(HistoryAdmin):
     list_display = ("location", "site", "item", "reason", "status", "requested_at")
     list_filter = ("site", "status")
     search_fields = ("location__code", "reason")

@@ -462,7 +462,7 @@ def test_site_restricted_staff_see_only_their_sites_rows(client, make_user, site
         page = _page(client.get(_url(model, "changelist")))
         assert visible in page, model
         assert hidden not in page, model
-    assert client.get(_url(Location, "change", theirs.pk)).status_code == 302  # "does not exist": back to index
+    assert client.get(_url(Location, "change", theirs.pk)).status_code == 404  # not visible: not found
     assert client.get(_url(Location, "change", mine.pk)).status_code == 200
     assert client.get(_url(StockLevel, "changelist")).context["cl"].result_count == 1
 

@@ -60,7 +60,7 @@ def test_replenishment_pages_load_and_show_only_the_users_sites(client, staff_pl
         obj = model.objects.filter(site__code="DC1").first()
         assert client.get(url(model, "change", obj.pk)).status_code == 200, model
     hidden = ReplenishmentSuggestion.objects.get(site__code="DC2")
-    assert client.get(url(ReplenishmentSuggestion, "change", hidden.pk)).status_code == 302  # not found: redirect
+    assert client.get(url(ReplenishmentSuggestion, "change", hidden.pk)).status_code == 404  # not visible: not found
 
 
 def test_a_policy_added_in_admin_goes_through_the_service(client, staff_planner, site, supplier):

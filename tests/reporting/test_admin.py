@@ -44,7 +44,7 @@ def test_site_staff_see_their_site_and_admins_of_a_site_the_network(client, make
     supervisor = _staff(make_user, "supervisor", site)
     client.force_login(supervisor)
     assert list(client.get(LIST).context["cl"].queryset) == [snapshots[0]]
-    assert client.get(f"{LIST}{snapshots[1].pk}/change/").status_code == 302  # not visible: back to the list
+    assert client.get(f"{LIST}{snapshots[1].pk}/change/").status_code == 404  # not visible: not found
 
     site_admin = _staff(make_user, "admin", site)
     client.force_login(site_admin)
