@@ -95,3 +95,27 @@ def readiness() -> dict:
 def ready(request):
     body = readiness()
     return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+
+
+def background_health() -> dict:
+    """The jobs page's panel for supervisors: broker down since when, outbox backlog, each process's heartbeat and
+    the processes that stopped beating (killed or stuck) within the last day."""
+    from governance.services.heartbeats import stale_processes
+
+    body = readiness()
+    components = body["components"]
+    relay = components.get("outbox_relay") or {}
+    down_since = (relay.get("details") or {}).get("broker_down_since")
+    broker = components["broker"]
+    if down_since and not broker["ok"]:
+        broker = {**broker, "down_for_seconds": round(time.time() - down_since, 1)}
+    return {
+        "ok": body["status"] == "ok",
+        "broker": broker,
+        "cache": components["cache"],
+        "outbox": components.get("outbox", {}),
+        "processes": [
+            {"name": name, **components[name]} for name in ("worker", "beat", "outbox_relay") if name in components
+        ],
+        "stale": stale_processes() if components["database"]["ok"] else [],
+    }

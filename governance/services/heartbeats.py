@@ -81,13 +81,24 @@ def latest_heartbeats() -> dict[str, dict]:
 
 
 def stale_processes(*, within_hours: int = 24) -> list[ServiceHeartbeat]:
-    """Processes that beat within the last day but not within STALE_SECONDS (killed or stuck), newest first."""
+    """Processes that beat within the last day but not within STALE_SECONDS (killed or stuck) and that no fresh
+    process of the same name on the same host replaced, newest first. A process that stops cleanly removes its
+    row (``forget``)."""
+    from django.db.models import Exists, OuterRef
+
     now = timezone.now()
+    fresh = now - timedelta(seconds=STALE_SECONDS)
+    replaced = ServiceHeartbeat.objects.filter(name=OuterRef("name"), host=OuterRef("host"), seen_at__gte=fresh)
     return list(
-        ServiceHeartbeat.objects.filter(
-            seen_at__lt=now - timedelta(seconds=STALE_SECONDS), seen_at__gte=now - timedelta(hours=within_hours)
-        ).order_by("-seen_at")[:20]
+        ServiceHeartbeat.objects.filter(seen_at__lt=fresh, seen_at__gte=now - timedelta(hours=within_hours))
+        .exclude(Exists(replaced))
+        .order_by("-seen_at")[:20]
     )
+
+
+def forget(name: str) -> None:
+    """This process stops cleanly: remove its heartbeat (a row left behind means it was killed)."""
+    ServiceHeartbeat.objects.filter(name=name, host=socket.gethostname()[:200], pid=os.getpid()).delete()
 
 
 def purge_heartbeats(*, older_than_hours: int = 24) -> int:
@@ -117,6 +128,10 @@ def connect_process_signals() -> None:
     def _shutdown(sender=None, **kwargs):
         for stop in stops:
             stop.set()
+        try:
+            forget("worker")
+        except Exception:  # the database may be the reason for the shutdown
+            logger.warning("heartbeat: could not remove the worker's row")
 
     worker_ready.connect(_worker_ready, weak=False, dispatch_uid="governance.heartbeat.worker")
     beat_init.connect(_beat_init, weak=False, dispatch_uid="governance.heartbeat.beat")

@@ -19,6 +19,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_POST
 
 from distribution_erp.errors import DomainError
+from distribution_erp.health import background_health
 from governance import permissions
 from governance.models import ApprovalRequest, JobRun
 from governance.services import decide_approval
@@ -602,6 +603,8 @@ def job_list(request, *, site):
         {
             "heading": f"Job runs for {site.code}",
             "intro": "Background jobs of this site and of the whole network (replenishment, alerts, reconciliation…).",
+            "above": "web/supervisor/_background_health.html",
+            "health": background_health(),
             "table_id": "job-table",
             "crumbs": [("Job runs", None)],
         },

@@ -108,4 +108,8 @@ class Command(BaseCommand):
                 time.sleep(poll)
         if listener is not None:
             listener.close()
+        try:
+            heartbeats.forget("outbox_relay")
+        except Exception:
+            pass
         self.stdout.write(f"outbox relay: stopped (sent {totals['sent']})")
