@@ -4,10 +4,11 @@
    socket, so every process below shares that one server; it is stopped when this launcher exits.
    With no REDIS_URL, Celery uses the file-system broker in var/broker (tasks still run in the worker process).
 2. `manage.py migrate`, `manage.py load_demo` (idempotent), `manage.py collectstatic`.
-3. Starts the web server (gunicorn), a Celery worker (queues allocation, replenishment, alerts, default) and
-   Celery beat (schedules from the database, editable in admin), prints the addresses and the demo logins,
+3. Starts the web server (gunicorn), a Celery worker (queues allocation, replenishment, alerts, default),
+   Celery beat (schedules from the database, editable in admin) and the outbox relay (manage.py outbox_relay,
+   which hands the work each commit wrote to the worker), prints the addresses and the demo logins,
    and sends a ping task that the worker logs.
-4. Ctrl-C or SIGTERM stops everything cleanly; if one of the three dies, the others are stopped and the
+4. Ctrl-C or SIGTERM stops everything cleanly; if one of the four dies, the others are stopped and the
    launcher exits non-zero.
 
 Options: --host/--port (or HOST/PORT), --no-demo, --demo-scale small (or DEMO_SCALE=small).
@@ -134,6 +135,8 @@ def child_commands(host: str, port: int) -> dict[str, list[str]]:
             "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
             "--loglevel", "INFO",
         ],
+        # publishes the outbox (work each commit triggered) to the worker; re-publishes what a lost worker dropped
+        "relay": [PYTHON, str(ROOT / "manage.py"), "outbox_relay"],
     }  # fmt: skip
 
 

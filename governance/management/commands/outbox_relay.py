@@ -13,7 +13,7 @@ import signal
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from governance.services import heartbeats
@@ -51,8 +51,26 @@ class Command(BaseCommand):
         parser.add_argument("--poll", type=float, default=0.5, help="Seconds between polls (default 0.5)")
         parser.add_argument("--batch", type=int, default=100, help="Rows claimed per batch (default 100)")
         parser.add_argument("--once", action="store_true", help="Relay what is due once and exit")
+        parser.add_argument(
+            "--check", action="store_true", help="Exit 0 when a relay on this host beat recently, 1 otherwise"
+        )
 
-    def handle(self, *args, poll: float, batch: int, once: bool, **options):
+    def handle(self, *args, poll: float, batch: int, once: bool, check: bool = False, **options):
+        if check:
+            import socket
+            from datetime import timedelta
+
+            from django.utils import timezone
+
+            from governance.models import ServiceHeartbeat
+
+            fresh = timezone.now() - timedelta(seconds=heartbeats.STALE_SECONDS)
+            if not ServiceHeartbeat.objects.filter(
+                name="outbox_relay", host=socket.gethostname()[:200], seen_at__gte=fresh
+            ).exists():
+                raise CommandError("no fresh outbox relay heartbeat on this host")
+            self.stdout.write("outbox relay: alive")
+            return
         if once:
             counts = relay_outbox(limit=batch)
             self.stdout.write(f"sent {counts['sent']}, failed {counts['failed']}")
