@@ -4,7 +4,9 @@ Five sites in two regions (three distribution centres, two branches), zones and 
 physical kind per site, 2,000 items with each/case/pallet units, categories, storage types, ABC classes, lot
 tracking with expiry dates, inspection flags and substitutes; opening balances posted through the ledger
 (``post_moves``, kind ADJUST from the site's ADJUSTMENT location, reason OPENING_BALANCE); demo users for
-every role at specific sites; a few site rule overrides with reasons; the daily beat schedules.
+every role at specific sites (with the password erp-demo only when DJANGO_DEBUG is on or DEMO_USERS=1 /
+``--force-demo-users`` says so; otherwise without a usable password); a few site rule overrides with reasons;
+the daily beat schedules.
 
 Then the activity stage, played once through the services (never raw ledger or balance writes, so
 ``manage.py verify_inventory`` stays clean): 40 customers (eight per site; credit holds, low limits, shelf-life
@@ -39,6 +41,8 @@ from simple_history.utils import bulk_create_with_history
 
 SEED = 20240611
 DEMO_PASSWORD = "erp-demo"
+#: set to 1 to give the demo users their well-known password although DJANGO_DEBUG is off
+DEMO_USERS_ENV = "DEMO_USERS"
 OPENING_REFERENCE = "OPENING-{code}"
 OPENING_REASON = "OPENING_BALANCE"
 
@@ -139,6 +143,26 @@ USERS = [
 
 #: (username, password, description) of every demo login, for the run command to print
 DEMO_LOGINS: list[tuple[str, str, str]] = [(u[0], DEMO_PASSWORD, u[6]) for u in USERS]
+
+
+def demo_logins_allowed(force: bool = False) -> bool:
+    """May the demo users get their well-known password? Only with DJANGO_DEBUG on, or when forced
+    (``load_demo --force-demo-users`` or ``DEMO_USERS=1``): a production database never gets ``admin``/erp-demo
+    by accident."""
+    import os
+
+    from django.conf import settings
+
+    wanted = os.environ.get(DEMO_USERS_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return bool(force or wanted or settings.DEBUG)
+
+
+def demo_users_with_the_demo_password() -> list[str]:
+    """The demo users that have the well-known password (so that a command can warn about them)."""
+    User = get_user_model()
+    users = User.objects.filter(username__in=[u[0] for u in USERS]).order_by("username")
+    return [u.username for u in users if u.has_usable_password() and u.check_password(DEMO_PASSWORD)]
+
 
 #: permissions of the staff groups (Django admin): codename prefixes per app label
 GROUP_PERMISSIONS = {
@@ -494,8 +518,16 @@ def plan_bins(scale: Scale, site_kind: str) -> list[tuple[str, str, str]]:
 class DemoLoader:
     """Loads the demo step by step; every step creates only what is missing."""
 
-    def __init__(self, *, scale: Scale = FULL, log: Callable[[str], None] | None = None, activity: bool = True):
+    def __init__(
+        self,
+        *,
+        scale: Scale = FULL,
+        log: Callable[[str], None] | None = None,
+        activity: bool = True,
+        demo_logins: bool = True,
+    ):
         self.scale = scale
+        self.demo_logins = demo_logins
         self.with_activity = activity
         self.log = log or (lambda message: None)
         self.created: dict[str, int] = {}
@@ -563,8 +595,11 @@ class DemoLoader:
                 is_staff=superuser or bool(groups),
                 is_superuser=superuser,
             )
-            hashed = hashed or make_password(DEMO_PASSWORD)
-            user.password = hashed
+            if self.demo_logins:
+                hashed = hashed or make_password(DEMO_PASSWORD)
+                user.password = hashed
+            else:
+                user.set_unusable_password()  # the user and their roles, but no way to sign in as them
             user.save()
             if groups:
                 user.groups.set(Group.objects.filter(name__in=groups))
@@ -1205,11 +1240,31 @@ def _split(total: int, parts: int, rng: random.Random) -> list[int]:
 
 
 def load_demo(
-    *, scale: Scale = FULL, log: Callable[[str], None] | None = None, activity: bool = True
+    *,
+    scale: Scale = FULL,
+    log: Callable[[str], None] | None = None,
+    activity: bool = True,
+    demo_logins: bool | None = None,
 ) -> dict[str, int]:
     """Load the demo network (``activity`` False: without customers, suppliers, policies, orders and the rest of
-    the activity stage); returns what was created (empty on a second run)."""
-    return DemoLoader(scale=scale, log=log, activity=activity).run()
+    the activity stage); returns what was created (empty on a second run).
+
+    ``demo_logins``: give the new demo users the well-known password ``DEMO_PASSWORD``; by default only when
+    ``demo_logins_allowed()`` (DJANGO_DEBUG on or DEMO_USERS=1). Otherwise they are created without a usable
+    password (their roles are there; nobody signs in as them until an admin sets a password)."""
+    if demo_logins is None:
+        demo_logins = demo_logins_allowed()
+    return DemoLoader(scale=scale, log=log, activity=activity, demo_logins=demo_logins).run()
 
 
-__all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "FULL", "SMALL", "Scale", "load_demo"]
+__all__ = [
+    "DEMO_LOGINS",
+    "DEMO_PASSWORD",
+    "DEMO_USERS_ENV",
+    "FULL",
+    "SMALL",
+    "Scale",
+    "demo_logins_allowed",
+    "demo_users_with_the_demo_password",
+    "load_demo",
+]

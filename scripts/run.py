@@ -171,6 +171,15 @@ def demo_login_lines() -> list[str]:
         pass
     lines = []
     if logins:
+        try:
+            from distribution_erp.demo import demo_logins_allowed
+        except ImportError:  # an older demo module: its users always had the password
+            demo_logins_allowed = None
+        if demo_logins_allowed is not None and not demo_logins_allowed():
+            return [
+                "(none: DJANGO_DEBUG is off, so load_demo gave the demo users no password;"
+                " DEMO_USERS=1 or `manage.py load_demo --force-demo-users` gives new ones the demo password)"
+            ]
         rows = [
             [f"{key}: {value}" for key, value in entry.items()]
             if isinstance(entry, dict)

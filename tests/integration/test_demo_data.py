@@ -255,7 +255,8 @@ def test_full_demo_network_loads_once_and_a_second_run_changes_nothing():
 
 
 @pytest.mark.django_db
-def test_demo_logins_work_with_the_printed_password_and_have_their_roles():
+def test_demo_logins_work_with_the_printed_password_and_have_their_roles(settings):
+    settings.DEBUG = True  # as `make run` has it; with DEBUG off they get no password (tests/security)
     demo.load_demo(scale=demo.SMALL, activity=False)  # the network only (as the dashboard benchmark loads it)
     User = get_user_model()
 

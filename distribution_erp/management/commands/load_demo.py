@@ -25,12 +25,21 @@ class Command(BaseCommand):
             help="full (default): 2,000 items and a few hundred bins per site; small: a quick subset for tests",
         )
         parser.add_argument("--small", action="store_const", const="small", dest="scale", help="same as --scale small")
+        parser.add_argument(
+            "--force-demo-users",
+            action="store_true",
+            help=(
+                f"give the demo users the well-known password {demo.DEMO_PASSWORD!r} although DJANGO_DEBUG is off "
+                f"(also {demo.DEMO_USERS_ENV}=1); without it and with DJANGO_DEBUG off they get no usable password"
+            ),
+        )
 
-    def handle(self, *args, scale="full", **options):
+    def handle(self, *args, scale="full", force_demo_users=False, **options):
         verbose = options.get("verbosity", 1) >= 2
         chosen = demo.SMALL if scale == "small" else demo.FULL
+        logins = demo.demo_logins_allowed(force=force_demo_users)
         self.stdout.write(f"Loading demo data ({scale} scale) ...")
-        created = demo.load_demo(scale=chosen, log=self.stdout.write if verbose else None)
+        created = demo.load_demo(scale=chosen, log=self.stdout.write if verbose else None, demo_logins=logins)
         made = {what: n for what, n in created.items() if n}
         if made:
             self.stdout.write(
@@ -38,8 +47,30 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(self.style.SUCCESS("Demo data already loaded: nothing changed."))
+        if not logins:
+            self.stdout.write(
+                self.style.WARNING(
+                    "DJANGO_DEBUG is off: no demo credentials were created. The demo users have no usable password "
+                    "(set one with `manage.py changepassword USER`), or run again with --force-demo-users "
+                    f"(or {demo.DEMO_USERS_ENV}=1) to give new demo users the password {demo.DEMO_PASSWORD!r}."
+                )
+            )
+            exposed = demo.demo_users_with_the_demo_password()
+            if exposed:
+                self.stdout.write(
+                    self.style.ERROR(
+                        f"Still with the well-known password {demo.DEMO_PASSWORD!r} from an earlier load: "
+                        + ", ".join(exposed)
+                        + ". Change or remove them (`manage.py changepassword USER`)."
+                    )
+                )
+            return
         if not settings.DEBUG:
-            self.stdout.write(self.style.WARNING("DJANGO_DEBUG=0: the demo users below have well-known passwords."))
+            self.stdout.write(
+                self.style.WARNING(
+                    "DJANGO_DEBUG is off and demo users were forced: the logins below have well-known passwords."
+                )
+            )
         self.stdout.write("Demo logins (username / password):")
         for username, password, description in demo.DEMO_LOGINS:
             self.stdout.write(f"  {username:<12} {password:<10} {description}")
