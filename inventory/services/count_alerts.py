@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
-from governance.models import ExceptionCase
+from governance import selectors as governance_selectors
 from governance.services.alerts import register_sweep, resolve_cases
 from governance.services.exceptions import open_exception
 from inventory.models import CycleCountLine
@@ -55,17 +54,11 @@ def sweep_count_variances_awaiting_approval(*, now: datetime | None = None) -> d
     decided = CycleCountLine.objects.filter(decided_at__isnull=False).exclude(
         status=CycleCountLine.Status.PENDING_APPROVAL
     )
-    stale = (
-        ExceptionCase.objects.filter(
-            code__code=VARIANCE_CODE,
-            content_type=ContentType.objects.get_for_model(CycleCountLine),
-            object_id__in=decided.values("pk"),
-        )
-        .exclude(status=ExceptionCase.Status.RESOLVED)
-        .values_list("pk", flat=True)
+    stale = governance_selectors.open_exception_ids(
+        model=CycleCountLine, code=VARIANCE_CODE, object_ids=decided.values("pk")
     )
     counts["resolved"] = resolve_cases(
-        case_ids=list(stale), note="The count variance was decided (approved and posted, or rejected).", now=now
+        case_ids=stale, note="The count variance was decided (approved and posted, or rejected).", now=now
     )
     return counts
 

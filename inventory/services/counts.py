@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,6 +21,7 @@ from distribution_erp.db import atomic_with_retry, lock_rows
 from distribution_erp.errors import InsufficientStock, NotFound, SegregationOfDuties, StateConflict, ValidationFailed
 from distribution_erp.validation import field_error, positive_quantity
 from governance import permissions
+from governance import selectors as governance_selectors
 from governance.models import ApprovalRequest, Site
 from governance.services import (
     ApprovalHandler,
@@ -468,12 +468,7 @@ def record_found_stock(
 
 
 def pending_approval_for(count: CycleCount) -> ApprovalRequest | None:
-    return ApprovalRequest.objects.filter(
-        content_type=ContentType.objects.get_for_model(CycleCount),
-        object_id=count.pk,
-        kind=APPROVAL_KIND,
-        status=ApprovalRequest.Status.PENDING,
-    ).first()
+    return governance_selectors.pending_approval(model=CycleCount, object_id=count.pk, kinds=APPROVAL_KIND)
 
 
 @atomic_with_retry

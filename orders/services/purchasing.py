@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
+from distribution_erp.errors import NotFound, RuleViolation, StateConflict, ValidationFailed
 from distribution_erp.validation import field_error, full_clean_or_raise
 from governance import permissions
 from governance.models import Site
@@ -17,6 +17,7 @@ from governance.services.sequences import next_document_number
 from inventory.models import Item
 from inventory.units import to_base_quantity
 from orders.models import PurchaseOrder, PurchaseOrderLine, ShipNoticeLine, Supplier
+from orders.policy.purchasing import over_receipt_limit, status_after_receipt
 
 SUPPLIER_FIELDS = (
     "name",
@@ -149,6 +150,117 @@ def lock_purchase_order(po_id: int, user, action: str = "purchasing.manage") -> 
     return po
 
 
+def lock_purchase_order_lines(po: PurchaseOrder) -> list[PurchaseOrderLine]:
+    """Lock the lines of ``po`` (whose row the caller has locked first), by line number, with their items (read,
+    not locked: FOR NO KEY UPDATE OF the line rows only, so receipts and foreign-key checks do not deadlock)."""
+    return list(
+        PurchaseOrderLine.objects.select_for_update(of=("self",), no_key=True)
+        .filter(purchase_order=po)
+        .select_related("item")
+        .order_by("line_number")
+    )
+
+
+def over_receipt_rules(po: PurchaseOrder) -> tuple[Decimal, str]:
+    """The over-receipt tolerance in percent (the supplier's own, else the site's rule) and the site's action
+    beyond it (REFUSE the receipt, or HOLD the excess for inspection)."""
+    from governance.services.rules import get_rule
+
+    tolerance = po.supplier.over_receipt_tolerance_percent
+    if tolerance is None:
+        tolerance = get_rule("receiving.over_receipt_tolerance_percent", po.site_id)
+    return tolerance, get_rule("receiving.over_receipt_action", po.site_id)
+
+
+def _quantity(value, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise field_error(field, "Give a whole number of units, 0 or more.", "invalid")
+    return value
+
+
+@transaction.atomic
+def record_receipt(
+    *, po: PurchaseOrder, quantities_by_line: dict[int, tuple[int, int]], user, final: bool = True, at=None
+) -> PurchaseOrder:
+    """Record what a receipt brought against ``po``: ``{po_line_id: (good, rejected)}`` units added to the lines'
+    received and rejected quantities (with history), then the PO's status (with history): RECEIVED when every
+    line is received, CLOSED after a final delivery that leaves something open, else PARTIALLY_RECEIVED.
+
+    Refused (nothing changes) when the PO is not receivable, a line is not the PO's, a quantity is not a whole
+    number of units, or, where the site refuses over-receipts, a line would exceed its tolerance (receiving
+    checks this first, line by line; this is the owner's guarantee)."""
+    from simple_history.utils import bulk_update_with_history
+
+    po = lock_purchase_order(po.pk, None)
+    if po.status not in PurchaseOrder.RECEIVABLE:
+        raise StateConflict(f"{po.number} is {po.status}; it cannot be received against.")
+    lines = lock_purchase_order_lines(po)
+    by_id = {line.pk: line for line in lines}
+    unknown = sorted(set(quantities_by_line) - set(by_id))
+    if unknown:
+        raise field_error("quantities_by_line", f"Lines {unknown} are not on {po.number}.", "not_on_order")
+    tolerance, action = over_receipt_rules(po)
+    changed = []
+    for line_id, (good, rejected) in sorted(quantities_by_line.items()):
+        good = _quantity(good, f"quantities_by_line[{line_id}].good")
+        rejected = _quantity(rejected, f"quantities_by_line[{line_id}].rejected")
+        line = by_id[line_id]
+        after = line.received_quantity + line.rejected_quantity + good + rejected
+        limit = over_receipt_limit(line.quantity, tolerance)
+        if action == "REFUSE" and after > limit:
+            raise RuleViolation(
+                f"{line.item.sku}: {after} received against {line.quantity} ordered is beyond the site's "
+                f"{tolerance}% over-receipt tolerance (at most {limit}); the receipt is refused.",
+                code="over_receipt",
+            )
+        if good or rejected:
+            line.received_quantity += good
+            line.rejected_quantity += rejected
+            changed.append(line)
+    now = at or timezone.now()
+    if changed:
+        bulk_update_with_history(
+            changed,
+            PurchaseOrderLine,
+            ["received_quantity", "rejected_quantity"],
+            default_user=user if getattr(user, "is_authenticated", False) else None,
+            default_date=now,
+        )
+    complete = all(line.received_quantity + line.rejected_quantity >= line.quantity for line in lines)
+    po.status = status_after_receipt(complete=complete, final=final)
+    if po.status != PurchaseOrder.Status.PARTIALLY_RECEIVED:
+        po.closed_at = now
+    set_history_user(po, user)
+    po.save()
+    return po
+
+
+@transaction.atomic
+def record_rejection(*, po_line_id: int, quantity: int, user) -> PurchaseOrderLine:
+    """Units counted as received on a PO line were rejected afterwards (returned to the vendor after inspection):
+    move ``quantity`` from the line's received to its rejected quantity, with history. The PO's status does not
+    change (the line's total is the same). Refused when the line has fewer units received."""
+    quantity = _quantity(quantity, "quantity")
+    line = (
+        PurchaseOrderLine.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("purchase_order")
+        .filter(pk=po_line_id)
+        .first()
+    )
+    if line is None:
+        raise NotFound("No such purchase order line.")
+    if quantity > line.received_quantity:
+        raise StateConflict(
+            f"{line.purchase_order.number} line {line.line_number} has {line.received_quantity} units received; "
+            f"{quantity} cannot be rejected."
+        )
+    line.received_quantity -= quantity
+    line.rejected_quantity += quantity
+    set_history_user(line, user)
+    line.save(update_fields=["received_quantity", "rejected_quantity"])
+    return line
+
+
 @transaction.atomic
 def cancel_purchase_order(*, user, purchase_order: PurchaseOrder, reason: str = "") -> PurchaseOrder:
     po = lock_purchase_order(purchase_order.pk, user)
@@ -196,10 +308,9 @@ def add_ship_notice(*, user, purchase_order: PurchaseOrder, lines: list[dict]) -
 def sweep_overdue_receipts(*, today: date | None = None, now: datetime | None = None) -> dict:
     """Open an OVERDUE_RECEIPT exception for every open PO line past its expected date plus the site's grace
     days, and resolve those whose line has since been received, closed or cancelled. Idempotent."""
-    from django.contrib.contenttypes.models import ContentType
     from django.db.models import F
 
-    from governance.models import ExceptionCase
+    from governance import selectors as governance_selectors
     from governance.services import open_exception
     from governance.services.rules import get_rule_for_sites
     from governance.services.sites import site_local_date
@@ -230,17 +341,11 @@ def sweep_overdue_receipts(*, today: date | None = None, now: datetime | None = 
                 details={"purchase_order": po.number, "expected_date": str(po.expected_date)},
             )
             counts["opened" if created else "already_open"] += 1
-    line_type = ContentType.objects.get_for_model(PurchaseOrderLine)
     from governance.services import resolve_exceptions_for_subject
 
-    for case in (
-        ExceptionCase.objects.filter(code__code="OVERDUE_RECEIPT", content_type=line_type)
-        .exclude(status=ExceptionCase.Status.RESOLVED)
-        .exclude(object_id__in=overdue_ids)
-    ):
-        pol = PurchaseOrderLine.objects.filter(pk=case.object_id).first()
-        if pol is not None:
-            counts["resolved"] += resolve_exceptions_for_subject(
-                subject=pol, code="OVERDUE_RECEIPT", note="Received, closed or no longer overdue."
-            )
+    flagged = governance_selectors.open_exception_subject_ids(model=PurchaseOrderLine, code="OVERDUE_RECEIPT")
+    for pol in PurchaseOrderLine.objects.filter(pk__in=flagged - overdue_ids).order_by("pk"):
+        counts["resolved"] += resolve_exceptions_for_subject(
+            subject=pol, code="OVERDUE_RECEIPT", note="Received, closed or no longer overdue."
+        )
     return counts

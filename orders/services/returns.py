@@ -9,15 +9,15 @@ from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from distribution_erp.db import atomic_with_retry, lock_rows
 from distribution_erp.errors import NotFound, RuleViolation, StateConflict, ValidationFailed
 from distribution_erp.validation import MAX_QUANTITY
 from governance import permissions
+from governance import selectors as governance_selectors
 from governance.models import ApprovalRequest, Site
 from governance.services import (
     ApprovalHandler,
@@ -239,15 +239,7 @@ def settle_credit(*, rma: ReturnAuthorization, user) -> None:
 
 
 def pending_approval_for(rma: ReturnAuthorization) -> ApprovalRequest | None:
-    return (
-        ApprovalRequest.objects.filter(
-            content_type=ContentType.objects.get_for_model(RMA),
-            object_id=rma.pk,
-            status=ApprovalRequest.Status.PENDING,
-        )
-        .filter(Q(kind=AUTHORIZATION_KIND) | Q(kind=CREDIT_KIND))
-        .first()
-    )
+    return governance_selectors.pending_approval(model=RMA, object_id=rma.pk, kinds=(AUTHORIZATION_KIND, CREDIT_KIND))
 
 
 def decide_return(*, user, rma: ReturnAuthorization, approve: bool, note: str = "") -> ReturnAuthorization:

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from distribution_erp.db import atomic_with_retry
 from distribution_erp.errors import NotFound, RuleViolation, StateConflict, ValidationFailed
 from distribution_erp.validation import field_error
 from governance import permissions
-from governance.services import get_rule, open_exception
+from governance.services import open_exception
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from governance.services.sites import site_local_date
@@ -23,7 +21,14 @@ from inventory.models import InventoryStatus, Item, Location, StockMove
 from inventory.services import MoveLine, post_moves, resolve_lot, virtual_location
 from inventory.units import to_base_quantity
 from orders.models import PurchaseOrder, PurchaseOrderLine, ShipNoticeLine
-from orders.services.purchasing import lock_purchase_order
+from orders.policy.purchasing import over_receipt_limit
+from orders.services.purchasing import (
+    lock_purchase_order,
+    lock_purchase_order_lines,
+    over_receipt_rules,
+    record_receipt,
+    record_rejection,
+)
 from warehouse.models import Discrepancy, Receipt, ReceiptLine
 
 from .putaway import create_putaway_task
@@ -40,11 +45,6 @@ class _Line:
     damaged: int
     lot_number: str
     expiry_date: date | None
-
-
-def over_receipt_limit(ordered: int, tolerance_percent: Decimal) -> int:
-    """Pure policy: the most units that may be received against ``ordered`` without approval."""
-    return int(ordered + (Decimal(ordered) * tolerance_percent / 100).to_integral_value(rounding="ROUND_FLOOR"))
 
 
 def receiving_location(site_id: int) -> Location:
@@ -135,18 +135,15 @@ def receive(
     site_id = po.site_id
     dock = receiving_location(site_id)
     now = received_at or timezone.now()
-    tolerance = (
-        po.supplier.over_receipt_tolerance_percent
-        if po.supplier.over_receipt_tolerance_percent is not None
-        else get_rule("receiving.over_receipt_tolerance_percent", site_id)
-    )
-    action = get_rule("receiving.over_receipt_action", site_id)
-    po_lines = list(
-        PurchaseOrderLine.objects.select_for_update()
-        .filter(purchase_order=po)
-        .select_related("item")
-        .order_by("line_number")
-    )
+    tolerance, action = over_receipt_rules(po)
+    # the PO's lines are orders' rows: read under lock here, their quantities recorded by orders (record_receipt)
+    po_lines = lock_purchase_order_lines(po)
+    added: dict[int, list[int]] = {}  # po line id -> [good, rejected] units of this receipt
+
+    def counted(p: PurchaseOrderLine) -> int:
+        good, rejected = added.get(p.pk, (0, 0))
+        return p.received_quantity + p.rejected_quantity + good + rejected
+
     by_item: dict[int, list[PurchaseOrderLine]] = {}
     for pol in po_lines:
         by_item.setdefault(pol.item_id, []).append(pol)
@@ -204,13 +201,12 @@ def receive(
             else None
         )
         candidates = by_item.get(item.pk, [])
-        pol = next((p for p in candidates if p.open_quantity > 0), candidates[0] if candidates else None)
+        pol = next((p for p in candidates if p.quantity - counted(p) > 0), candidates[0] if candidates else None)
         good, damaged, excess = parsed_line.quantity, parsed_line.damaged, 0
         if pol is None:
             status = S.HOLD
         else:
-            before = pol.received_quantity + pol.rejected_quantity
-            after = before + good + damaged
+            after = counted(pol) + good + damaged
             limit = over_receipt_limit(pol.quantity, tolerance)
             if after > limit:
                 if action == "REFUSE":
@@ -246,8 +242,9 @@ def receive(
             )
             move_lines.append(MoveLine(item.pk, lot_id, good + damaged, supplier_loc, "", dock, S.HOLD))
             continue
-        pol.received_quantity += good
-        pol.rejected_quantity += damaged
+        this_receipt = added.setdefault(pol.pk, [0, 0])
+        this_receipt[0] += good
+        this_receipt[1] += damaged
         if after > pol.quantity:
             add_disc(
                 D.OVER,
@@ -316,15 +313,15 @@ def receive(
         )
     if final:
         for pol in po_lines:
-            if pol.received_quantity + pol.rejected_quantity < pol.quantity:
-                missing = pol.quantity - pol.received_quantity - pol.rejected_quantity
+            if counted(pol) < pol.quantity:
+                missing = pol.quantity - counted(pol)
                 add_disc(
                     D.SHORT,
                     f"{pol.item.sku}: {missing} of {pol.quantity} missing from the delivery.",
                     pol=pol,
                     item=pol.item,
                     expected=pol.quantity,
-                    actual=pol.received_quantity + pol.rejected_quantity,
+                    actual=counted(pol),
                 )
 
     post_moves(
@@ -335,19 +332,13 @@ def receive(
         document=receipt,
         received_at=now,
     )
-    PurchaseOrderLine.objects.bulk_update(po_lines, ["received_quantity", "rejected_quantity"])
-    complete = all(p.received_quantity + p.rejected_quantity >= p.quantity for p in po_lines)
-    po.status = (
-        PurchaseOrder.Status.RECEIVED
-        if complete
-        else PurchaseOrder.Status.CLOSED
-        if final
-        else PurchaseOrder.Status.PARTIALLY_RECEIVED
+    po = record_receipt(
+        po=po,
+        quantities_by_line={pk: (good, rejected) for pk, (good, rejected) in added.items()},
+        user=user,
+        final=final,
+        at=now,
     )
-    if po.status != PurchaseOrder.Status.PARTIALLY_RECEIVED:
-        po.closed_at = now
-    set_history_user(po, user)
-    po.save()
     for disc, code in discrepancies:
         disc.save()
         open_exception(
@@ -462,10 +453,7 @@ def inspect_receipt_line(
             reason_code="RETURN_TO_VENDOR",
         )
         if locked.po_line_id:
-            PurchaseOrderLine.objects.filter(pk=locked.po_line_id).update(
-                received_quantity=F("received_quantity") - reject_quantity,
-                rejected_quantity=F("rejected_quantity") + reject_quantity,
-            )
+            record_rejection(po_line_id=locked.po_line_id, quantity=reject_quantity, user=user)
     locked.released_quantity += release_quantity
     locked.rejected_quantity += reject_quantity
     if locked.on_hold <= 0:
