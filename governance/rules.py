@@ -163,6 +163,17 @@ register(
 )
 register(
     RuleDefinition(
+        "orders.cancel_waved_orders",
+        "bool",
+        True,
+        "An order on a wave may still be cancelled or held until its first unit is picked: its lines leave the "
+        "wave and their open pick tasks are cancelled (the units unreserved). Off: once on a wave, cancel and "
+        "hold are refused. Once a unit is picked they are always refused.",
+        LOCAL,
+    )
+)
+register(
+    RuleDefinition(
         "orders.credit_check_enabled",
         "bool",
         True,

@@ -33,6 +33,10 @@ class OrdersConfig(AppConfig):
 
         register_return_handlers()
 
+        from .services.transfers import register_handlers as register_transfer_handlers
+
+        register_transfer_handlers()
+
         from .services.alerts import register_sweeps
 
         register_sweeps()

@@ -6,14 +6,14 @@ class WarehouseConfig(AppConfig):
     verbose_name = "Warehouse"
 
     def ready(self):
+        from orders.signals import order_withdrawing
+
+        from .services.outbound import withdraw_order_from_waves
+
+        order_withdrawing.connect(withdraw_order_from_waves, dispatch_uid="warehouse.withdraw_order", weak=False)
+
         from .services.count_requests import connect as connect_count_requests
-        from .services.transfers import register_handlers
 
-        register_handlers()
-
-        from .services.replenishment import register_handlers as register_replenishment
-
-        register_replenishment()
         connect_count_requests()
 
         from .services.returns import connect as connect_returns

@@ -5,7 +5,7 @@ number. ``todo`` maps a location code to the (sku, lot number) pairs still to co
 
 from __future__ import annotations
 
-from .scan import ScanCheck, normalise
+from warehouse.policy.scan import ScanCheck, normalise
 
 Todo = dict[str, set[tuple[str, str]]]
 

@@ -85,3 +85,25 @@ def decide_approval(*, approval: ApprovalRequest, user, approve: bool, note: str
     else:
         handler.on_rejected(locked, user)
     return locked
+
+
+def cancel_approvals_for(*, subject, note: str, kind: str | None = None, user=None) -> int:
+    """Cancel the pending approval requests of ``subject`` (of ``kind``, or every kind), with history: the
+    document was cancelled, so there is nothing left to decide. Returns how many were cancelled."""
+    pending = ApprovalRequest.objects.select_for_update(of=("self",), no_key=True).filter(
+        content_type=ContentType.objects.get_for_model(type(subject)),
+        object_id=subject.pk,
+        status=ApprovalRequest.Status.PENDING,
+    )
+    if kind is not None:
+        pending = pending.filter(kind=kind)
+    now = timezone.now()
+    count = 0
+    for approval in pending.order_by("pk"):
+        approval.status = ApprovalRequest.Status.CANCELLED
+        approval.decided_at = now
+        approval.decision_note = note[:500]
+        set_history_user(approval, user)
+        approval.save()
+        count += 1
+    return count

@@ -1,7 +1,7 @@
 """Every write of the inventory app."""
 
 from .adjustments import adjust_stock, decide_adjustment
-from .ledger import MoveLine, change_allocated, lock_levels, lock_quants, post_moves
+from .ledger import MoveLine, change_allocated, lock_levels, lock_quants, post_moves, reserve_quants
 from .master import create_item, create_location, create_zone, ensure_virtual_locations, update_item
 from .stock import (
     change_status,
@@ -30,6 +30,7 @@ __all__ = [
     "move_stock",
     "post_moves",
     "receive_stock",
+    "reserve_quants",
     "reserve_stock",
     "resolve_lot",
     "unreserve_stock",

@@ -309,15 +309,27 @@ def _post_moves(
     return moves
 
 
-def change_allocated(*, deltas: dict[LevelKey, int]) -> dict[LevelKey, StockLevel]:
+def change_allocated(
+    *, deltas: dict[LevelKey, int], locked: dict[LevelKey, StockLevel] | None = None
+) -> dict[LevelKey, StockLevel]:
     """Move the ``allocated`` counters of stock levels (used by allocation), under the same lock order.
 
+    ``locked``: the levels, already locked by the caller in this transaction with :func:`lock_levels` (the
+    allocation engine locks them before it plans); they are written without locking them again.
     Refuses to allocate more than is available or to release more than is allocated.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("change_allocated must run inside the allocation transaction")
-    StockLevel.objects.bulk_create([StockLevel(item_id=i, site_id=s) for i, s in sorted(deltas)], ignore_conflicts=True)
-    levels = lock_levels(deltas)
+    deltas = {key: delta for key, delta in deltas.items() if delta}
+    if not deltas:
+        return {}
+    if locked is not None and all(key in locked for key in deltas):
+        levels = {key: locked[key] for key in deltas}
+    else:
+        StockLevel.objects.bulk_create(
+            [StockLevel(item_id=i, site_id=s) for i, s in sorted(deltas)], ignore_conflicts=True
+        )
+        levels = lock_levels(deltas)
     now = timezone.now()
     for key, delta in deltas.items():
         level = levels[key]
@@ -330,3 +342,34 @@ def change_allocated(*, deltas: dict[LevelKey, int]) -> dict[LevelKey, StockLeve
         level.updated_at = now
     bulk_update_columns(StockLevel, list(levels.values()), ["allocated", "updated_at"])
     return levels
+
+
+def reserve_quants(reservations: dict[int, int]) -> dict[int, StockQuant]:
+    """Claim (positive) or give back (negative) units of many quants at once for pick, refill and transfer
+    tasks: ``{quant id: delta}``. The quants are locked in primary-key order (a caller that locked them already
+    in this transaction gets them again at no cost); only AVAILABLE stock is claimed, never more than is free,
+    never more given back than is reserved. All or nothing (InsufficientStock)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("reserve_quants must run inside the caller's transaction")
+    reservations = {pk: delta for pk, delta in reservations.items() if delta}
+    if not reservations:
+        return {}
+    quants = {q.pk: q for q in lock_rows(StockQuant.objects.filter(pk__in=sorted(reservations)))}
+    now = timezone.now()
+    for pk, delta in reservations.items():
+        quant = quants.get(pk)
+        if quant is None:
+            raise InsufficientStock(f"Stock quant {pk} no longer exists.")
+        if delta > 0 and quant.status != InventoryStatus.AVAILABLE:
+            raise InsufficientStock(f"Only AVAILABLE stock can be reserved; quant {pk} is {quant.status}.")
+        if delta > 0 and quant.quantity - quant.reserved < delta:
+            raise InsufficientStock(
+                f"Only {quant.quantity - quant.reserved} free in quant {pk} ({quant.reserved} reserved); "
+                f"cannot reserve {delta}."
+            )
+        if delta < 0 and quant.reserved < -delta:
+            raise InsufficientStock(f"Only {quant.reserved} reserved in quant {pk}; cannot release {-delta}.")
+        quant.reserved += delta
+        quant.updated_at = now
+    bulk_update_columns(StockQuant, [quants[pk] for pk in reservations], ["reserved", "updated_at"])
+    return {pk: quants[pk] for pk in reservations}

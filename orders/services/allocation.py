@@ -26,7 +26,7 @@ from governance.services import open_exception, resolve_exceptions_for_subject
 from governance.services.rules import get_rule_for_sites
 from inventory.models import ItemSubstitute, StockLevel
 from inventory.selectors import Drift
-from inventory.services.ledger import lock_levels
+from inventory.services.ledger import change_allocated, lock_levels
 from orders.models import Allocation, AllocationDecision, SalesOrder, SalesOrderLine, TransferOrderLine
 from orders.policy import allocation as policy
 
@@ -124,12 +124,11 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
     line_by_id = {line.pk: line for line in lines}
     decisions: list[tuple] = []
     new_allocations: list[tuple] = []
+    level_deltas: dict[tuple[int, int], int] = defaultdict(int)
     for a in plan.allocations:
         line = line_by_id[a.line_id]
         line.allocated_quantity += a.quantity
-        level = levels[(a.item_id, a.site_id)]
-        level.allocated += a.quantity
-        level.updated_at = now
+        level_deltas[(a.item_id, a.site_id)] += a.quantity
         counts["allocated_units"] += a.quantity
         new_allocations.append(
             (line.pk, a.site_id, a.item_id, a.quantity, a.quantity, a.is_substitute, a.rule, "OPEN", now)
@@ -165,8 +164,7 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
     bulk_insert_rows(Allocation, ALLOCATION_FIELDS, new_allocations)
     bulk_insert_rows(AllocationDecision, DECISION_FIELDS, decisions)
     bulk_update_columns(SalesOrderLine, lines, ["allocated_quantity", "backordered_quantity", "backordered_since"])
-    changed_levels = {levels[(a.item_id, a.site_id)].pk: levels[(a.item_id, a.site_id)] for a in plan.allocations}
-    bulk_update_columns(StockLevel, list(changed_levels.values()), ["allocated", "updated_at"])
+    change_allocated(deltas=dict(level_deltas), locked=levels)  # inventory owns the stock levels
     changed_orders = []
     for order in orders:
         status = derive_status(by_order[order.pk], order.status)
@@ -217,10 +215,7 @@ def release_allocations(queryset) -> dict[tuple[int, int], int]:
         return {}
     levels = lock_levels(released)
     now = timezone.now()
-    for key, qty in released.items():
-        levels[key].allocated -= qty
-        levels[key].updated_at = now
-    bulk_update_columns(StockLevel, list(levels.values()), ["allocated", "updated_at"])
+    change_allocated(deltas={key: -qty for key, qty in released.items()}, locked=levels)
     Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(
         quantity=0, status=Allocation.Status.RELEASED, released_at=now
     )

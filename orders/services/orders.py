@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.utils import timezone
@@ -25,12 +24,15 @@ from governance.services import (
     request_approval,
     resolve_exceptions_for_subject,
 )
+from governance.services.approvals import cancel_approvals_for
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from governance.services.sites import site_local_date
 from inventory.models import Item
 from inventory.units import to_base_quantity, unit_factors
 from orders.models import Allocation, Customer, SalesOrder, SalesOrderLine
+from orders.policy import lifecycle
+from orders.signals import order_withdrawing
 
 S = SalesOrder.Status
 HOLD_APPROVAL = "ORDER_HOLD"
@@ -494,8 +496,11 @@ def hold_order(*, user, order: SalesOrder, reason: str) -> SalesOrder:
             errors=[{"field": "reason", "code": "required", "message": "A reason is required."}],
         )
     locked = lock_order(order.pk, user)
-    if locked.status not in (S.VALIDATED, S.RELEASED, S.ALLOCATED, S.PARTIALLY_ALLOCATED, S.BACKORDERED):
-        raise StateConflict(f"{locked.number} is {locked.status} and cannot be put on hold.")
+    from .fulfilment import order_facts, require_action
+
+    require_action(locked, lifecycle.HOLD, facts=order_facts(locked))
+    # the warehouse takes the order off its waves (or refuses): a held order is never picked
+    order_withdrawing.send(sender=SalesOrder, order=locked, user=user, action=lifecycle.HOLD)
     locked.status = S.ON_HOLD
     locked.hold_reason = f"Manual hold: {reason.strip()}"[:300]
     set_history_user(locked, user)
@@ -528,14 +533,18 @@ def _on_hold_rejected(approval: ApprovalRequest, user) -> None:
 
 @atomic_with_retry
 def cancel_order(*, user, order: SalesOrder, reason: str = "") -> SalesOrder:
-    """Cancel until picking starts; every allocation is given back at once and backorders are woken."""
+    """Cancel until the first unit is picked; every allocation is given back at once and backorders are woken.
+    An order on a wave leaves it first (its open pick tasks cancelled, their units unreserved) unless the site
+    rule ``orders.cancel_waved_orders`` is off; once a unit is picked, cancel is refused (409)."""
     from .allocation import release_allocations
+    from .fulfilment import order_facts, require_action
 
     locked = lock_order(order.pk, user)
     if locked.status == S.CANCELLED:
         raise StateConflict(f"{locked.number} is already cancelled.")
-    if locked.status not in SalesOrder.CANCELLABLE:
-        raise StateConflict(f"{locked.number} is {locked.status}; orders cannot be cancelled once picking starts.")
+    require_action(locked, lifecycle.CANCEL, facts=order_facts(locked))
+    # the warehouse takes the order off its waves (or refuses, rolling the cancel back)
+    order_withdrawing.send(sender=SalesOrder, order=locked, user=user, action=lifecycle.CANCEL)
     release_allocations(Allocation.objects.filter(line__order=locked, status=Allocation.Status.OPEN))
     locked.lines.update(allocated_quantity=0, backordered_quantity=0, backordered_since=None)
     locked.status = S.CANCELLED
@@ -543,15 +552,7 @@ def cancel_order(*, user, order: SalesOrder, reason: str = "") -> SalesOrder:
     locked.hold_reason = (reason or "")[:300] if reason else locked.hold_reason
     set_history_user(locked, user)
     locked.save()
-    for approval in ApprovalRequest.objects.select_for_update().filter(
-        content_type=ContentType.objects.get_for_model(SalesOrder),
-        object_id=locked.pk,
-        status=ApprovalRequest.Status.PENDING,
-    ):
-        approval.status = ApprovalRequest.Status.CANCELLED
-        approval.decided_at = timezone.now()
-        approval.decision_note = "Order cancelled."
-        approval.save()
+    cancel_approvals_for(subject=locked, note="Order cancelled.", user=user)
     resolve_exceptions_for_subject(subject=locked, code="CREDIT_HOLD", user=user, note="Order cancelled.")
     for line in locked.lines.all():
         resolve_exceptions_for_subject(subject=line, code="UNALLOCATED_LINE", user=user, note="Order cancelled.")

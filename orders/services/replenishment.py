@@ -9,7 +9,6 @@ registers its creator here (orders never imports warehouse).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -38,6 +37,7 @@ from orders.models import (
 
 from .purchasing import create_purchase_order
 from .replenishment_planning import DEFAULT_BATCH, plan_site
+from .transfers import create_transfer
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,9 @@ def create_pick_face_policy(
 
 @transaction.atomic
 def update_pick_face_policy(*, user, policy: PickFacePolicy, **changes) -> PickFacePolicy:
-    locked = PickFacePolicy.objects.select_for_update().select_related("location").filter(pk=policy.pk).first()
+    locked = (
+        PickFacePolicy.objects.select_for_update(of=("self",)).select_related("location").filter(pk=policy.pk).first()
+    )
     if locked is None or (user is not None and not permissions.can_see_site(user, locked.site_id)):
         raise NotFound("No such pick face policy.")
     _require_planner(user, locked.site_id, "pick face policy")
@@ -263,16 +265,6 @@ def schedule_runs() -> dict:
 
 # --- suggestions -------------------------------------------------------------------------------------------
 
-TransferCreator = Callable[..., TransferOrder]
-_transfer_creator: TransferCreator | None = None
-
-
-def register_transfer_creator(creator: TransferCreator) -> None:
-    """The warehouse app registers how a transfer order is made: ``creator(user=, from_site=, to_site=,
-    lines=[{item, quantity}], reason=)``; ``user`` None is the planning job itself."""
-    global _transfer_creator
-    _transfer_creator = creator
-
 
 def _lock_suggestions(user, ids: list[int]) -> list[ReplenishmentSuggestion]:
     rows = lock_rows(Sug.objects.filter(pk__in=ids).select_related("site", "item", "supplier", "source_site"))
@@ -333,14 +325,15 @@ def accept_suggestions(
         )
         changes["purchase_order"] = document
     else:
-        if _transfer_creator is None:  # pragma: no cover - the warehouse app registers it at start-up
-            raise StateConflict("Transfer orders are not available.")
-        document = _transfer_creator(
+        # the planner's permission was checked at the destination (the site that needs the stock); the source
+        # site's approval rule for transfers applies as for any transfer
+        document = create_transfer(
             user=user,
             from_site=first.source_site,
             to_site=first.site,
             lines=[{"item": line["item"], "quantity": line["quantity"]} for line in lines],
             reason=text[:300],
+            check_permission=False,
         )
         changes["transfer_order"] = document
     for s in rows:
@@ -425,7 +418,6 @@ __all__ = [
     "create_policy",
     "dismiss_suggestion",
     "execute_run",
-    "register_transfer_creator",
     "request_run",
     "schedule_runs",
     "update_pick_face_policy",

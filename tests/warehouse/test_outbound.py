@@ -194,14 +194,32 @@ def test_shipment_confirmation_needs_carrier_and_tracking_and_is_idempotent(boss
     assert find_inventory_drift() == []
 
 
-def test_cancelling_is_refused_once_picking_started(boss, site, item, floor, stock, ordered):
+def test_cancelling_a_released_wave_order_takes_it_off_until_a_unit_is_picked(boss, site, item, floor, stock, ordered):
     from orders.services import cancel_order
 
     stock(item, floor["bulk"], 10)
     order = ordered([("WIDGET", 4)])
-    release_wave(user=boss, wave=plan_wave(user=boss, site=site))
-    with pytest.raises(StateConflict, match="picking starts"):
-        cancel_order(user=boss, order=order)
+    kept = ordered([("WIDGET", 3)])
+    wave = release_wave(user=boss, wave=plan_wave(user=boss, site=site))
+    assert StockQuant.objects.get(location=floor["bulk"]).reserved == 7
+    # nothing picked yet: the order leaves the wave, its pick task is cancelled and its units unreserved
+    cancel_order(user=boss, order=order, reason="customer called")
+    order.refresh_from_db()
+    assert order.status == "CANCELLED"
+    assert PickTask.objects.get(wave_line__order_line__order=order).status == "CANCELLED"
+    assert StockQuant.objects.get(location=floor["bulk"]).reserved == 3
+    assert (level(item, site).allocated, level(item, site).available) == (3, 10)
+    assert find_inventory_drift() == []
+    # a picked unit is on the dock: the other order can no longer be cancelled
+    task = PickTask.objects.get(wave_line__order_line__order=kept)
+    confirm_pick(user=boss, task=task, quantity=1, location_code="B-01")
+    with pytest.raises(StateConflict, match="1 units picked"):
+        cancel_order(user=boss, order=kept)
+    kept.refresh_from_db()
+    assert kept.status == "PICKING"
+    wave.refresh_from_db()
+    assert wave.status == "COMPLETED"  # its last open task was confirmed (short): nothing left to pick
+    assert find_inventory_drift() == []
 
 
 def test_late_shipment_risk_opens_for_orders_near_their_promise(boss, site, item, floor, stock, ordered):

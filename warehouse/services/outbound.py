@@ -1,7 +1,12 @@
 """Outbound execution: plan and release waves, confirm picks (short picks), pack and ship.
 
-Lock order, as everywhere: sales orders, then stock levels, then quants. Wave planning at a site is serialised
-on the site row, so two waves planned at once never take the same allocation.
+The orders' own rows (status, line counters, allocations) are written by orders' fulfilment services; every
+step here locks the orders first and asks the order's lifecycle (``orders.policy.lifecycle``) under that lock,
+so a cancelled or held order is never waved, picked, packed or shipped however requests interleave.
+
+Lock order, as everywhere: sales orders, then the wave, then the shipment; then stock levels by (site, item),
+then quants by id. Wave planning at a site is serialised on the site row (FOR NO KEY UPDATE, which foreign-key
+checks of concurrent inserts do not wait for), so two waves planned at once never take the same allocation.
 """
 
 from __future__ import annotations
@@ -23,11 +28,15 @@ from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from governance.services.sites import site_local_date, site_zone
 from inventory.models import InventoryStatus, Location, StockMove, StockQuant
-from inventory.services import MoveLine, change_allocated, post_moves
+from inventory.services import MoveLine, post_moves, reserve_quants
 from orders.models import Allocation, SalesOrder, SalesOrderLine
+from orders.policy import lifecycle
+from orders.services import fulfilment
 from orders.services.orders import clean_code
-from warehouse.models import CountRequest, Package, PickTask, Shipment, ShipmentLine, Wave, WaveLine
+from warehouse.models import Package, PickTask, Shipment, ShipmentLine, Wave, WaveLine
 from warehouse.policy import picking as policy
+
+from .picking import cancel_pick_tasks, check_scan, post_pick, quant_infos, report_short_pick, staging_location
 
 S = SalesOrder.Status
 #: the heaviest package a shipment may declare (10 t), for the API, the pages and pack_wave alike
@@ -35,41 +44,11 @@ MAX_PACKAGE_GRAMS = 10_000_000
 WAVEABLE = (S.ALLOCATED, S.PARTIALLY_ALLOCATED, S.BACKORDERED, S.PICKING, S.PARTIALLY_SHIPPED)
 
 
-def quant_infos(quants: list[StockQuant]) -> list[policy.QuantInfo]:
-    """What the picking policy needs of each candidate quant (location, zone, aisle, lot expiry, free units);
-    the quants come with ``location__zone`` and ``lot`` selected. Used by waves, transfers and pick-face refills."""
-    return [
-        policy.QuantInfo(
-            q.pk,
-            q.location_id,
-            q.location.code,
-            q.location.kind,
-            q.location.zone.code if q.location.zone_id else "",
-            q.location.aisle,
-            q.lot_id,
-            q.lot.expiry_date if q.lot_id else None,
-            q.quantity - q.reserved,
-        )
-        for q in quants
-    ]
-
-
-def staging_location(site_id: int) -> Location:
-    location = (
-        Location.objects.filter(site_id=site_id, kind=Location.Kind.STAGING, active=True).order_by("code").first()
-    )
-    if location is None:
-        from distribution_erp.errors import RuleViolation
-
-        raise RuleViolation("This site has no active STAGING location; an admin must create one.")
-    return location
-
-
 def _lock_site(user, site: Site, action: str) -> Site:
     if not permissions.can_see_site(user, site):
         raise NotFound("No such site.")
     permissions.require(user, action, site, what="site")
-    return Site.objects.select_for_update().get(pk=site.pk)
+    return Site.objects.select_for_update(of=("self",), no_key=True).get(pk=site.pk)
 
 
 @atomic_with_retry
@@ -134,6 +113,19 @@ def plan_wave(
         route=route,
         cutoff_before=cutoff_before,
     )
+    if chosen:
+        # the orders chosen, locked now and asked again: one cancelled, held or re-allocated since the
+        # unlocked read above is left out (its allocation is no longer open, or not as large)
+        locked_orders = fulfilment.lock_sales_orders({c.order_id for c in chosen})
+        still_open = fulfilment.open_allocations(locked_orders)
+        chosen = [
+            c
+            for c in chosen
+            if c.order_id in locked_orders
+            and fulfilment.allows(locked_orders[c.order_id], lifecycle.WAVE)
+            and c.allocation_id in still_open
+            and still_open[c.allocation_id].quantity == c.quantity
+        ]
     if not chosen:
         raise StateConflict("No allocated lines at this site match; nothing to plan.")
     wave = Wave(
@@ -163,24 +155,44 @@ def plan_wave(
     return wave
 
 
-def _lock_wave(user, wave: Wave, action: str) -> Wave:
-    locked = Wave.objects.select_for_update().filter(pk=wave.pk).first()
-    if locked is None or not permissions.can_see_site(user, locked.site_id):
+def _lock_wave_and_orders(user, wave: Wave, action: str) -> tuple[Wave, dict[int, SalesOrder]]:
+    """The wave's orders, then the wave (documents in the one lock order: sales orders before waves)."""
+    first = Wave.objects.filter(pk=wave.pk).first()
+    if first is None or not permissions.can_see_site(user, first.site_id):
         raise NotFound("No such wave.")
-    permissions.require(user, action, locked.site_id, what="wave")
-    return locked
+    permissions.require(user, action, first.site_id, what="wave")
+    orders = fulfilment.lock_sales_orders(
+        WaveLine.objects.filter(wave_id=first.pk).values_list("order_line__order_id", flat=True)
+    )
+    locked = Wave.objects.select_for_update(of=("self",), no_key=True).get(pk=first.pk)
+    return locked, orders
 
 
 @atomic_with_retry
 def release_wave(*, user, wave: Wave) -> Wave:
     """Create pick tasks (location and lot chosen by the picking policy) and reserve the quants they name, so
-    no other wave can plan the same units."""
-    locked = _lock_wave(user, wave, "warehouse.plan")
+    no other wave can plan the same units. A line whose order no longer allows it (cancelled, held) or whose
+    allocation is no longer open is taken off the wave; one whose allocation shrank picks what is left."""
+    locked, orders = _lock_wave_and_orders(user, wave, "warehouse.plan")
     if locked.status != Wave.Status.PLANNED:
         raise StateConflict(f"{locked.number} is {locked.status}; only a planned wave can be released.")
     lines = list(locked.lines.filter(active=True).select_related("order_line__order__customer", "allocation"))
-    order_ids = sorted({wl.order_line.order_id for wl in lines})
-    lock_rows(SalesOrder.objects.filter(pk__in=order_ids))
+    still_open = fulfilment.open_allocations(orders)
+    kept, dropped = [], []
+    for wl in lines:
+        allocation = still_open.get(wl.allocation_id)
+        if allocation is None or not fulfilment.allows(orders[wl.order_line.order_id], lifecycle.WAVE):
+            dropped.append(wl)
+            continue
+        if allocation.quantity < wl.quantity:
+            wl.quantity = allocation.quantity
+            wl.save(update_fields=["quantity"])
+        kept.append(wl)
+    if dropped:
+        WaveLine.objects.filter(pk__in=[wl.pk for wl in dropped]).update(active=False)
+    lines = kept
+    if not lines:
+        raise StateConflict(f"{locked.number}: none of its orders can be picked any more (cancelled or held).")
     staging = staging_location(locked.site_id)
     today = site_local_date(locked.site)
     min_life = get_rule("picking.min_remaining_shelf_life_days", locked.site_id)
@@ -199,6 +211,7 @@ def release_wave(*, user, wave: Wave) -> Wave:
     for quant in quants:
         by_item[quant.item_id].append(quant)
     tasks, problems = [], []
+    claims: dict[int, int] = defaultdict(int)
     for wl in lines:
         infos = quant_infos(by_item[wl.allocation.item_id])
         plan = policy.choose_picks(
@@ -212,7 +225,8 @@ def release_wave(*, user, wave: Wave) -> Wave:
         quant_by_id = {q.pk: q for q in by_item[wl.allocation.item_id]}
         for quant_id, qty in plan.picks:
             quant = quant_by_id[quant_id]
-            quant.reserved += qty
+            quant.reserved += qty  # what the next line of this wave may still take (written by inventory below)
+            claims[quant_id] += qty
             tasks.append(
                 PickTask(
                     wave=locked,
@@ -236,11 +250,12 @@ def release_wave(*, user, wave: Wave) -> Wave:
     )
     for sequence, index in enumerate(order, start=1):
         tasks[index].sequence = sequence
-    StockQuant.objects.bulk_update([q for q in quants if q.reserved], ["reserved"])
+    for quant in quants:  # the in-memory claims above are inventory's to write
+        quant.reserved -= claims.get(quant.pk, 0)
+    reserve_quants(dict(claims))
     PickTask.objects.bulk_create(tasks)
-    SalesOrder.objects.filter(pk__in=order_ids, status__in=(S.ALLOCATED, S.PARTIALLY_ALLOCATED, S.BACKORDERED)).update(
-        status=S.PICKING, updated_at=timezone.now()
-    )
+    picking = sorted({wl.order_line.order_id for wl in lines})
+    fulfilment.start_picking(orders=[orders[order_id] for order_id in picking], user=user)
     locked.status = Wave.Status.RELEASED
     locked.released_at = timezone.now()
     if problems:
@@ -253,106 +268,6 @@ def release_wave(*, user, wave: Wave) -> Wave:
     return locked
 
 
-def check_scan(locked: PickTask, *, quantity, location_code: str, lot_number: str, item_sku: str) -> bool:
-    """Validate a pick confirmation against the locked task. True: the task was already confirmed with the
-    same data (nothing to do). Different data on a confirmed task is a 409; wrong scans are 400s."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= locked.quantity:
-        raise field_error("quantity", f"Give the picked quantity, 0 to {locked.quantity}.", "invalid")
-    if locked.status != PickTask.Status.OPEN:
-        if (locked.picked_quantity, locked.scanned_location, locked.scanned_lot) == (
-            quantity,
-            location_code,
-            lot_number or "",
-        ):
-            return True
-        raise StateConflict("This pick was already confirmed with different data.")
-    if location_code != locked.location.code:
-        raise field_error(
-            "location",
-            f"Wrong location: scanned {location_code!r}, the task is at {locked.location.code}.",
-            "wrong_location",
-        )
-    if item_sku and item_sku != locked.item.sku:
-        raise field_error("item", f"Wrong item: scanned {item_sku!r}, the task is for {locked.item.sku}.", "wrong_item")
-    if locked.lot_id and lot_number != locked.lot.number:
-        raise field_error(
-            "lot", f"Wrong lot: scanned {lot_number!r}, the task names lot {locked.lot.number}.", "wrong_lot"
-        )
-    return False
-
-
-def post_pick(locked: PickTask, *, user, quantity: int, location_code: str, lot_number: str) -> int:
-    """Move what was picked to staging and put the missing units of that quant on HOLD pending a count (the
-    caller released their claim first); record the confirmation. Returns the shortfall."""
-    short = locked.quantity - quantity
-    if quantity:
-        post_moves(
-            lines=[
-                MoveLine(
-                    locked.item_id,
-                    locked.lot_id,
-                    quantity,
-                    locked.location,
-                    InventoryStatus.AVAILABLE,
-                    locked.to_location,
-                    InventoryStatus.AVAILABLE,
-                    consume_reserved=quantity,
-                )
-            ],
-            kind=StockMove.Kind.PICK,
-            user=user,
-            reference=f"PICK-{locked.pk}",
-            document=locked,
-        )
-    if short:
-        post_moves(
-            lines=[
-                MoveLine(
-                    locked.item_id,
-                    locked.lot_id,
-                    short,
-                    locked.location,
-                    InventoryStatus.AVAILABLE,
-                    locked.location,
-                    InventoryStatus.HOLD,
-                    consume_reserved=short,
-                    note="short pick: held pending count",
-                )
-            ],
-            kind=StockMove.Kind.STATUS,
-            user=user,
-            reference=f"PICK-{locked.pk}",
-            document=locked,
-            reason_code="SHORT_PICK",
-        )
-    locked.status = PickTask.Status.SHORT if short else PickTask.Status.PICKED
-    locked.picked_quantity = quantity
-    locked.scanned_location = location_code
-    locked.scanned_lot = lot_number or ""
-    locked.confirmed_by = user
-    locked.confirmed_at = timezone.now()
-    set_history_user(locked, user)
-    locked.save()
-    return short
-
-
-def report_short_pick(locked: PickTask, *, user, short: int, document_number: str) -> None:
-    """A SHORT_PICK exception on the task and a count request for its location."""
-    open_exception(
-        site=locked.site,
-        code="SHORT_PICK",
-        subject=locked,
-        user=user,
-        summary=f"{document_number}: {short} of {locked.quantity} {locked.item.sku} missing at {locked.location.code}.",
-        details={"order": document_number, "location": locked.location.code, "short": short},
-    )
-    CountRequest.objects.get_or_create(
-        location=locked.location,
-        status=CountRequest.Status.OPEN,
-        defaults={"site_id": locked.site_id, "item": locked.item, "reason": f"Short pick PICK-{locked.pk}"},
-    )
-
-
 @atomic_with_retry
 def confirm_pick(
     *, user, task: PickTask, quantity: int, location_code: str, lot_number: str = "", item_sku: str = ""
@@ -360,8 +275,9 @@ def confirm_pick(
     """Confirm a pick after validating what was scanned. Less than asked is a short pick: the shortfall is
     recorded, a SHORT_PICK exception opens, the location is to be counted, the missing units of that quant go
     on HOLD pending the count, and the line's remainder is re-allocated from other stock (or backordered).
-    Confirming again with the same data is harmless; different data is a 409. A transfer's pick task is
-    confirmed the same way (warehouse.services.transfers.confirm_transfer_pick)."""
+    Confirming again with the same data is harmless; different data is a 409, and so is a pick of an order
+    that was cancelled or held meanwhile. A transfer's pick task is confirmed the same way
+    (warehouse.services.transfers.confirm_transfer_pick)."""
     first = PickTask.objects.select_related("order_line").filter(pk=task.pk).first()
     if first is None or not permissions.can_see_site(user, first.site_id):
         raise NotFound("No such pick task.")
@@ -377,32 +293,25 @@ def confirm_pick(
             lot_number=lot_number,
             item_sku=item_sku,
         )
-    order = lock_rows(SalesOrder.objects.filter(pk=first.order_line.order_id))[0]
+    order = fulfilment.lock_sales_orders([first.order_line.order_id])[first.order_line.order_id]
     locked = (
-        PickTask.objects.select_for_update(of=("self",))
+        PickTask.objects.select_for_update(of=("self",), no_key=True)
         .select_related("location", "lot", "order_line", "wave_line__allocation", "item")
         .get(pk=task.pk)
     )
     if check_scan(locked, quantity=quantity, location_code=location_code, lot_number=lot_number, item_sku=item_sku):
         return locked
+    fulfilment.require_action(order, lifecycle.PICK)
     short = locked.quantity - quantity
-    allocation = locked.wave_line.allocation
-    site_id = locked.site_id
-    if short:
-        # release the claim on the missing units before they leave AVAILABLE
-        change_allocated(deltas={(locked.item_id, site_id): -short})
-        allocation.quantity -= short
-        if allocation.quantity == 0:
-            allocation.status = Allocation.Status.RELEASED
-            allocation.released_at = timezone.now()
-        allocation.save(update_fields=["quantity", "status", "released_at"])
-        SalesOrderLine.objects.filter(pk=locked.order_line_id).update(
-            allocated_quantity=locked.order_line.allocated_quantity - short
-        )
-    post_pick(locked, user=user, quantity=quantity, location_code=location_code, lot_number=lot_number)
-    SalesOrderLine.objects.filter(pk=locked.order_line_id).update(
-        picked_quantity=locked.order_line.picked_quantity + quantity
+    fulfilment.record_pick(
+        order=order,
+        line_id=locked.order_line_id,
+        allocation_id=locked.wave_line.allocation_id,
+        picked=quantity,
+        short=short,
+        user=user,
     )
+    post_pick(locked, user=user, quantity=quantity, location_code=location_code, lot_number=lot_number)
     if short:
         report_short_pick(locked, user=user, short=short, document_number=order.number)
         from orders.services import allocate_orders
@@ -411,6 +320,44 @@ def confirm_pick(
     if not locked.wave.pick_tasks.filter(status=PickTask.Status.OPEN).exists():
         Wave.objects.filter(pk=locked.wave_id).update(status=Wave.Status.COMPLETED, completed_at=timezone.now())
     return locked
+
+
+def withdraw_order_from_waves(sender, order: SalesOrder, user, action: str, **kwargs) -> None:
+    """orders.signals.order_withdrawing: the (locked) order is being cancelled or held. Its lines leave every
+    wave and their open pick tasks are cancelled, the units given back to their quants; refused (409) once a
+    unit was picked, or when the site does not take waved orders back (``orders.cancel_waved_orders``)."""
+    lines = list(WaveLine.objects.filter(order_line__order_id=order.pk, active=True))
+    if not lines:
+        return
+    facts = lifecycle.OrderFacts(
+        status=order.status,
+        on_wave=True,
+        cancel_waved_orders=bool(get_rule("orders.cancel_waved_orders", order.site_id)),
+    )
+    why = lifecycle.refusal(facts, action, order.number)
+    if why:
+        raise StateConflict(why)
+    waves = lock_rows(Wave.objects.filter(pk__in={wl.wave_id for wl in lines}))
+    tasks = lock_rows(PickTask.objects.filter(wave_line__in=lines))
+    units = sum(t.picked_quantity or 0 for t in tasks)
+    if units:
+        raise StateConflict(
+            lifecycle.refusal(facts.__class__(status=order.status, picked_units=units), action, order.number)
+        )
+    cancel_pick_tasks(tasks, user=user)
+    WaveLine.objects.filter(pk__in=[wl.pk for wl in lines]).update(active=False)
+    now = timezone.now()
+    for wave in waves:
+        if wave.lines.filter(active=True).exists():
+            if wave.status == Wave.Status.RELEASED and not wave.pick_tasks.filter(status=PickTask.Status.OPEN).exists():
+                wave.status, wave.completed_at = Wave.Status.COMPLETED, now
+                set_history_user(wave, user)
+                wave.save(update_fields=["status", "completed_at"])
+            continue
+        if wave.status in (Wave.Status.PLANNED, Wave.Status.RELEASED):
+            wave.status = Wave.Status.CANCELLED
+            set_history_user(wave, user)
+            wave.save(update_fields=["status"])
 
 
 def _picked_unpacked(order_ids: list[int]) -> dict[tuple[int, int | None], int]:
@@ -443,11 +390,12 @@ def pack_wave(*, user, wave: Wave, packages: list[dict] | None = None) -> list[S
             raise field_error(
                 f"packages[{index}].weight_grams", f"Give whole grams from 0 to {MAX_PACKAGE_GRAMS:,}.", "invalid"
             )
-    locked = _lock_wave(user, wave, "warehouse.execute")
+    locked, locked_orders = _lock_wave_and_orders(user, wave, "warehouse.execute")
     if locked.status not in (Wave.Status.RELEASED, Wave.Status.COMPLETED):
         raise StateConflict(f"{locked.number} is {locked.status}; nothing to pack.")
-    order_ids = sorted(set(locked.lines.values_list("order_line__order_id", flat=True)))
-    orders = lock_rows(SalesOrder.objects.filter(pk__in=order_ids).select_related("customer"))
+    order_ids = sorted(locked_orders)
+    # only orders that may still be packed (a cancelled or held order never is)
+    orders = [locked_orders[pk] for pk in order_ids if fulfilment.allows(locked_orders[pk], lifecycle.PACK)]
     staged = _picked_unpacked(order_ids)
     lines_by_id = {line.pk: line for line in SalesOrderLine.objects.filter(order_id__in=order_ids)}
     site_partial = get_rule("shipping.allow_partial_shipments", locked.site_id)
@@ -530,8 +478,8 @@ def confirm_shipment(*, user, shipment: Shipment, carrier: str, tracking_number:
             ],
         )
     order_ids = sorted(set(first.lines.values_list("order_id", flat=True)))
-    orders = {o.pk: o for o in lock_rows(SalesOrder.objects.filter(pk__in=order_ids))}
-    locked = Shipment.objects.select_for_update().get(pk=shipment.pk)
+    orders = fulfilment.lock_sales_orders(order_ids)
+    locked = Shipment.objects.select_for_update(of=("self",), no_key=True).get(pk=shipment.pk)
     if locked.status == Shipment.Status.SHIPPED:
         if (locked.carrier, locked.tracking_number) == (carrier, tracking_number):
             return locked
@@ -542,51 +490,27 @@ def confirm_shipment(*, user, shipment: Shipment, carrier: str, tracking_number:
     from inventory.services import virtual_location
 
     customer_loc = virtual_location(locked.site_id, Location.Kind.CUSTOMER)
-    ship_lines = list(locked.lines.select_related("order_line"))
-    moves, deltas = [], defaultdict(int)
+    ship_lines = list(locked.lines.all())
+    per_line: dict[int, int] = defaultdict(int)
     for sl in ship_lines:
-        moves.append(MoveLine(sl.item_id, sl.lot_id, sl.quantity, staging, InventoryStatus.AVAILABLE, customer_loc, ""))
-        deltas[(sl.item_id, locked.site_id)] -= sl.quantity
+        per_line[sl.order_line_id] += sl.quantity
+    now = timezone.now()
+    # orders consume exactly the open allocations behind these units (409 if the order changed since packing)
+    consumed = fulfilment.consume_for_shipment(
+        orders=orders, site_id=locked.site_id, per_line=dict(per_line), user=user, now=now
+    )
+    moves = [
+        MoveLine(sl.item_id, sl.lot_id, sl.quantity, staging, InventoryStatus.AVAILABLE, customer_loc, "")
+        for sl in ship_lines
+    ]
     post_moves(
         lines=moves,
         kind=StockMove.Kind.SHIP,
         user=user,
         reference=locked.number,
         document=locked,
-        allocated_deltas=dict(deltas),
+        allocated_deltas={key: -units for key, units in consumed.items()},
     )
-    now = timezone.now()
-    per_line = defaultdict(int)
-    for sl in ship_lines:
-        per_line[sl.order_line_id] += sl.quantity
-    for line_id, qty in per_line.items():
-        left = qty
-        for allocation in lock_rows(
-            Allocation.objects.filter(line_id=line_id, site_id=locked.site_id, status=Allocation.Status.OPEN)
-        ):
-            take = min(allocation.quantity, left)
-            allocation.quantity -= take
-            if allocation.quantity == 0:
-                allocation.status = Allocation.Status.CONSUMED
-                allocation.released_at = now
-            allocation.save(update_fields=["quantity", "status", "released_at"])
-            left -= take
-            if not left:
-                break
-        line = SalesOrderLine.objects.select_for_update().get(pk=line_id)
-        line.shipped_quantity += qty
-        line.allocated_quantity -= qty - left
-        line.first_shipped_at = line.first_shipped_at or now
-        line.last_shipped_at = now
-        line.save(update_fields=["shipped_quantity", "allocated_quantity", "first_shipped_at", "last_shipped_at"])
-    for order in orders.values():
-        lines = list(order.lines.all())
-        done = all(line.shipped_quantity >= line.quantity_base for line in lines)
-        order.status = S.SHIPPED if done else S.PARTIALLY_SHIPPED
-        if done:
-            order.shipped_at = now
-        set_history_user(order, user)
-        order.save(update_fields=["status", "shipped_at", "updated_at"])
     locked.status = Shipment.Status.SHIPPED
     locked.carrier = carrier.strip()
     locked.tracking_number = tracking_number.strip()

@@ -33,21 +33,11 @@ from orders.policy.replenishment import pick_face_refill
 from warehouse.models import CountRequest, ReplenishmentTask, Wave
 from warehouse.policy import picking
 
-from .outbound import quant_infos
-from .transfers import create_transfer
+from .picking import quant_infos
 
 FACE, RESERVE = Location.Kind.PICK, Location.Kind.STORAGE
 #: items per transaction of the periodic sweep
 SWEEP_CHUNK = 500
-
-
-def create_transfer_for_suggestions(*, user, from_site: Site, to_site: Site, lines: list[dict], reason: str):
-    """Registered with ``orders.services.replenishment``: accepting TRANSFER suggestions makes a transfer order.
-    The planner's permission was checked at the destination (the site that needs the stock); the source
-    site's approval rule for transfers applies as for any transfer."""
-    return create_transfer(
-        user=user, from_site=from_site, to_site=to_site, lines=lines, reason=reason, check_permission=False
-    )
 
 
 @atomic_with_retry
@@ -280,17 +270,9 @@ def cancel_replenishment_task(*, user, task: ReplenishmentTask) -> Replenishment
     return locked
 
 
-def register_handlers() -> None:
-    from orders.services.replenishment import register_transfer_creator
-
-    register_transfer_creator(create_transfer_for_suggestions)
-
-
 __all__ = [
     "cancel_replenishment_task",
     "confirm_replenishment_task",
-    "create_transfer_for_suggestions",
-    "register_handlers",
     "replenish_pick_faces",
     "sweep_pick_faces",
 ]

@@ -3,144 +3,45 @@
 the picked units from staging (IN_TRANSIT at the destination), receive at the destination with discrepancies,
 then putaway.
 
-Lock order: the transfer, then stock levels, then quants."""
+The transfer document is orders' (``orders.services.transfers``): this module locks it, moves the stock, creates
+and confirms pick tasks and receipts, and reports each step to orders; it never writes the transfer's rows.
+
+Lock order: the transfer, then stock levels by (site, item), then quants by id."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from distribution_erp.db import atomic_with_retry, lock_rows
-from distribution_erp.errors import InsufficientStock, NotFound, StateConflict, ValidationFailed
+from distribution_erp.errors import InsufficientStock, StateConflict
 from distribution_erp.validation import field_error
-from governance import permissions
-from governance.models import ApprovalRequest, Site
 from governance.services import (
-    ApprovalHandler,
     get_rule,
     open_exception,
-    register_approval_handler,
-    request_approval,
 )
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from governance.services.sites import site_local_date
-from inventory.models import InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant
-from inventory.services import MoveLine, change_allocated, post_moves, virtual_location
+from inventory.models import InventoryStatus, Location, StockLevel, StockMove, StockQuant
+from inventory.services import MoveLine, change_allocated, post_moves, reserve_quants, virtual_location
 from inventory.units import to_base_quantity
 from orders.models import TransferOrder, TransferOrderLine
+from orders.services import transfers as transfer_documents
+from orders.services.transfers import APPROVAL_KIND, create_transfer  # noqa: F401  (the document's; re-exported)
 from warehouse.models import Discrepancy, PickTask, Receipt, ReceiptLine
 from warehouse.policy import picking as policy
 
-from .outbound import check_scan, post_pick, quant_infos, report_short_pick, staging_location
+from .picking import cancel_pick_tasks, check_scan, post_pick, quant_infos, report_short_pick, staging_location
 from .putaway import create_putaway_task
 from .receiving import receiving_location
 
 T = TransferOrder.Status
-APPROVAL_KIND = "TRANSFER"
-
-
-@transaction.atomic
-def create_transfer(
-    *,
-    user,
-    from_site: Site,
-    to_site: Site,
-    lines: list[dict],
-    priority: int = 3,
-    reason: str = "",
-    check_permission: bool = True,
-) -> TransferOrder:
-    """``check_permission`` False: the caller checked (accepting a replenishment suggestion at the destination,
-    or the planning job itself with ``user`` None)."""
-    if check_permission:
-        for field, site in (("from_site", from_site), ("to_site", to_site)):
-            if not permissions.can_see_site(user, site) and field == "from_site":
-                raise field_error(field, "No such site.", "does_not_exist")
-        permissions.require(user, "replenishment.plan", from_site, what="site")
-    if from_site.pk == to_site.pk:
-        raise field_error("to_site", "A transfer goes to another site.", "same_site")
-    errors, checked = [], []
-    items = {
-        i.sku: i for i in Item.objects.filter(sku__in=[str(x.get("item")) for x in lines]).prefetch_related("units")
-    }
-    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 5:
-        errors.append({"field": "priority", "code": "invalid", "message": "Priority is a whole number from 1 to 5."})
-    if not lines:
-        errors.append({"field": "lines", "code": "required", "message": "A transfer needs lines."})
-    for index, raw in enumerate(lines):
-        item = items.get(str(raw.get("item")))
-        if item is None:
-            errors.append(
-                {"field": f"lines[{index}].item", "code": "does_not_exist", "message": f"No item {raw.get('item')!r}."}
-            )
-            continue
-        try:
-            checked.append(
-                (
-                    item,
-                    to_base_quantity(
-                        item, raw.get("quantity"), raw.get("unit") or None, field=f"lines[{index}].quantity"
-                    ),
-                )
-            )
-        except ValidationFailed as exc:
-            errors.extend(exc.errors)
-    if errors:
-        raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
-    value = sum((Decimal(str(item.standard_cost)) * qty for item, qty in checked), Decimal("0")).quantize(
-        Decimal("0.01")
-    )
-    threshold = get_rule("transfers.approval_value", from_site.pk)
-    transfer = TransferOrder(
-        number=next_document_number("TO"),
-        from_site=from_site,
-        to_site=to_site,
-        priority=priority,
-        reason=reason or "",
-        value=value,
-        status=T.PENDING_APPROVAL if value > threshold else T.APPROVED,
-        created_by=user if getattr(user, "is_authenticated", False) else None,
-    )
-    set_history_user(transfer, user)
-    transfer.save()
-    TransferOrderLine.objects.bulk_create(
-        [
-            TransferOrderLine(transfer=transfer, line_number=i + 1, item=item, quantity=qty)
-            for i, (item, qty) in enumerate(checked)
-        ]
-    )
-    if transfer.status == T.PENDING_APPROVAL:
-        request_approval(
-            kind=APPROVAL_KIND,
-            site=from_site,
-            subject=transfer,
-            requested_by=user,
-            reason=f"Transfer worth {value} exceeds {from_site.code}'s approval value {threshold}.",
-            rule_key="transfers.approval_value",
-            threshold=threshold,
-            value=value,
-        )
-    return transfer
 
 
 def _lock(user, transfer: TransferOrder, action: str, site_attr: str) -> TransferOrder:
-    locked = (
-        TransferOrder.objects.select_for_update(of=("self",))
-        .select_related("from_site", "to_site")
-        .filter(pk=transfer.pk)
-        .first()
-    )
-    if locked is None or not (
-        permissions.can_see_site(user, locked.from_site_id) or permissions.can_see_site(user, locked.to_site_id)
-    ):
-        raise NotFound("No such transfer order.")
-    permissions.require(user, action, getattr(locked, f"{site_attr}_id"), what="transfer order")
-    return locked
+    return transfer_documents.lock_transfer(user, transfer, action, site_attr)
 
 
 def _plan_transfer_picks(transfer: TransferOrder, wants: list[tuple[TransferOrderLine, int]], *, partial: bool):
@@ -162,6 +63,7 @@ def _plan_transfer_picks(transfer: TransferOrder, wants: list[tuple[TransferOrde
         ).select_related("location__zone", "lot")
     )
     tasks, planned = [], defaultdict(int)
+    claims: dict[int, int] = defaultdict(int)
     for line, want in wants:
         mine = [q for q in quants if q.item_id == line.item_id]
         plan = policy.choose_picks(
@@ -180,7 +82,8 @@ def _plan_transfer_picks(transfer: TransferOrder, wants: list[tuple[TransferOrde
         by_id = {q.pk: q for q in mine}
         for quant_id, qty in plan.picks:
             quant = by_id[quant_id]
-            quant.reserved += qty
+            quant.reserved += qty  # what the next line may still take (inventory writes the claim below)
+            claims[quant_id] += qty
             planned[line.pk] += qty
             tasks.append(
                 PickTask(
@@ -206,7 +109,9 @@ def _plan_transfer_picks(transfer: TransferOrder, wants: list[tuple[TransferOrde
         )
         for sequence, index in enumerate(order, start=start + 1):
             tasks[index].sequence = sequence
-        StockQuant.objects.bulk_update([q for q in quants if q.reserved], ["reserved"])
+        for quant in quants:
+            quant.reserved -= claims.get(quant.pk, 0)
+        reserve_quants(dict(claims))
         PickTask.objects.bulk_create(tasks)
     return planned
 
@@ -236,12 +141,7 @@ def _release(locked: TransferOrder, user) -> TransferOrder:
             )
     change_allocated(deltas={(item_id, locked.from_site_id): qty for item_id, qty in need.items()})
     _plan_transfer_picks(locked, [(line, line.quantity) for line in lines], partial=False)
-    for line in lines:
-        line.allocated_quantity = line.quantity
-    TransferOrderLine.objects.bulk_update(lines, ["allocated_quantity"])
-    locked.status = T.PICKING
-    set_history_user(locked, user)
-    locked.save()
+    transfer_documents.start_picking(transfer=locked, claimed={line.pk: line.quantity for line in lines}, user=user)
     return locked
 
 
@@ -266,10 +166,12 @@ def confirm_transfer_pick(
     pending a count, opens SHORT_PICK and a count request, and re-picks the remainder from other free stock
     at the source as far as there is some (what is not found simply ships less)."""
     transfer = (
-        TransferOrder.objects.select_for_update(of=("self",)).select_related("from_site").get(lines__pick_tasks=task.pk)
+        TransferOrder.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("from_site")
+        .get(lines__pick_tasks=task.pk)
     )
     locked = (
-        PickTask.objects.select_for_update(of=("self",))
+        PickTask.objects.select_for_update(of=("self",), no_key=True)
         .select_related("location", "lot", "item", "transfer_line__item", "site")
         .get(pk=task.pk)
     )
@@ -284,9 +186,8 @@ def confirm_transfer_pick(
     if short:
         # release the claim on the missing units before they leave AVAILABLE
         change_allocated(deltas={(locked.item_id, locked.site_id): -short})
-        line.allocated_quantity -= short
+    transfer_documents.record_pick(transfer=transfer, line_id=line.pk, picked=quantity, claim_delta=-short)
     post_pick(locked, user=user, quantity=quantity, location_code=location_code, lot_number=lot_number)
-    line.picked_quantity += quantity
     if short:
         report_short_pick(locked, user=user, short=short, document_number=transfer.number)
         free = _free_to_claim([line.item_id], locked.site_id).get(line.item_id, 0)
@@ -295,8 +196,7 @@ def confirm_transfer_pick(
             planned = _plan_transfer_picks(transfer, [(line, want)], partial=True).get(line.pk, 0)
             if planned:
                 change_allocated(deltas={(line.item_id, locked.site_id): planned})
-                line.allocated_quantity += planned
-    line.save(update_fields=["allocated_quantity", "picked_quantity"])
+                transfer_documents.record_pick(transfer=transfer, line_id=line.pk, picked=0, claim_delta=planned)
     return locked
 
 
@@ -329,7 +229,7 @@ def ship_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
     staging = staging_location(locked.from_site_id)
     in_transit = virtual_location(locked.to_site_id, Location.Kind.IN_TRANSIT)
     by_line = {line.pk: line for line in lines}
-    moves, deltas = [], defaultdict(int)
+    moves = []
     for (line_id, lot_id), qty in sorted(picked.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         line = by_line[line_id]
         moves.append(
@@ -337,23 +237,16 @@ def ship_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
                 line.item_id, lot_id, qty, staging, InventoryStatus.AVAILABLE, in_transit, InventoryStatus.IN_TRANSIT
             )
         )
-        deltas[(line.item_id, locked.from_site_id)] -= qty
+    # orders ends exactly the claims behind the shipped units (refused if a line picked more than it claims)
+    ended = transfer_documents.record_shipment(transfer=locked, user=user)
     post_moves(
         lines=moves,
         kind=StockMove.Kind.TRANSFER_OUT,
         user=user,
         reference=locked.number,
         document=locked,
-        allocated_deltas=dict(deltas),
+        allocated_deltas={key: -units for key, units in ended.items()},
     )
-    for line in lines:
-        line.shipped_quantity = line.picked_quantity
-        line.allocated_quantity = 0
-    TransferOrderLine.objects.bulk_update(lines, ["shipped_quantity", "allocated_quantity"])
-    locked.status = T.SHIPPED
-    locked.shipped_at = timezone.now()
-    set_history_user(locked, user)
-    locked.save()
     return locked
 
 
@@ -380,6 +273,7 @@ def receive_transfer(*, user, transfer: TransferOrder, lines: list[dict]) -> Rec
     set_history_user(receipt, user)
     receipt.save()
     moves, discrepancies, putaway = [], [], []
+    received: dict[int, int] = {}
     seen = set()
     for index, raw in enumerate(lines):
         line = by_sku.get(str(raw.get("item")))
@@ -436,8 +330,7 @@ def receive_transfer(*, user, transfer: TransferOrder, lines: list[dict]) -> Rec
                         putaway.append((rline, take, quant.lot_id))
                     left[kind] -= take
                     avail -= take
-        line.received_quantity = good
-        line.save(update_fields=["received_quantity"])
+        received[line.pk] = good
         missing = line.shipped_quantity - good - damaged
         if missing or damaged:
             discrepancies.append(
@@ -489,11 +382,7 @@ def receive_transfer(*, user, transfer: TransferOrder, lines: list[dict]) -> Rec
             rline.lot_id = lot_id
             rline.save(update_fields=["lot"])
         create_putaway_task(line=rline, quantity=qty, from_location=dock, received_at=now)
-    locked.status = T.RECEIVED
-    locked.received_at = now
-    locked.cycle_seconds = int((now - locked.shipped_at).total_seconds()) if locked.shipped_at else None
-    set_history_user(locked, user)
-    locked.save()
+    transfer_documents.record_receipt(transfer=locked, received=received, user=user, now=now)
     return receipt
 
 
@@ -502,57 +391,14 @@ def cancel_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
     """Cancel a transfer not yet shipped. While picking: open pick tasks are cancelled (their units
     unreserved) and the claim at the source is released; units already picked stay AVAILABLE at staging."""
     locked = _lock(user, transfer, "replenishment.plan", "from_site")
-    if locked.status not in (T.PENDING_APPROVAL, T.APPROVED, T.PICKING):
-        raise StateConflict(f"{locked.number} is {locked.status}; only a transfer not yet shipped is cancelled.")
-    if locked.status == T.PICKING:
-        lines = list(locked.lines.all())
-        claims = defaultdict(int)
-        for line in lines:
-            claims[(line.item_id, locked.from_site_id)] -= line.allocated_quantity
-            line.allocated_quantity = 0
-        if any(claims.values()):
-            change_allocated(deltas={k: v for k, v in claims.items() if v})
-        TransferOrderLine.objects.bulk_update(lines, ["allocated_quantity"])
-        open_tasks = lock_rows(PickTask.objects.filter(transfer_line__transfer=locked, status=PickTask.Status.OPEN))
-        # the reserved quants all at once, in primary-key order (as wave release and picking lock them)
-        keys = Q(pk__in=[])
-        for t in open_tasks:
-            keys |= Q(item_id=t.item_id, location_id=t.location_id, lot_id=t.lot_id)
-        quants = {
-            (q.item_id, q.location_id, q.lot_id): q
-            for q in lock_rows(StockQuant.objects.filter(keys, status=InventoryStatus.AVAILABLE))
-        }
-        for t in open_tasks:
-            quant = quants[(t.item_id, t.location_id, t.lot_id)]
-            quant.reserved -= t.quantity
-            quant.save(update_fields=["reserved"])
-            t.status = PickTask.Status.CANCELLED
-            set_history_user(t, user)
-            t.save(update_fields=["status"])
-    locked.status = T.CANCELLED
-    set_history_user(locked, user)
-    locked.save()
-    ApprovalRequest.objects.filter(object_id=locked.pk, kind=APPROVAL_KIND, status="PENDING").update(
-        status="CANCELLED", decided_at=timezone.now(), decision_note="Transfer cancelled."
-    )
+    picking = locked.status == T.PICKING
+    ended = transfer_documents.cancel(transfer=locked, user=user)
+    if ended:
+        change_allocated(deltas={key: -units for key, units in ended.items()})
+    if picking:
+        cancel_pick_tasks(
+            lock_rows(PickTask.objects.filter(transfer_line__transfer=locked, status=PickTask.Status.OPEN)), user=user
+        )
     return locked
 
 
-def _on_approved(approval, user):
-    transfer = TransferOrder.objects.select_for_update().get(pk=approval.object_id)
-    if transfer.status != T.PENDING_APPROVAL:
-        raise StateConflict(f"{transfer.number} is {transfer.status}.")
-    transfer.status = T.APPROVED
-    set_history_user(transfer, user)
-    transfer.save()
-
-
-def _on_rejected(approval, user):
-    transfer = TransferOrder.objects.select_for_update().get(pk=approval.object_id)
-    transfer.status = T.CANCELLED
-    set_history_user(transfer, user)
-    transfer.save()
-
-
-def register_handlers() -> None:
-    register_approval_handler(APPROVAL_KIND, ApprovalHandler(on_approved=_on_approved, on_rejected=_on_rejected))

@@ -19,9 +19,9 @@ from distribution_erp.errors import DomainError
 from governance import permissions
 from governance.models import ExceptionCase
 from warehouse.models import Discrepancy, PutawayTask, Receipt, ReceiptLine
+from warehouse.policy import scan
 from warehouse.services import inspect_receipt_line
 
-from .. import scan
 from ..lists import Column, Filter, ListPage
 from ..workspace import flash_refusal, site_page
 

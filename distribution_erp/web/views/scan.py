@@ -15,10 +15,10 @@ from governance import permissions
 from inventory.models import Location
 from orders.models import TransferOrder
 from warehouse.models import PickTask, PutawayTask, Wave
+from warehouse.policy import scan
 from warehouse.services import confirm_pick, confirm_putaway
 from warehouse.services.putaway import OVERRIDE_REASONS
 
-from .. import scan
 from ..workspace import field_errors, site_page
 
 # --- pick -----------------------------------------------------------------------------------------------------

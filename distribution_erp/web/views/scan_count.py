@@ -17,9 +17,9 @@ from distribution_erp.errors import DomainError
 from governance import permissions
 from inventory.models import CycleCount, CycleCountLine, Item, Location, Lot
 from inventory.services.counts import enter_count, record_found_stock
+from warehouse.policy import scan
 
 from .. import count_scan as checks
-from .. import scan
 from ..workspace import field_errors, site_page
 
 FIELDS = ("location", "item", "lot", "quantity")

@@ -1,5 +1,8 @@
-"""Pure checks of what an operator scanned against what a task asks for: immediate feedback on the scan screen.
-The services check location and lot again when the task is confirmed; these only answer sooner."""
+"""Pure checks of what an operator scanned against what a task asks for — the one scan check.
+
+The scan screens use the per-field checks for immediate feedback; the services (pick, transfer pick and
+pick-face refill confirmations) call :func:`confirmation_problems` with the same rules when the task is
+confirmed, so a page, a scanner calling the API and a service never disagree about a scan."""
 
 from __future__ import annotations
 
@@ -63,3 +66,44 @@ def as_quantity(raw: str):
     """An int when the operator typed digits; otherwise the raw text, which the service refuses in its words."""
     value = normalise(raw)
     return int(value) if value.isdigit() else value
+
+
+@dataclass(frozen=True)
+class ScanProblem:
+    field: str
+    code: str
+    message: str
+
+
+def confirmation_problems(
+    *,
+    quantity,
+    maximum: int,
+    location_code: str,
+    expected_location: str,
+    item_sku: str = "",
+    expected_sku: str,
+    lot_number: str = "",
+    expected_lot: str = "",
+    what: str = "picked",
+) -> list[ScanProblem]:
+    """What is wrong with a task confirmation (quantity 0..maximum, the task's location, item and lot), in
+    the order an operator would fix it; empty when everything matches. An empty ``item_sku`` is not checked
+    (the API may confirm by location and lot alone)."""
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= maximum:
+        return [ScanProblem("quantity", "invalid", f"Give the {what} quantity, 0 to {maximum}.")]
+    if location_code != expected_location:
+        return [
+            ScanProblem(
+                "location",
+                "wrong_location",
+                f"Wrong location: scanned {location_code!r}, the task is at {expected_location}.",
+            )
+        ]
+    if item_sku and item_sku != expected_sku:
+        return [ScanProblem("item", "wrong_item", f"Wrong item: scanned {item_sku!r}, the task is for {expected_sku}.")]
+    if expected_lot and (lot_number or "") != expected_lot:
+        return [
+            ScanProblem("lot", "wrong_lot", f"Wrong lot: scanned {lot_number!r}, the task names lot {expected_lot}.")
+        ]
+    return []
