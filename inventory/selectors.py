@@ -91,7 +91,22 @@ SELECT q.id, q.site_id, l.site_id FROM inventory_stockquant q JOIN inventory_loc
 
 
 def find_inventory_drift() -> list[Drift]:
-    """Recompute every balance from the ledger and report each mismatch (empty list: all consistent)."""
+    """Recompute every balance from the ledger and report each mismatch (empty list: all consistent).
+
+    The checks are several statements; outside a transaction they run in one REPEATABLE READ, READ ONLY
+    transaction so that they all read one snapshot: a move committed between two statements cannot show as
+    drift (seen under load with READ COMMITTED). Inside the caller's transaction they read what it reads."""
+    from django.db import transaction
+
+    if connection.in_atomic_block:
+        return _find_drift()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return _find_drift()
+
+
+def _find_drift() -> list[Drift]:
     drifts: list[Drift] = []
     with connection.cursor() as cursor:
         cursor.execute(QUANT_VS_LEDGER_SQL)

@@ -2,11 +2,18 @@
 
 The same key with the same body returns the first response again (same status, same body) and creates
 nothing more; the same key with a different body is a 422; a repeat while the first request is still running
-is a 409. The key is claimed in its own committed transaction before the work starts, so two concurrent
-requests with one key cannot both run; a claim left unfinished by a crashed request is taken over after
-``IDEMPOTENCY_STALE_AFTER``. Only successful (2xx) answers are kept: after a refusal the claim is released, so
-the client may correct the request and send it again with the same key. Keys are kept at least
-``IDEMPOTENCY_KEY_TTL``; ``purge_expired_keys`` removes older ones (run it from a periodic task).
+is a 409. Only successful (2xx) answers are kept: a refusal keeps nothing, so the client may correct the
+request and send it again with the same key.
+
+**One transaction.** The request runs inside one transaction that first takes a transaction-scoped advisory
+lock on (user, key) — a second request with the key while the first runs cannot take it and answers 409 at
+once — then looks for the key's record (a committed one is replayed), runs the view, and writes the record
+with the answer in the same transaction as the document. So a process killed at any point leaves either
+nothing (PostgreSQL rolls the transaction back and frees the lock: the retry runs the request once) or the
+document *and* its replayable record, never a claim without a document or a document without its record.
+A deadlock or serialization failure retries the whole request a few times (the services' own retries cannot
+run inside the outer transaction). Keys are kept at least ``IDEMPOTENCY_KEY_TTL``; ``purge_expired_keys``
+removes older ones.
 
 Use :class:`distribution_erp.api.mixins.IdempotentCreateMixin` on viewsets, or the :func:`idempotent` decorator
 on any create-like view method.
@@ -17,15 +24,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import random
 import re
+import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from distribution_erp.db import MAX_ATTEMPTS, _is_retryable
 from governance.models import IdempotencyRecord
 
 from .errors import problem
@@ -33,11 +43,6 @@ from .errors import problem
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, like other header tokens
-DEFAULT_STALE_AFTER = timedelta(minutes=5)
-
-
-def stale_after() -> timedelta:
-    return getattr(settings, "IDEMPOTENCY_STALE_AFTER", DEFAULT_STALE_AFTER)
 
 
 def request_fingerprint(request) -> str:
@@ -47,6 +52,27 @@ def request_fingerprint(request) -> str:
     except (TypeError, ValueError):  # pragma: no cover - parsers only produce JSON-like data
         canonical = repr(request.data)
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+
+
+def lock_key(user_id: int, key: str) -> int:
+    """The advisory-lock id of (user, key): 64 bits of a digest (a collision only makes a repeat wait)."""
+    digest = hashlib.sha256(f"idempotency:{user_id}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _try_lock(user_id: int, key: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_key(user_id, key)])
+        return cursor.fetchone()[0]
+
+
+def _in_progress():
+    return problem(
+        409,
+        "Request in progress",
+        f"A request with this {HEADER} is still being processed; retry shortly.",
+        code="idempotency_in_progress",
+    )
 
 
 def idempotent(view_method):
@@ -66,36 +92,51 @@ def idempotent(view_method):
                 errors=[{"field": HEADER, "code": "invalid", "message": "1 to 255 visible ASCII characters."}],
             )
         digest = request_fingerprint(request)
-        claim = _claim(user=request.user, key=key, method=request.method, path=request.path, digest=digest)
-        if isinstance(claim, IdempotencyRecord):
-            return _answer_repeat(claim, request, digest)
-        try:
-            response = view_method(self, request, *args, **kwargs)
-        except BaseException:
-            IdempotencyRecord.objects.filter(pk=claim).delete()
-            raise
-        if not 200 <= response.status_code < 300:
-            IdempotencyRecord.objects.filter(pk=claim).delete()  # not a final answer: the client may retry
-            return response
-        body = json.loads(JSONRenderer().render(response.data) or b"null")
-        headers = {name: response[name] for name in ("ETag", "Location") if name in response}
-        IdempotencyRecord.objects.filter(pk=claim).update(
-            status_code=response.status_code, response_body=body, response_headers=headers, completed_at=timezone.now()
-        )
-        return response
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return _run_once(view_method, self, request, args, kwargs, key=key, digest=digest)
+            except OperationalError as exc:
+                if not _is_retryable(exc) or attempt == MAX_ATTEMPTS or connection.in_atomic_block:
+                    raise
+                time.sleep(random.uniform(0.005, 0.05) * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     wrapper.idempotent = True
     return wrapper
 
 
-def _answer_repeat(record: IdempotencyRecord, request, digest: str) -> Response:
-    if record.completed_at is None:
-        return problem(
-            409,
-            "Request in progress",
-            f"A request with this {HEADER} is still being processed; retry shortly.",
-            code="idempotency_in_progress",
+def _run_once(view_method, view, request, args, kwargs, *, key: str, digest: str):
+    user = request.user
+    with transaction.atomic():
+        if not _try_lock(user.pk, key):
+            return _in_progress()
+        record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if record is not None and record.completed_at is not None:
+            return _answer_repeat(record, request, digest)
+        if record is not None:
+            # a claim written by the earlier two-transaction scheme whose request died: it never completed
+            record.delete()
+        response = view_method(view, request, *args, **kwargs)
+        if not 200 <= response.status_code < 300:
+            transaction.set_rollback(True)  # not a final answer: nothing is kept, the client may retry
+            return response
+        body = json.loads(JSONRenderer().render(response.data) or b"null")
+        headers = {name: response[name] for name in ("ETag", "Location") if name in response}
+        IdempotencyRecord.objects.create(
+            user=user,
+            key=key,
+            method=request.method,
+            path=request.path[:500],
+            request_hash=digest,
+            status_code=response.status_code,
+            response_body=body,
+            response_headers=headers,
+            completed_at=timezone.now(),
         )
+        return response
+
+
+def _answer_repeat(record: IdempotencyRecord, request, digest: str) -> Response:
     if record.request_hash != digest or record.path != request.path or record.method != request.method:
         return problem(
             422,
@@ -108,28 +149,6 @@ def _answer_repeat(record: IdempotencyRecord, request, digest: str) -> Response:
         response[name] = value
     response[REPLAY_HEADER] = "true"
     return response
-
-
-def _claim(*, user, key: str, method: str, path: str, digest: str) -> int | IdempotencyRecord:
-    """Insert the claim in its own transaction and return its id, or return the record that holds the key."""
-    for _ in range(3):
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    user=user, key=key, method=method, path=path[:500], request_hash=digest
-                )
-            return record.pk
-        except IntegrityError:
-            existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
-            if existing is None:
-                continue  # deleted meanwhile (released or purged): try again
-            stale = existing.completed_at is None and existing.created_at < timezone.now() - stale_after()
-            if stale and existing.request_hash == digest:
-                # the request that claimed it crashed: take it over (one of several racing takers wins)
-                IdempotencyRecord.objects.filter(pk=existing.pk, completed_at__isnull=True).delete()
-                continue
-            return existing
-    return IdempotencyRecord.objects.get(user=user, key=key)
 
 
 def purge_expired_keys(*, now=None) -> int:

@@ -137,7 +137,7 @@ def resolve_exceptions_for_subject(*, subject, code: str, note: str, user=None) 
     count = 0
     with transaction.atomic():
         for case in (
-            ExceptionCase.objects.select_for_update()
+            ExceptionCase.objects.select_for_update(of=("self",))
             .filter(content_type=content_type, object_id=subject.pk, code__code=code)
             .exclude(status=ExceptionCase.Status.RESOLVED)
         ):

@@ -11,6 +11,7 @@ from distribution_erp.db import atomic_with_retry
 from distribution_erp.errors import InsufficientStock, StateConflict
 from distribution_erp.validation import MAX_QUANTITY
 from governance import permissions
+from governance import selectors as governance_selectors
 from governance.models import ApprovalRequest
 from governance.services import (
     ApprovalHandler,
@@ -198,7 +199,9 @@ def adjust_stock(
 
 
 def _on_approved(approval: ApprovalRequest, user) -> None:
-    adjustment = Adjustment.objects.select_for_update().select_related("item", "location").get(pk=approval.object_id)
+    adjustment = (
+        Adjustment.objects.select_for_update(of=("self",)).select_related("item", "location").get(pk=approval.object_id)
+    )
     if adjustment.status != Adjustment.Status.PENDING_APPROVAL:
         raise StateConflict(f"{adjustment.number} is {adjustment.status}, not pending approval.")
     _check_decrease_possible(
@@ -235,14 +238,7 @@ def _on_rejected(approval: ApprovalRequest, user) -> None:
 
 
 def pending_approval_for(adjustment: Adjustment) -> ApprovalRequest | None:
-    from django.contrib.contenttypes.models import ContentType
-
-    return ApprovalRequest.objects.filter(
-        content_type=ContentType.objects.get_for_model(Adjustment),
-        object_id=adjustment.pk,
-        kind=APPROVAL_KIND,
-        status=ApprovalRequest.Status.PENDING,
-    ).first()
+    return governance_selectors.pending_approval(model=Adjustment, object_id=adjustment.pk, kinds=APPROVAL_KIND)
 
 
 def decide_adjustment(*, user, adjustment: Adjustment, approve: bool, note: str = "") -> Adjustment:

@@ -134,27 +134,57 @@ def test_same_idempotency_key_with_a_different_body_is_422_and_creates_nothing(a
 
 
 def test_repeat_while_the_first_request_still_runs_is_409_and_creates_nothing(api, operator, ready):
-    IdempotencyRecord.objects.create(
-        user=operator, key="k-3", method="POST", path="/api/v1/adjustments/", request_hash="running"
-    )
-    response = api(operator).post("/api/v1/adjustments/", adjustment(), format="json", HTTP_IDEMPOTENCY_KEY="k-3")
+    import psycopg
+    from django.db import connection
+
+    from distribution_erp.api.idempotency import lock_key
+
+    # another process is running the first request: it holds the key's advisory lock until it commits
+    dsn = connection.get_connection_params()
+    with psycopg.connect(
+        dbname=dsn["dbname"], host=dsn.get("host"), port=dsn.get("port"), user=dsn.get("user"), autocommit=False
+    ) as other:
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(operator.pk, "k-3")])
+        response = api(operator).post("/api/v1/adjustments/", adjustment(), format="json", HTTP_IDEMPOTENCY_KEY="k-3")
     assert problem(response, 409)["code"] == "idempotency_in_progress"
     assert Adjustment.objects.count() == 0 and StockLevel.objects.get().available == 10
+    assert not IdempotencyRecord.objects.exists()
 
 
-def test_a_claim_left_by_a_crashed_request_is_taken_over_after_the_timeout(api, operator, ready, rf):
+def test_the_record_is_written_in_the_documents_transaction_so_a_crash_leaves_nothing(
+    api, operator, ready, monkeypatch
+):
+    """The process dies after the document is written and before the answer: the transaction never commits,
+    so there is no adjustment and no claim, and the retry with the same key runs once."""
+    import distribution_erp.api.idempotency as idem
+
+    original = idem.IdempotencyRecord.objects.create
+
+    def crash(**kwargs):
+        assert Adjustment.objects.count() == 1  # the document is written, in the same transaction
+        raise SystemExit("killed")  # a BaseException, as close to a SIGKILL as a test gets
+
+    monkeypatch.setattr(idem.IdempotencyRecord.objects, "create", crash)
+    with pytest.raises(SystemExit):
+        api(operator).post("/api/v1/adjustments/", adjustment(), format="json", HTTP_IDEMPOTENCY_KEY="k-4")
+    assert Adjustment.objects.count() == 0 and StockLevel.objects.get().available == 10
+    assert not IdempotencyRecord.objects.exists()
+    monkeypatch.setattr(idem.IdempotencyRecord.objects, "create", original)
+    response = api(operator).post("/api/v1/adjustments/", adjustment(), format="json", HTTP_IDEMPOTENCY_KEY="k-4")
+    again = api(operator).post("/api/v1/adjustments/", adjustment(), format="json", HTTP_IDEMPOTENCY_KEY="k-4")
+    assert response.status_code == again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert Adjustment.objects.count() == 1 and StockLevel.objects.get().available == 7
+
+
+def test_a_claim_left_by_the_old_two_transaction_scheme_does_not_block_the_key(api, operator, ready, rf):
     raw = rf.post("/api/v1/adjustments/", adjustment(), content_type="application/json")
     digest = request_fingerprint(Request(raw, parsers=[JSONParser()]))
-    claim = IdempotencyRecord.objects.create(
-        user=operator, key="k-4", method="POST", path="/api/v1/adjustments/", request_hash=digest
+    IdempotencyRecord.objects.create(
+        user=operator, key="k-6", method="POST", path="/api/v1/adjustments/", request_hash=digest
     )
-    client = api(operator)
-    assert (
-        client.post("/api/v1/adjustments/", adjustment(), format="json", HTTP_IDEMPOTENCY_KEY="k-4").status_code == 409
-    )
-    IdempotencyRecord.objects.filter(pk=claim.pk).update(created_at=timezone.now() - timedelta(minutes=10))
-    response = client.post("/api/v1/adjustments/", adjustment(), format="json", HTTP_IDEMPOTENCY_KEY="k-4")
+    response = api(operator).post("/api/v1/adjustments/", adjustment(), format="json", HTTP_IDEMPOTENCY_KEY="k-6")
     assert response.status_code == 201 and Adjustment.objects.count() == 1
+    assert IdempotencyRecord.objects.get(key="k-6").completed_at is not None
 
 
 def test_a_refused_request_releases_its_key_for_the_corrected_request(api, operator, ready):
