@@ -27,7 +27,7 @@ from governance.services import get_rule
 from governance.services.history import set_history_user
 from governance.services.sites import site_local_date
 from inventory.models import InventoryStatus, Location, StockMove, StockQuant
-from inventory.services import move_stock
+from inventory.services import move_stock, reserve_quants
 from orders.models import PickFacePolicy
 from orders.policy.replenishment import pick_face_refill
 from warehouse.models import CountRequest, ReplenishmentTask, Wave
@@ -88,7 +88,7 @@ def replenish_pick_faces(
     min_life = get_rule("picking.min_remaining_shelf_life_days", site_id)
     trigger = ReplenishmentTask.Trigger.WAVE if wave is not None else ReplenishmentTask.Trigger.MIN
     tasks: list[ReplenishmentTask] = []
-    touched: dict[int, StockQuant] = {}
+    claims: dict[int, int] = defaultdict(int)  # quant id -> units this run reserves for refills
     for location_id, item_id, min_q, max_q in faces:
         on_hand, reserved = at_face[(location_id, item_id)]
         on_the_way = incoming.get((location_id, item_id), 0)
@@ -118,8 +118,8 @@ def replenish_pick_faces(
         by_id = {q.pk: q for q in reserve[item_id]}
         for quant_id, qty in plan.picks:
             quant = by_id[quant_id]
-            quant.reserved += qty
-            touched[quant.pk] = quant
+            quant.reserved += qty  # in memory, so the next face of the item sees it; inventory writes it below
+            claims[quant.pk] += qty
             tasks.append(
                 ReplenishmentTask(
                     site_id=site_id,
@@ -136,7 +136,7 @@ def replenish_pick_faces(
             counts["tasks"] += 1
             counts["units"] += qty
     if tasks:
-        StockQuant.objects.bulk_update(list(touched.values()), ["reserved"])
+        reserve_quants(dict(claims))
         from simple_history.utils import bulk_create_with_history
 
         bulk_create_with_history(  # bulk_create alone writes no history row
@@ -182,11 +182,13 @@ def _release_reservation(task: ReplenishmentTask, quantity: int) -> None:
             status=InventoryStatus.AVAILABLE,
         )
     )
+    give_back: dict[int, int] = {}
     for quant in quants:
-        give_back = min(quant.reserved, quantity)
-        if give_back:
-            quant.reserved -= give_back
-            quant.save(update_fields=["reserved", "updated_at"])
+        units = min(quant.reserved, quantity)
+        if units:
+            give_back[quant.pk] = -units
+            quantity -= units
+    reserve_quants(give_back)
 
 
 @atomic_with_retry
