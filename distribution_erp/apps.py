@@ -6,4 +6,5 @@ class DistributionErpConfig(AppConfig):
     verbose_name = "Distribution ERP"
 
     def ready(self):
+        from . import checks  # noqa: F401  (registers the system checks)
         from .api import schema  # noqa: F401  (registers the schema extensions)

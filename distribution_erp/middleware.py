@@ -56,3 +56,51 @@ class ApiProblemMiddleware:
             extra={"status_code": 500, "request": request},
         )
         return plain_problem(500, "The server failed to answer this request; it has been logged.", code="server_error")
+
+
+class NulQueryMiddleware:
+    """Pages (everything outside ``/api/``) answer a query string or path with a NUL character with a 400 page
+    before any view runs: PostgreSQL cannot compare text holding NUL (a DataError, a 500, on the pages that put a
+    query parameter into a filter). The API refuses the same queries itself, with the same rule
+    (``distribution_erp.api.inputs.nul_query_fields``, used by ApiViewMixin) and a problem+json 400."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith("/api/"):
+            from distribution_erp.api.inputs import NUL, nul_query_fields
+
+            bad = nul_query_fields(request.GET)
+            if bad or NUL in request.path:
+                from django.shortcuts import render
+
+                where = ", ".join(bad) if bad else "the address"
+                message = f"NUL characters are not allowed in {where}."
+                return render(request, "web/400.html", {"message": message}, status=400)
+        return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Every HTML answer outside ``/api/`` carries ``settings.CONTENT_SECURITY_POLICY`` (issue 12, finding 8): the
+    pages load only their own files (static/, no CDN), no inline script or style runs unless it carries this
+    request's nonce (``{{ request.csp_nonce }}`` in a template), no eval, no framing. An answer that set its own
+    policy keeps it. An empty setting turns the header off."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        import secrets
+
+        request.csp_nonce = secrets.token_urlsafe(18)
+        response = self.get_response(request)
+        policy = getattr(settings, "CONTENT_SECURITY_POLICY", "")
+        if (
+            policy
+            and not request.path.startswith("/api/")
+            and "Content-Security-Policy" not in response
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            response["Content-Security-Policy"] = policy.replace("{nonce}", request.csp_nonce)
+        return response

@@ -62,6 +62,16 @@ def purge_outbox() -> dict:
     return counts
 
 
+@shared_task(name="governance.tasks.purge_idempotency_keys", **RETRY)
+def purge_idempotency_keys() -> dict:
+    """Periodic (governance/migrations/0007): delete Idempotency-Key records older than IDEMPOTENCY_KEY_TTL."""
+    from distribution_erp.api.idempotency import purge_expired_keys
+
+    with record_job("idempotency_purge") as counts:
+        counts["idempotency_records"] = purge_expired_keys()
+    return counts
+
+
 @shared_task(name="governance.tasks.deliver_outbox_event", **RETRY)
 def deliver_outbox_event(outbox_id: int) -> int:
     """An EVENT row of the outbox: hand it to its subscribers (idempotent subscribers; a row may come twice)."""

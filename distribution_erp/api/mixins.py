@@ -12,18 +12,19 @@ from django.db import transaction
 from django.http import Http404
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from .errors import PreconditionFailed
 from .fields import NUL
 from .idempotency import idempotent
+from .inputs import nul_query_fields
+from .parsers import SafeJSONParser
 
 
 class ApiViewMixin:
     """Base of every API viewset: JSON request bodies, no NUL characters in the URL, one way to answer."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]  # JSON with bounded nesting and no lone surrogates
     #: the serializer that shows an object in responses (default: ``serializer_class``)
     output_serializer_class = None
 
@@ -31,9 +32,9 @@ class ApiViewMixin:
         super().initial(request, *args, **kwargs)
         if any(NUL in str(value) for value in kwargs.values()):
             raise Http404
-        bad = sorted({name for name, values in request.query_params.lists() if NUL in name or NUL in "".join(values)})
+        bad = nul_query_fields(request.query_params)
         if bad:
-            raise ValidationError({name.replace(NUL, "\\0"): ["NUL characters are not allowed."] for name in bad})
+            raise ValidationError({name: ["NUL characters are not allowed."] for name in bad})
 
     def get_output_serializer_class(self):
         return self.output_serializer_class or self.serializer_class

@@ -5,6 +5,7 @@
 from importlib import import_module
 
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 from .errors import plain_problem
 from .router import router
@@ -18,6 +19,7 @@ APP_API_URLS = [
 ]
 
 
+@csrf_exempt  # a write to no route is a 404 problem, not Django's HTML CSRF page (the API does not use the cookie)
 def not_found(request, *args, **kwargs):
     return plain_problem(404, "No such API path.", code="not_found")
 

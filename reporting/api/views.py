@@ -29,6 +29,10 @@ from .serializers import KpiReportSerializer
 #: the longest period one request may ask for
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
+#: the dates a period may use: far enough from year 1 and 9999 that the period arithmetic (a default end 29 days
+#: on, the day after the end, a year-long trend back) cannot overflow Python's calendar (an OverflowError, a 500)
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2999, 12, 31)
 
 
 class CsvRenderer(BaseRenderer):
@@ -63,6 +67,11 @@ def _date(raw: str | None, name: str) -> date | None:
             f"{name} must be a date (YYYY-MM-DD).",
             field=name,
             errors=[{"field": name, "code": "invalid_date", "message": f"Not a date: {raw!r}; use YYYY-MM-DD."}],
+        )
+    if not FIRST_DATE <= value <= LAST_DATE:
+        message = f"Dates must be between {FIRST_DATE} and {LAST_DATE}."
+        raise InvalidPeriod(
+            message, field=name, errors=[{"field": name, "code": "date_out_of_range", "message": message}]
         )
     return value
 

@@ -7,6 +7,41 @@
     var active = document.activeElement;
     return !(panel && active && panel.contains(active) && /INPUT|SELECT|TEXTAREA/.test(active.tagName));
   };
+  // The pages' Content-Security-Policy allows no inline handlers and no eval (htmx's allowEval is off): the few
+  // behaviours that used them are wired here from data attributes.
+  // <select data-autosubmit>: choosing an option submits its form (site switcher, exception assignee).
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.matches && field.matches("select[data-autosubmit]") && field.form) field.form.submit();
+  });
+  // <form data-confirm="Question?">: submitted only when the user confirms.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  }, true);
+  // <a data-fill="id" data-value="v">: puts v into the field #id and tells htmx it changed (customer suggestions).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-fill]") : null;
+    if (!link) return;
+    event.preventDefault();
+    var field = document.getElementById(link.dataset.fill);
+    if (!field) return;
+    field.value = link.dataset.value;
+    field.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+  // <button data-next-line-index="selector" hx-get=...>: sends index = 1 + the highest n of the rows' ids (line-n).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!elt || !elt.dataset || !elt.dataset.nextLineIndex) return;
+    var rows = Array.from(document.querySelectorAll(elt.dataset.nextLineIndex));
+    var index = rows.length ? Math.max.apply(null, rows.map(function (r) { return +r.id.split("-")[1]; })) + 1 : 0;
+    event.detail.parameters.index = index;
+  });
+  // <div data-poll-when-idle hx-trigger="every Ns">: a poll is skipped while the user types in one of its forms.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.dataset && elt.dataset.pollWhenIdle !== undefined && !window.erpIdle(elt.id)) event.preventDefault();
+  });
   // Scan screens: a keyboard-wedge scanner types the code and presses Enter. Enter in a scan field moves to the
   // next field instead of submitting, once the field's check came back good.
   document.addEventListener("keydown", function (event) {
