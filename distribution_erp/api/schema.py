@@ -59,7 +59,7 @@ ERROR_DESCRIPTIONS = {
     413: "Request body too large.",
     415: "Unsupported media type: send `application/json`.",
     422: "Refused by a business rule (or an Idempotency-Key reused with a different body); nothing changed.",
-    429: "Too many failed logins from this address; retry after `Retry-After` seconds.",
+    429: "Too many bad tokens from this address; retry after `Retry-After` seconds (a valid token is never refused).",
 }
 
 RESPONSE_HEADERS = {
