@@ -126,12 +126,30 @@ class UserField(NaturalKeyField):
         users = get_user_model().objects.filter(is_active=True)
         if not self.colleagues_only:
             return users
-        from governance import permissions
+        from governance.services.sites import colleagues
 
-        site_ids = permissions.site_ids_for(self.user) if self.user is not None else set()
-        if site_ids is None:
-            return users
-        return users.filter(site_memberships__site_id__in=site_ids).distinct()
+        return colleagues(self.user) if self.user is not None else users.none()
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class UsernameField(serializers.Field):
+    """A username as text, looked up by the service only after its permission check, so that whether a user
+    exists is told only to someone allowed to act (issue 12, finding 5: an existing user answered 403 and an
+    unknown one 400 to anyone). Reads as the user's username."""
+
+    default_error_messages = {"invalid": "Give the user as text."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "Username")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value.get_username()
 
 
 class QuantityField(serializers.Field):

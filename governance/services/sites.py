@@ -73,8 +73,30 @@ def update_site(*, user, site: Site, **changes) -> Site:
     return site
 
 
+def colleagues(user):
+    """Active users who work at a site ``user`` can see (every active user for an enterprise admin): the users
+    ``user`` may name, e.g. as an assignee. Anyone else reads like an unknown user (issue 12, finding 5)."""
+    users = get_user_model().objects.filter(is_active=True)
+    ids = permissions.site_ids_for(user)
+    if ids is None:
+        return users
+    return users.filter(site_memberships__site_id__in=ids).distinct()
+
+
+def _active_user(username):
+    """The active user of that username, or None (also for text that cannot be a username)."""
+    if not isinstance(username, str):
+        return None
+    username = username.strip()
+    if not username or "\x00" in username or len(username) > 150:
+        return None
+    return get_user_model().objects.filter(username=username, is_active=True).first()
+
+
 @transaction.atomic
 def add_membership(*, user, member_username: str, site: Site, role: str) -> SiteMembership:
+    """Give the user named ``member_username`` ``role`` at ``site``. The permission check comes first: to anyone
+    who may not manage the site's memberships an existing and an unknown username get the same refusal."""
     permissions.require(user, "site.manage", site, what="site")
     if role not in Role.values:
         raise ValidationFailed(
@@ -83,7 +105,7 @@ def add_membership(*, user, member_username: str, site: Site, role: str) -> Site
                 {"field": "role", "code": "invalid_choice", "message": f"Role must be one of {', '.join(Role.values)}."}
             ],
         )
-    member = get_user_model().objects.filter(username=member_username, is_active=True).first()
+    member = _active_user(member_username)  # only now: whether a user exists is told to site managers only
     if member is None:
         raise ValidationFailed(
             f"No active user {member_username!r}.",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -12,6 +11,7 @@ from distribution_erp.errors import DomainError
 from governance import permissions
 from governance.models import ExceptionCase
 from governance.services import acknowledge_exception, assign_exception, resolve_exception
+from governance.services.sites import colleagues
 from reporting.dashboard import TREND_DAYS, dashboard_tiles
 
 from .. import selectors
@@ -51,8 +51,10 @@ def exception_action(request, pk, action, *, site):
             assignee = None
             if request.POST.get("assignee"):
                 wanted = request.POST["assignee"]
-                users = get_user_model().objects.filter(is_active=True)
-                assignee = users.filter(pk=int(wanted)).first() if wanted.isdigit() else None
+                # only colleagues: any other user id reads like an unknown one (issue 12, finding 5)
+                users = colleagues(request.user)
+                number = wanted.isascii() and wanted.isdigit() and len(wanted) <= 18  # "²" is a digit int() refuses
+                assignee = users.filter(pk=int(wanted)).first() if number else None
                 if assignee is None:
                     raise Http404("No such user.")
             assign_exception(case=case, user=request.user, assignee=assignee)
