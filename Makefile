@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 NODE_STAMP := node_modules/.installed-stamp
 INSTALLED  := $(STAMP) $(if $(wildcard package-lock.json),$(NODE_STAMP))
 
-.PHONY: install run test lint fmt schema check bench clean-var
+.PHONY: install run test lint fmt schema check bench chaos clean-var
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,14 @@ check: lint schema
 ## Benchmarks (tests/bench/README.md): on a scratch database erp_bench beside DATABASE_URL's (or the embedded one).
 bench: $(INSTALLED)
 	$(BIN)/python scripts/with_database.py -- $(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+## Chaos run (tests/chaos/README.md): real gunicorn, Celery worker and beat, the outbox relay and its own Redis on a
+## free port, against the PostgreSQL database erp_chaos (dropped and created again; CHAOS_POSTGRES names the server,
+## default postgres://postgres@127.0.0.1:5432), under mixed API load with SIGKILLs and a Redis stop; ~10 minutes.
+## `make chaos CHAOS_ARGS=--short`: ~60 s of load (CI). Figures in var/chaos-report.json; non-zero exit on a missed target.
+CHAOS_ARGS ?=
+chaos: $(STAMP)
+	$(BIN)/python tests/chaos/run.py $(CHAOS_ARGS)
 
 ## Remove the embedded database, broker folder and collected static files (stop `make run` first).
 clean-var:
