@@ -2,6 +2,7 @@ from django.urls import path
 
 from .views import auth, common, control, dashboard, exceptions, inbound, orders, scan, scan_count, shipping, waves
 from .views import kpis as kpi_views
+from .views import tokens as token_views
 from .views import transfers as transfer_views
 
 app_name = "web"
@@ -71,4 +72,6 @@ urlpatterns = [
     path("replenishment/suggestions/", control.suggestion_list, name="suggestion-list"),
     path("replenishment/suggestions/<int:pk>/<slug:action>/", control.suggestion_decide, name="suggestion-decide"),
     path("jobs/", control.job_list, name="job-list"),
+    path("tokens/", token_views.token_list, name="token-list"),
+    path("tokens/<int:pk>/revoke/", token_views.token_revoke, name="token-revoke"),
 ]

@@ -78,6 +78,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry("Suggestions", "web:suggestion-list", "replenishment.plan", "control"),
     MenuEntry("Job runs", "web:job-list", "replenishment.plan", "control"),
     MenuEntry("Notifications", "web:notification-list", "view", "me"),
+    MenuEntry("API tokens", "web:token-list", "view", "me"),
 )
 
 
