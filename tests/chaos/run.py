@@ -138,25 +138,29 @@ def children_of(pid: int) -> list[int]:
 RUN_ID = uuid.uuid4().hex
 
 
+def start_time(pid: int) -> str | None:
+    """The process's start time (field 22 of /proc/PID/stat): with the pid, it names one process for good."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def save_pids() -> None:
     VAR.mkdir(parents=True, exist_ok=True)
-    PIDS_FILE.write_text(json.dumps({"run": RUN_ID, "pgids": [c.pid for c in Child.registry if c.pid]}))
+    leaders = [[c.pid, start_time(c.pid)] for c in Child.registry if c.pid and c.running()]
+    PIDS_FILE.write_text(json.dumps({"run": RUN_ID, "leaders": leaders}))
 
 
 def kill_leftovers() -> None:
     """Process groups a previous chaos run left (it was killed before it could clean up): only groups whose
-    leader still carries that run's CHAOS_RUN_ID in its environment."""
+    leader is still the very process it started (same pid and start time)."""
     try:
         previous = json.loads(PIDS_FILE.read_text())
     except (OSError, ValueError):
         return
-    marker = f"CHAOS_RUN_ID={previous.get('run')}".encode()
-    for pgid in previous.get("pgids", []):
-        try:
-            environ = Path(f"/proc/{pgid}/environ").read_bytes()
-        except OSError:
-            continue
-        if marker in environ.split(b"\0"):
+    for pgid, started in previous.get("leaders", []):
+        if started and start_time(pgid) == started:
             say(f"killing process group {pgid} left by an earlier chaos run")
             try:
                 os.killpg(pgid, signal.SIGKILL)
@@ -473,16 +477,16 @@ SCHEDULES = {
         (46, "kill_web_master", None),
     ],
     "full": [
-        (40, "kill_web_worker", None),
-        (75, "kill_celery_worker", None),
-        (120, "stop_redis", 20),
-        (190, "kill_web_master", None),
-        (240, "kill_celery_pool_process", None),
-        (280, "kill_web_worker", None),
-        (320, "stop_redis", 20),
-        (390, "kill_celery_worker", None),
-        (430, "kill_web_master", None),
-        (470, "kill_web_worker", None),
+        (35, "kill_web_worker", None),
+        (65, "kill_celery_worker", None),
+        (105, "stop_redis", 20),
+        (165, "kill_web_master", None),
+        (210, "kill_celery_pool_process", None),
+        (250, "kill_web_worker", None),
+        (285, "stop_redis", 20),
+        (345, "kill_celery_worker", None),
+        (385, "kill_web_master", None),
+        (415, "kill_web_worker", None),
     ],
 }
 
@@ -690,7 +694,7 @@ def foreign_key_waits(since: datetime) -> dict[str, int]:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="Chaos run of the whole system (tests/chaos/README.md).")
     parser.add_argument("--short", action="store_true", help="~60 s of load, one fault of each kind (CI)")
-    parser.add_argument("--duration", type=float, help="seconds of load (default: 60 short, 510 full)")
+    parser.add_argument("--duration", type=float, help="seconds of load (default: 60 short, 450 full)")
     parser.add_argument("--clients", type=int, default=14, help="client threads (default 14)")
     parser.add_argument("--seed", type=int, default=int(os.environ.get("CHAOS_SEED", "1")))
     parser.add_argument("--report", default=str(ROOT / "var" / "chaos-report.json"))
@@ -702,7 +706,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-faults", action="store_true", help="load and checks only (a baseline)")
     args = parser.parse_args(argv)
     mode = "short" if args.short else "full"
-    duration = args.duration or (60 if args.short else 510)
+    duration = args.duration or (60 if args.short else 450)
     random.seed(args.seed)
 
     def on_signal(signum, _frame):

@@ -10,6 +10,7 @@ final answer or the retry window closes.
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import json
 import random
@@ -120,7 +121,8 @@ class Api:
                 raw = http_error.read()
             except OSError:
                 raw = b""
-        except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, reset, timeout, bad status line
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+            # refused, reset, timeout, a bad status line, an answer cut off (the worker was killed while sending)
             error = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"[:200]
         t1 = time.time()
         if raw:
