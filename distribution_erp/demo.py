@@ -37,7 +37,6 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 SEED = 20240611
 DEMO_PASSWORD = "erp-demo"
@@ -636,6 +635,7 @@ class DemoLoader:
     def zones_and_bins(self) -> None:
         from inventory.models import Location, Zone
         from inventory.services import create_zone
+        from inventory.services.master import bulk_add_locations
 
         for code, *_rest in SITES:
             site = self.site_of[code]
@@ -657,15 +657,12 @@ class DemoLoader:
                 for bin_code, kind, zone_code in plan_bins(self.scale, site.kind)
                 if bin_code not in existing
             ]
-            for location in new:
-                location.full_clean(exclude=["site", "zone"], validate_unique=False, validate_constraints=False)
-            if new:
-                bulk_create_with_history(new, Location, batch_size=1000, default_user=self.admin)
-            self._count("locations", len(new))
+            self._count("locations", bulk_add_locations(new, user=self.admin))
 
     # things -------------------------------------------------------------------------------------------------
     def items(self) -> None:
         from inventory.models import Item, ItemSubstitute, ItemUnit, Lot
+        from inventory.services.master import bulk_add_items
 
         plans = plan_items(self.scale.items)
         existing = set(Item.objects.filter(sku__in=[p.sku for p in plans]).values_list("sku", flat=True))
@@ -686,11 +683,7 @@ class DemoLoader:
             for p in plans
             if p.sku not in existing
         ]
-        for item in new:
-            item.full_clean(validate_unique=False, validate_constraints=False)
-        if new:
-            bulk_create_with_history(new, Item, batch_size=1000, default_user=self.admin)
-        self._count("items", len(new))
+        self._count("items", bulk_add_items(new, user=self.admin)["items"])
 
         item_id = dict(Item.objects.filter(sku__in=[p.sku for p in plans]).values_list("sku", "pk"))
         have_units = set(ItemUnit.objects.filter(item_id__in=item_id.values()).values_list("item_id", "code"))
@@ -700,9 +693,7 @@ class DemoLoader:
             for code, factor in (("EA", 1), ("CASE", p.case), ("PALLET", p.pallet))
             if (item_id[p.sku], code) not in have_units
         ]
-        if units:
-            bulk_create_with_history(units, ItemUnit, batch_size=2000, default_user=self.admin)
-        self._count("units", len(units))
+        self._count("units", bulk_add_items([], user=self.admin, units=units)["units"])
 
         have_subs = set(
             ItemSubstitute.objects.filter(item_id__in=item_id.values()).values_list("item_id", "substitute_id")
@@ -713,8 +704,7 @@ class DemoLoader:
             for n, j in enumerate(p.substitutes)
             if (item_id[p.sku], item_id[plans[j].sku]) not in have_subs
         ]
-        ItemSubstitute.objects.bulk_create(subs)
-        self._count("substitutes", len(subs))
+        self._count("substitutes", bulk_add_items([], user=self.admin, substitutes=subs)["substitutes"])
 
         have_lots = set(Lot.objects.filter(item_id__in=item_id.values()).values_list("item_id", "number"))
         lots = [
@@ -723,8 +713,7 @@ class DemoLoader:
             for number, days in p.lots
             if (item_id[p.sku], number) not in have_lots
         ]
-        Lot.objects.bulk_create(lots)
-        self._count("lots", len(lots))
+        self._count("lots", bulk_add_items([], user=self.admin, lots=lots)["lots"])
         self.plans = plans
         self.item_id = item_id
 

@@ -32,6 +32,49 @@ def _celery_join_flag():
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _ownership_guard_installed():
+    """Every connection the run opens (the concurrency tests' threads too) carries the write-ownership guard."""
+    from django.db import connections
+    from django.db.backends.signals import connection_created
+
+    from . import ownership
+
+    def _on_connect(sender, connection, **kwargs):
+        ownership.install(connection)
+
+    connection_created.connect(_on_connect, weak=False)
+    for conn in connections.all():
+        ownership.install(conn)
+    yield
+    connection_created.disconnect(_on_connect)
+
+
+@pytest.fixture(autouse=True)
+def _one_owner_per_row(request, _ownership_guard_installed):
+    """A test fails when code of one app wrote another app's rows during it (tests/ownership.py)."""
+    import os
+
+    from django.db import connections
+
+    from . import ownership
+
+    for conn in connections.all():
+        ownership.install(conn)
+    ownership.take()
+    yield
+    found = ownership.take()
+    report = os.environ.get("OWNERSHIP_REPORT")
+    if report:
+        with open(report, "a") as fh:
+            for v in found:
+                fh.write(f"{request.node.nodeid}\t{v.writer}\t{v.owner}\t{v.table}\t{v.where}\n")
+        return
+    if found and os.environ.get("OWNERSHIP_GUARD", "strict") == "strict":
+        unique = sorted({str(v) for v in found})
+        pytest.fail("one owner per row: " + "; ".join(unique[:10]), pytrace=False)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     from django.core.cache import cache

@@ -343,8 +343,8 @@ def reconcile_allocations() -> dict:
             )
             found = level.allocated
             if expected != found and expected <= level.available:
-                level.allocated = expected
-                level.save(update_fields=["allocated", "updated_at"])
+                # inventory writes the level: the repair is a change of allocated by the difference
+                change_allocated(deltas={(item_id, site_id): expected - found}, locked={(item_id, site_id): level})
                 counts["repaired"] += 1
             open_exception(
                 site=level.site,

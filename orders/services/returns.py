@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -206,6 +207,52 @@ def receive_return(**kwargs) -> ReturnAuthorization:
     if not _RECEIVER:  # pragma: no cover - warehouse is always installed
         raise StateConflict("Returns cannot be received: no receiving service is installed.")
     return _RECEIVER[0](**kwargs)
+
+
+@dataclass(frozen=True)
+class ReturnOutcome:
+    """What receiving found for one line of a return (warehouse inspects; orders records)."""
+
+    line: ReturnLine
+    quantity: int
+    lot_number: str
+    inspection: str
+    inspection_note: str
+    disposition: str
+    scrap_value: Decimal | int
+
+
+def record_return_receipt(
+    *, rma: ReturnAuthorization, outcomes: list[ReturnOutcome], user, arrived_at, now
+) -> ReturnAuthorization:
+    """Record a received return (``rma`` locked by the caller, in its transaction): each line's received
+    quantity, lot, inspection and disposition, its scrap value and credit at the order price (with history),
+    then the return RECEIVED with its times and the credit settled (approval above the site's value)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_return_receipt must run inside the receiving transaction")
+    if rma.status != RMA.Status.AUTHORIZED:
+        raise StateConflict(f"{rma.number} is {rma.get_status_display().lower()}; it cannot be received.")
+    for outcome in outcomes:
+        line = outcome.line
+        if line.rma_id != rma.pk:
+            raise StateConflict(f"Line {line.pk} is not on {rma.number}.")
+        line.received_quantity = outcome.quantity
+        line.lot_number = outcome.lot_number
+        line.inspection = outcome.inspection
+        line.inspection_note = outcome.inspection_note
+        line.disposition = outcome.disposition
+        line.scrap_value = outcome.scrap_value
+        line.credit_amount = money(outcome.quantity * line.unit_price)
+        line.disposed_at = now
+        set_history_user(line, user)
+        line.save()
+    rma.status = RMA.Status.RECEIVED
+    rma.received_by = user
+    rma.received_at = arrived_at
+    rma.disposed_at = now
+    rma.turnaround_seconds = max(int((now - arrived_at).total_seconds()), 0)
+    settle_credit(rma=rma, user=user)  # saves the return (with history)
+    return rma
 
 
 def settle_credit(*, rma: ReturnAuthorization, user) -> None:

@@ -21,11 +21,10 @@ from distribution_erp.db import atomic_with_retry, lock_rows
 from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
 from distribution_erp.validation import MAX_QUANTITY
 from governance import permissions
-from governance.services.history import set_history_user
 from inventory.models import InventoryStatus, Item, Location, Lot, StockMove
 from inventory.services import MoveLine, post_moves, virtual_location
 from orders.models import ReturnAuthorization, ReturnLine
-from orders.services.returns import money, settle_credit
+from orders.services.returns import ReturnOutcome, money, record_return_receipt
 from warehouse.models import PutawayTask, ShipmentLine
 
 from .putaway import suggest_location
@@ -186,18 +185,20 @@ def receive_return(
     post_moves(lines=scrapped, kind=StockMove.Kind.SCRAP, reason_code="RETURN_SCRAP", **common)
     post_moves(lines=to_vendor, kind=StockMove.Kind.RETURN, reason_code="RETURN_TO_VENDOR", **common)
 
+    outcomes = []
     for line, v in checked:
         qty = v["quantity"]
-        line.received_quantity = qty
-        line.lot_number = v["lot"].number if v["lot"] else ""
-        line.inspection = v["inspection"] if qty else ""
-        line.inspection_note = v["note"]
-        line.disposition = v["disposition"] if qty else ""
-        line.scrap_value = money(qty * Decimal(line.item.standard_cost)) if v["disposition"] == D.SCRAP else 0
-        line.credit_amount = money(qty * line.unit_price)
-        line.disposed_at = now
-        set_history_user(line, user)
-        line.save()
+        outcomes.append(
+            ReturnOutcome(
+                line=line,
+                quantity=qty,
+                lot_number=v["lot"].number if v["lot"] else "",
+                inspection=v["inspection"] if qty else "",
+                inspection_note=v["note"],
+                disposition=v["disposition"] if qty else "",
+                scrap_value=money(qty * Decimal(line.item.standard_cost)) if v["disposition"] == D.SCRAP else 0,
+            )
+        )
         if qty and v["disposition"] == D.RESTOCK:
             suggestion = suggest_location(site_id=site_id, item=line.item, quantity=qty, lot=v["lot"])
             PutawayTask.objects.create(
@@ -210,13 +211,8 @@ def receive_return(
                 suggestion_reason=f"Return {locked.number}: {suggestion.reason}"[:300],
                 received_at=arrived_at,
             )
-    locked.status = RMA.Status.RECEIVED
-    locked.received_by = user
-    locked.received_at = arrived_at
-    locked.disposed_at = now
-    locked.turnaround_seconds = max(int((now - arrived_at).total_seconds()), 0)
-    settle_credit(rma=locked, user=user)  # saves the return (with history)
-    return locked
+    # the return document is orders': it records what arrived and settles the credit
+    return record_return_receipt(rma=locked, outcomes=outcomes, user=user, arrived_at=arrived_at, now=now)
 
 
 def connect() -> None:
