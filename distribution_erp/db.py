@@ -43,7 +43,7 @@ def atomic_with_retry(func):
 
 def lock_rows(queryset):
     """Lock the rows of ``queryset`` in primary-key order and return them as a list (evaluated now)."""
-    return list(queryset.order_by("pk").select_for_update(of=("self",)))
+    return list(queryset.order_by("pk").select_for_update(of=("self",), no_key=True))
 
 
 def _array_cast(field, conn) -> str:

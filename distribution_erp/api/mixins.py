@@ -89,7 +89,7 @@ class ETagMixin:
     def lock_for_write(self, request, obj):
         """Lock ``obj``'s row (call inside ``transaction.atomic``), check ``If-Match``, return the locked row."""
         assert transaction.get_connection().in_atomic_block, "lock_for_write needs a transaction"
-        locked = type(obj).objects.select_for_update().get(pk=obj.pk)
+        locked = type(obj).objects.select_for_update(no_key=True).get(pk=obj.pk)
         self.check_if_match(request, locked)
         return locked
 

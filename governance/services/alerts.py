@@ -128,7 +128,7 @@ def resolve_cases(*, case_ids: Iterable[int], note: str, now: datetime) -> int:
     for pk in sorted(case_ids):
         with transaction.atomic():
             case = (
-                ExceptionCase.objects.select_for_update(skip_locked=True).filter(pk=pk).exclude(status=RESOLVED).first()
+                ExceptionCase.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=pk).exclude(status=RESOLVED).first()
             )
             if case is None:
                 continue
@@ -260,7 +260,7 @@ class _Audience:
 
 def _lock_case(pk: int, **conditions) -> ExceptionCase | None:
     return (
-        ExceptionCase.objects.select_for_update(skip_locked=True, of=("self",))
+        ExceptionCase.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
         .select_related("site", "code")
         .filter(pk=pk, **conditions)
         .exclude(status=RESOLVED)

@@ -160,7 +160,7 @@ def revoke_token(*, actor, token: ApiToken) -> ApiToken:
     if token is None or not may_manage(actor, token.user):
         raise NotFound("No such token.")
     with transaction.atomic():
-        locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+        locked = ApiToken.objects.select_for_update(no_key=True).get(pk=token.pk)
         if locked.revoked_at is not None:
             raise StateConflict("This token is already revoked.")
         locked.revoked_at = timezone.now()

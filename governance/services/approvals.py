@@ -63,7 +63,7 @@ def request_approval(
 @transaction.atomic
 def decide_approval(*, approval: ApprovalRequest, user, approve: bool, note: str = "") -> ApprovalRequest:
     """Approve or reject a pending request. The requester never decides their own request."""
-    locked = ApprovalRequest.objects.select_for_update().filter(pk=approval.pk).first()
+    locked = ApprovalRequest.objects.select_for_update(no_key=True).filter(pk=approval.pk).first()
     if locked is None or not permissions.can_see_site(user, locked.site_id):
         raise NotFound("No such approval request.")
     handler = _HANDLERS.get(locked.kind)

@@ -76,7 +76,7 @@ def open_exception(
 
 
 def _lock_case(case: ExceptionCase, user) -> ExceptionCase:
-    locked = ExceptionCase.objects.select_for_update().filter(pk=case.pk).first()
+    locked = ExceptionCase.objects.select_for_update(no_key=True).filter(pk=case.pk).first()
     if locked is None or not permissions.can_see_site(user, locked.site_id):
         raise NotFound("No such exception.")
     permissions.require(user, "exception.handle", locked.site_id, what="exception")
@@ -137,7 +137,7 @@ def resolve_exceptions_for_subject(*, subject, code: str, note: str, user=None) 
     count = 0
     with transaction.atomic():
         for case in (
-            ExceptionCase.objects.select_for_update(of=("self",))
+            ExceptionCase.objects.select_for_update(of=("self",), no_key=True)
             .filter(content_type=content_type, object_id=subject.pk, code__code=code)
             .exclude(status=ExceptionCase.Status.RESOLVED)
         ):

@@ -133,7 +133,7 @@ def send_critical_emails(*, now: datetime | None = None) -> dict:
         try:
             with transaction.atomic():
                 row = (
-                    Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                    Notification.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
                     .select_related("user", "site")
                     .filter(pk=pk, sent_at__isnull=True)
                     .first()
@@ -170,7 +170,7 @@ def send_notification_digests(*, now: datetime | None = None) -> dict:
         try:
             with transaction.atomic():
                 rows = list(
-                    Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                    Notification.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
                     .select_related("user", "site")
                     .filter(user_id=user_id, channel=EMAIL, sent_at__isnull=True)
                     .order_by("created_at", "id")
@@ -209,7 +209,7 @@ def unread_notification_count(user) -> int:
 @transaction.atomic
 def mark_notification_read(*, user, notification: Notification, now: datetime | None = None) -> Notification:
     """Mark one of the user's own notifications read (again: nothing changes). Another's is not found."""
-    row = Notification.objects.select_for_update().filter(pk=notification.pk, user=user, channel=IN_APP).first()
+    row = Notification.objects.select_for_update(no_key=True).filter(pk=notification.pk, user=user, channel=IN_APP).first()
     if row is None:
         raise NotFound("No such notification.")
     if row.read_at is None:

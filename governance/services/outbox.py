@@ -213,7 +213,7 @@ def _claim(*, ids=None, limit: int) -> list[OutboxMessage]:
     """Lease due rows (or the given ones, if still waiting) in a short transaction of their own."""
     now = timezone.now()
     with transaction.atomic():
-        qs = OutboxMessage.objects.select_for_update(skip_locked=True).filter(done_at__isnull=True)
+        qs = OutboxMessage.objects.select_for_update(skip_locked=True, no_key=True).filter(done_at__isnull=True)
         if ids is not None:
             qs = qs.filter(pk__in=ids, dispatched_at__isnull=True)
         else:

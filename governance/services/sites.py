@@ -59,7 +59,7 @@ def create_site(
 @transaction.atomic
 def update_site(*, user, site: Site, **changes) -> Site:
     permissions.require_enterprise_admin(user)
-    site = Site.objects.select_for_update().get(pk=site.pk)
+    site = Site.objects.select_for_update(no_key=True).get(pk=site.pk)
     for field, value in changes.items():
         if field not in SITE_FIELDS or field == "code":
             raise ValidationFailed(
@@ -125,7 +125,7 @@ def add_membership(*, user, member_username: str, site: Site, role: str) -> Site
 @transaction.atomic
 def remove_membership(*, user, membership: SiteMembership) -> None:
     permissions.require(user, "site.manage", membership.site, what="membership")
-    locked = SiteMembership.objects.select_for_update().filter(pk=membership.pk).first()
+    locked = SiteMembership.objects.select_for_update(no_key=True).filter(pk=membership.pk).first()
     if locked is None:
         raise NotFound("No such membership.")
     set_history_user(locked, user)

@@ -388,7 +388,7 @@ def enter_count(*, user, line: CycleCountLine, quantity: int) -> CycleCountLine:
     count = _lock_count(line.count_id, user, "inventory.count")
     positive_quantity(quantity, allow_zero=True)
     locked = (
-        CycleCountLine.objects.select_for_update(of=("self",))
+        CycleCountLine.objects.select_for_update(of=("self",), no_key=True)
         .select_related("location", "item", "lot")
         .filter(pk=line.pk, count_id=count.pk)
         .first()

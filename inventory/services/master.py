@@ -122,7 +122,7 @@ def update_item(
     *, user, item: Item, units: list[dict] | None = None, substitutes: list[str] | None = None, **changes
 ) -> Item:
     permissions.require_master_data(user)
-    locked = Item.objects.select_for_update().get(pk=item.pk)
+    locked = Item.objects.select_for_update(no_key=True).get(pk=item.pk)
     for field, value in changes.items():
         if field not in ITEM_FIELDS:
             raise field_error(field, "This field cannot be changed.", "read_only")

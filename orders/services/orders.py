@@ -278,7 +278,7 @@ def create_order(
 
 def lock_order(order_id: int, user, action: str = "orders.manage") -> SalesOrder:
     order = (
-        SalesOrder.objects.select_for_update(of=("self",))
+        SalesOrder.objects.select_for_update(of=("self",), no_key=True)
         .select_related("customer", "site")
         .filter(pk=order_id)
         .first()
@@ -447,7 +447,7 @@ def release_order(*, user, order: SalesOrder) -> SalesOrder:
         raise StateConflict(f"{locked.number} is {locked.status} and cannot be released.")
     if locked.status == S.DRAFT:
         _validate_locked(locked, user)
-    customer = Customer.objects.select_for_update().get(pk=locked.customer_id)  # serialise credit checks
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=locked.customer_id)  # serialise credit checks
     hold = None
     if get_rule("orders.credit_check_enabled", locked.site_id):
         hold = credit_decision(
@@ -510,7 +510,7 @@ def hold_order(*, user, order: SalesOrder, reason: str) -> SalesOrder:
 
 
 def _on_hold_approved(approval: ApprovalRequest, user) -> None:
-    order = SalesOrder.objects.select_for_update().get(pk=approval.object_id)
+    order = SalesOrder.objects.select_for_update(no_key=True).get(pk=approval.object_id)
     if order.status != S.ON_HOLD:
         raise StateConflict(f"{order.number} is {order.status}, not on hold.")
     order.status = S.RELEASED
@@ -525,7 +525,7 @@ def _on_hold_approved(approval: ApprovalRequest, user) -> None:
 
 
 def _on_hold_rejected(approval: ApprovalRequest, user) -> None:
-    order = SalesOrder.objects.select_for_update().get(pk=approval.object_id)
+    order = SalesOrder.objects.select_for_update(no_key=True).get(pk=approval.object_id)
     order.hold_reason = f"{order.hold_reason} Release refused by {user}."[:300]
     set_history_user(order, user)
     order.save()

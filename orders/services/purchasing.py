@@ -51,7 +51,7 @@ def create_supplier(*, user, code: str, name: str, **fields) -> Supplier:
 @transaction.atomic
 def update_supplier(*, user, supplier: Supplier, **changes) -> Supplier:
     permissions.require_master_data(user)
-    locked = Supplier.objects.select_for_update().get(pk=supplier.pk)
+    locked = Supplier.objects.select_for_update(no_key=True).get(pk=supplier.pk)
     for name, value in changes.items():
         if name not in SUPPLIER_FIELDS:
             raise field_error(name, "This field cannot be changed.", "read_only")
@@ -138,7 +138,7 @@ def create_purchase_order(
 
 def lock_purchase_order(po_id: int, user, action: str = "purchasing.manage") -> PurchaseOrder:
     po = (
-        PurchaseOrder.objects.select_for_update(of=("self",))
+        PurchaseOrder.objects.select_for_update(of=("self",), no_key=True)
         .select_related("supplier", "site")
         .filter(pk=po_id)
         .first()

@@ -109,7 +109,7 @@ def create_policy(*, user, site: Site, item: Item, **fields) -> ReplenishmentPol
 
 @transaction.atomic
 def update_policy(*, user, policy: ReplenishmentPolicy, **changes) -> ReplenishmentPolicy:
-    locked = ReplenishmentPolicy.objects.select_for_update().filter(pk=policy.pk).first()
+    locked = ReplenishmentPolicy.objects.select_for_update(no_key=True).filter(pk=policy.pk).first()
     if locked is None or (user is not None and not permissions.can_see_site(user, locked.site_id)):
         raise NotFound("No such replenishment policy.")
     _require_planner(user, locked.site_id, "replenishment policy")
@@ -170,7 +170,7 @@ def create_pick_face_policy(
 @transaction.atomic
 def update_pick_face_policy(*, user, policy: PickFacePolicy, **changes) -> PickFacePolicy:
     locked = (
-        PickFacePolicy.objects.select_for_update(of=("self",)).select_related("location").filter(pk=policy.pk).first()
+        PickFacePolicy.objects.select_for_update(of=("self",), no_key=True).select_related("location").filter(pk=policy.pk).first()
     )
     if locked is None or (user is not None and not permissions.can_see_site(user, locked.site_id)):
         raise NotFound("No such pick face policy.")
@@ -198,7 +198,7 @@ def request_run(*, user, site: Site, trigger: str = ReplenishmentRun.Trigger.REQ
     if not site.active:
         raise StateConflict(f"{site.code} is inactive.")
     run = (
-        ReplenishmentRun.objects.select_for_update()
+        ReplenishmentRun.objects.select_for_update(no_key=True)
         .filter(site=site, status=ReplenishmentRun.Status.QUEUED)
         .order_by("pk")
         .first()

@@ -368,7 +368,7 @@ def plan_site(*, run: ReplenishmentRun, now: datetime | None = None, batch_size:
     now = now or timezone.now()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, run.site_id])
-    locked = ReplenishmentRun.objects.select_for_update(of=("self",)).select_related("site").get(pk=run.pk)
+    locked = ReplenishmentRun.objects.select_for_update(of=("self",), no_key=True).select_related("site").get(pk=run.pk)
     if locked.status == ReplenishmentRun.Status.SUCCEEDED:
         return None
     site = locked.site

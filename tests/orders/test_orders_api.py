@@ -179,7 +179,7 @@ def test_atp_refuses_bad_quantity_and_unknown_item(coord_api, item):
 def test_customers_are_maintained_by_planners_not_coordinators(api, coord_api, make_user, site):
     body = {"code": "NEWCO", "name": "New Co", "home_site": "DC1", "credit_limit": "5000.00"}
     assert coord_api.post("/api/v1/customers/", body, format="json").status_code == 403
-    planner = api(make_user("planner", site))
+    planner = api(make_user(["planner", "credit"], site))  # a credit limit needs the credit role (issue 12)
     response = planner.post("/api/v1/customers/", body, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["credit_available"] == "5000.00"
@@ -215,11 +215,20 @@ def test_idempotency_key_with_a_different_body_is_422(coord_api, customer, item)
 
 
 def test_idempotency_key_while_the_first_request_runs_is_409(coord_api, customer, item, coordinator):
-    from governance.models import IdempotencyRecord
+    import psycopg
+    from django.db import connection
 
-    IdempotencyRecord.objects.create(
-        user=coordinator, key="abc-3", method="POST", path="/api/v1/sales-orders/", request_hash="x"
-    )
-    response = coord_api.post("/api/v1/sales-orders/", order_body(), format="json", HTTP_IDEMPOTENCY_KEY="abc-3")
+    from distribution_erp.api.idempotency import lock_key
+
+    # the first request runs in another process: it holds the key's advisory lock until it commits
+    params = connection.get_connection_params()
+    with psycopg.connect(
+        dbname=params["dbname"], host=params.get("host"), port=params.get("port"), user=params.get("user")
+    ) as other:
+        other.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key(coordinator.pk, "abc-3")])
+        response = coord_api.post("/api/v1/sales-orders/", order_body(), format="json", HTTP_IDEMPOTENCY_KEY="abc-3")
     assert response.status_code == 409
     assert SalesOrder.objects.count() == 0
+    # once it is over, the key is free: the retry creates the order once
+    again = coord_api.post("/api/v1/sales-orders/", order_body(), format="json", HTTP_IDEMPOTENCY_KEY="abc-3")
+    assert again.status_code == 201 and SalesOrder.objects.count() == 1

@@ -71,7 +71,9 @@ def test_a_release_answers_202_while_the_broker_is_down_and_is_allocated_when_it
     with django_capture_on_commit_callbacks(execute=True):
         response = coord_api.post(f"/api/v1/sales-orders/{order_id}/release/")
     assert response.status_code == 202, response.content
-    assert time.monotonic() - started < 3
+    assert (
+        time.monotonic() - started < 8
+    )  # no wait on the dead broker (retries took 20 s and more); loose for a loaded CI machine
     assert SalesOrder.objects.get(pk=order_id).status == SalesOrder.Status.RELEASED
     row = allocation_rows(order_id).get()
     assert row.dispatched_at is None and row.done_at is None and row.last_error.startswith("publish:")

@@ -91,7 +91,7 @@ def confirm_putaway(
     """Put the stock away: RECEIVED at the dock -> AVAILABLE at ``location``. Another location than the
     suggested one needs a reason code. Confirming again with the same data is harmless; with different data
     it is a 409. Less than the task's quantity leaves the rest in a new open task."""
-    locked = PutawayTask.objects.select_for_update().filter(pk=task.pk).first()
+    locked = PutawayTask.objects.select_for_update(no_key=True).filter(pk=task.pk).first()
     if locked is None or not permissions.can_see_site(user, locked.site_id):
         raise NotFound("No such putaway task.")
     permissions.require(user, "warehouse.execute", locked.site_id, what="putaway task")

@@ -367,7 +367,7 @@ def inspect_receipt_line(
     """Quality inspection of held units: released ones become RECEIVED (and get a putaway task); rejected
     ones become DAMAGED or go back to the vendor. Both are ledger moves."""
     locked = (
-        ReceiptLine.objects.select_for_update(of=("self",))
+        ReceiptLine.objects.select_for_update(of=("self",), no_key=True)
         .select_related("receipt", "item", "lot")
         .filter(pk=line.pk)
         .first()

@@ -167,7 +167,7 @@ def _lock_task(user, task: ReplenishmentTask, action: str) -> ReplenishmentTask:
         raise NotFound("No such replenishment task.")
     permissions.require(user, action, first, what="replenishment task")
     return (
-        ReplenishmentTask.objects.select_for_update(of=("self",))
+        ReplenishmentTask.objects.select_for_update(of=("self",), no_key=True)
         .select_related("from_location", "to_location", "lot", "item")
         .get(pk=task.pk)
     )
