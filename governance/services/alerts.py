@@ -128,7 +128,10 @@ def resolve_cases(*, case_ids: Iterable[int], note: str, now: datetime) -> int:
     for pk in sorted(case_ids):
         with transaction.atomic():
             case = (
-                ExceptionCase.objects.select_for_update(skip_locked=True, no_key=True).filter(pk=pk).exclude(status=RESOLVED).first()
+                ExceptionCase.objects.select_for_update(skip_locked=True, no_key=True)
+                .filter(pk=pk)
+                .exclude(status=RESOLVED)
+                .first()
             )
             if case is None:
                 continue

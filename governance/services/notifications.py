@@ -209,7 +209,11 @@ def unread_notification_count(user) -> int:
 @transaction.atomic
 def mark_notification_read(*, user, notification: Notification, now: datetime | None = None) -> Notification:
     """Mark one of the user's own notifications read (again: nothing changes). Another's is not found."""
-    row = Notification.objects.select_for_update(no_key=True).filter(pk=notification.pk, user=user, channel=IN_APP).first()
+    row = (
+        Notification.objects.select_for_update(no_key=True)
+        .filter(pk=notification.pk, user=user, channel=IN_APP)
+        .first()
+    )
     if row is None:
         raise NotFound("No such notification.")
     if row.read_at is None:

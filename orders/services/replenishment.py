@@ -170,7 +170,10 @@ def create_pick_face_policy(
 @transaction.atomic
 def update_pick_face_policy(*, user, policy: PickFacePolicy, **changes) -> PickFacePolicy:
     locked = (
-        PickFacePolicy.objects.select_for_update(of=("self",), no_key=True).select_related("location").filter(pk=policy.pk).first()
+        PickFacePolicy.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("location")
+        .filter(pk=policy.pk)
+        .first()
     )
     if locked is None or (user is not None and not permissions.can_see_site(user, locked.site_id)):
         raise NotFound("No such pick face policy.")

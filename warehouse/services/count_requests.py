@@ -31,7 +31,9 @@ def close_count_requests(*, location_id: int, **kwargs) -> int:
     from simple_history.utils import bulk_update_with_history
 
     requests = list(
-        CountRequest.objects.select_for_update(no_key=True).filter(location_id=location_id, status=CountRequest.Status.OPEN)
+        CountRequest.objects.select_for_update(no_key=True).filter(
+            location_id=location_id, status=CountRequest.Status.OPEN
+        )
     )
     for request in requests:
         request.status = CountRequest.Status.DONE
