@@ -400,5 +400,3 @@ def cancel_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
             lock_rows(PickTask.objects.filter(transfer_line__transfer=locked, status=PickTask.Status.OPEN)), user=user
         )
     return locked
-
-
