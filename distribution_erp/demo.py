@@ -138,6 +138,24 @@ USERS = [
         "integrator (API tokens: manage.py create_api_token integrator)",
     ),
     ("auditor", "Pat", "Kowalski", {s: ["auditor"] for s in ALL_SITES}, [], False, "auditor, read only, all sites"),
+    (
+        "credit",
+        "Jamie",
+        "Brooks",
+        {s: ["credit"] for s in ALL_SITES},
+        [],
+        False,
+        "credit controller, all sites: customers' credit limits, overdue flags and terms",
+    ),
+    (
+        "mgr-west",
+        "Avery",
+        "Hughes",
+        {"DC-WEST": ["admin"], "DC-SOUTH": ["admin"]},
+        ["Site staff", "Site admins"],
+        False,
+        "regional manager (site admin) at DC-WEST and DC-SOUTH: the second person on their control rule changes",
+    ),
 ]
 
 #: (username, password, description) of every demo login, for the run command to print
@@ -803,14 +821,34 @@ class DemoLoader:
 
     # rules and schedules ------------------------------------------------------------------------------------------
     def rule_overrides(self) -> None:
-        from governance.models import SiteRuleValue
+        from django.contrib.auth import get_user_model
+
+        from governance.models import RuleChange, SiteRuleValue
         from governance.rules import REGISTRY
-        from governance.services import set_rule_value
+        from governance.selectors import pending_approval
+        from governance.services import decide_approval, set_rule_value
 
         for code, key, value, reason in RULE_OVERRIDES:
-            if key not in REGISTRY or SiteRuleValue.objects.filter(key=key, site=self.site_of[code]).exists():
+            site = self.site_of[code]
+            if key not in REGISTRY or SiteRuleValue.objects.filter(key=key, site=site).exists():
                 continue
-            set_rule_value(user=self.admin, key=key, value=value, reason=reason, site=self.site_of[code])
+            change = RuleChange.objects.filter(key=key, site=site, status=RuleChange.Status.PENDING).first()
+            if change is None:
+                change = set_rule_value(user=self.admin, key=key, value=value, reason=reason, site=site)
+            if isinstance(change, RuleChange):
+                # a control rule: in force once another admin of the site approves (issue 12, finding 3)
+                approver = (
+                    get_user_model()
+                    .objects.filter(site_memberships__site=site, site_memberships__role="admin")
+                    .exclude(pk=change.requested_by_id)
+                    .order_by("username")
+                    .first()
+                )
+                if approver is None:
+                    continue  # stays pending: nobody else may approve it
+                decide_approval(
+                    approval=pending_approval(subject=change), user=approver, approve=True, note="Demo data."
+                )
             self._count("rule overrides", 1)
 
     def schedules(self) -> None:

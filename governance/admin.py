@@ -35,6 +35,7 @@ from .models import (
     ExceptionCode,
     IdempotencyRecord,
     JobRun,
+    RuleChange,
     Site,
     SiteMembership,
     SiteRuleValue,
@@ -52,7 +53,7 @@ from .services import (
     set_rule_value,
     update_site,
 )
-from .services.rules import effective_rules
+from .services.rules import RULE_CHANGE_KIND, effective_rules
 
 # --- shared building blocks (inventory/admin.py uses them too) ---------------------------------------------
 
@@ -453,10 +454,19 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
 
     form = SiteRuleValueForm
     site_choice_action = "site.manage"
-    list_display = ("key", "site_label", "value", "standardization", "reason", "updated_by", "updated_at")
+    list_display = (
+        "key",
+        "site_label",
+        "value",
+        "standardization",
+        "reason",
+        "updated_by",
+        "approved_by",
+        "updated_at",
+    )
     list_filter = ("key", SITE_FILTER)
     search_fields = ("key", "reason")
-    list_select_related = ("site", "updated_by")
+    list_select_related = ("site", "updated_by", "approved_by")
     change_list_template = "admin/governance/siterulevalue/change_list.html"
 
     def get_queryset(self, request):
@@ -465,7 +475,9 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
         return qs if ids is None else qs.filter(Q(site__isnull=True) | Q(site__in=ids))
 
     def get_readonly_fields(self, request, obj=None):
-        return ("key", "site", "updated_by", "updated_at") if obj else ("updated_by", "updated_at")
+        if obj:
+            return ("key", "site", "updated_by", "approved_by", "updated_at")
+        return ("updated_by", "approved_by", "updated_at")
 
     @admin.display(description="site")
     def site_label(self, obj):
@@ -500,20 +512,61 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
             value=form.cleaned_data["value"],
             reason=form.cleaned_data["reason"],
         )
+        if isinstance(row, RuleChange):  # a control rule: nothing changes until another admin approves
+            request._rule_change = row
+            return
         obj.pk, obj.value, obj.updated_at = row.pk, row.value, row.updated_at
         obj._state.adding = False
 
+    def _pending_message(self, request, change: RuleChange) -> None:
+        self.message_user(
+            request,
+            f"{change}: waits for approval by another admin of {change.site.code} (approval requests, kind "
+            f"{RULE_CHANGE_KIND}); the value in force is unchanged until then.",
+            messages.WARNING,
+        )
+
+    def log_addition(self, request, obj, message):
+        if getattr(request, "_rule_change", None) is None:
+            return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        if getattr(request, "_rule_change", None) is None:
+            return super().log_change(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        change = getattr(request, "_rule_change", None)
+        if change is None:
+            return super().response_add(request, obj, post_url_continue)
+        self._pending_message(request, change)
+        return redirect(reverse("admin:governance_siterulevalue_changelist"))
+
+    def response_change(self, request, obj):
+        change = getattr(request, "_rule_change", None)
+        if change is None:
+            return super().response_change(request, obj)
+        self._pending_message(request, change)
+        return redirect(reverse("admin:governance_siterulevalue_changelist"))
+
     def delete_model(self, request, obj):
-        clear_rule_value(user=request.user, key=obj.key, site=obj.site)
+        result = clear_rule_value(user=request.user, key=obj.key, site=obj.site)
+        if isinstance(result, RuleChange):
+            request._rule_change = result
+
+    def response_delete(self, request, obj_display, obj_id):
+        change = getattr(request, "_rule_change", None)
+        if change is None:
+            return super().response_delete(request, obj_display, obj_id)
+        self._pending_message(request, change)
+        return redirect(reverse("admin:governance_siterulevalue_changelist"))
 
     def delete_queryset(self, request, queryset):
-        self.run_for_each(
-            request,
-            queryset,
-            str,
-            lambda row: clear_rule_value(user=request.user, key=row.key, site=row.site),
-            "Cleared",
-        )
+        def clear(row):
+            result = clear_rule_value(user=request.user, key=row.key, site=row.site)
+            if isinstance(result, RuleChange):
+                self._pending_message(request, result)
+
+        self.run_for_each(request, queryset, str, clear, "Cleared (or sent for approval)")
 
     def get_urls(self):
         return [
@@ -597,8 +650,11 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
         try:
             if request.POST.get("clear"):
                 removed = clear_rule_value(user=request.user, key=key, site=site)
-                note = "value removed; the next level applies again" if removed else "had no value of its own"
-                self.message_user(request, f"{where}: {note}.", messages.SUCCESS)
+                if isinstance(removed, RuleChange):
+                    self._pending_message(request, removed)
+                else:
+                    note = "value removed; the next level applies again" if removed else "had no value of its own"
+                    self.message_user(request, f"{where}: {note}.", messages.SUCCESS)
             else:
                 row = set_rule_value(
                     user=request.user,
@@ -607,11 +663,26 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
                     reason=request.POST.get("reason", ""),
                     site=site,
                 )
-                self.message_user(request, f"{where} set to {_display(row.value)}.", messages.SUCCESS)
+                if isinstance(row, RuleChange):
+                    self._pending_message(request, row)
+                else:
+                    self.message_user(request, f"{where} set to {_display(row.value)}.", messages.SUCCESS)
         except DomainError as error:
             self.message_user(request, f"Refused: {where}: {error}", messages.ERROR)
             return redirect(back)
         return redirect(request.path)
+
+
+@admin.register(RuleChange)
+class RuleChangeAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
+    """Requested changes of control rules' site overrides: set or removed only when another admin of the site
+    approves the RULE_CHANGE approval request (Approval requests)."""
+
+    list_display = ("key", "site", "action", "value", "previous_value", "status", "requested_by", "decided_by")
+    list_filter = ("status", "action", "key", SITE_FILTER)
+    search_fields = ("key", "reason", "requested_by__username")
+    list_select_related = ("site", "requested_by", "decided_by")
+    date_hierarchy = "requested_at"
 
 
 # --- approvals, exceptions, jobs -----------------------------------------------------------------------------

@@ -8,6 +8,9 @@ class GovernanceConfig(AppConfig):
     def ready(self):
         from .services.heartbeats import connect_process_signals
         from .services.outbox import connect_task_signals
+        from .services.rules import register_handlers
+
+        register_handlers()  # RULE_CHANGE approvals: a control rule's site override changes once approved
 
         connect_task_signals()  # outbox rows are marked done when their task finishes
         connect_process_signals()  # worker and beat heartbeats

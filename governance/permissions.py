@@ -43,6 +43,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "warehouse.execute": frozenset({R.ADMIN, R.SUPERVISOR, R.OPERATOR, R.INTEGRATOR}),
     "warehouse.plan": frozenset({R.ADMIN, R.SUPERVISOR}),
     "replenishment.plan": frozenset({R.ADMIN, R.PLANNER, R.SUPERVISOR}),
+    # a customer's credit fields (limit, overdue flag, terms, home site): at the customer's home site
+    "customers.credit": frozenset({R.ADMIN, R.CREDIT}),
 }
 
 #: Roles that may maintain enterprise master data (items, customers, suppliers) at any of their sites.

@@ -31,6 +31,9 @@ class RuleDefinition:
     max_value: Any = None
     choices: tuple = ()
     unit: str = ""
+    #: a control point's parameter (an approval value, a tolerance, a blind-count scope): a site override of it
+    #: is set or removed only after a second person approves (an approval request of kind RULE_CHANGE)
+    control: bool = False
 
     def parse(self, raw: Any) -> Any:
         """Return ``raw`` as this rule's type, or raise ValidationFailed naming the problem."""
@@ -128,6 +131,23 @@ register(
         min_value=D("0"),
         max_value=D("1000000"),
         unit="currency",
+        control=True,
+    )
+)
+register(
+    RuleDefinition(
+        "inventory.adjustment_approval_window_hours",
+        "int",
+        24,
+        "Adjustments are not judged one by one: when the value of a user's adjustments applied without approval "
+        "in this many past hours, plus this one, exceeds the approval value (or the same sum at the location, "
+        "whoever made them), this one waits for approval too, so splitting one adjustment into small ones "
+        "changes nothing.",
+        LOCAL,
+        min_value=1,
+        max_value=720,
+        unit="hours",
+        control=True,
     )
 )
 register(
@@ -193,6 +213,7 @@ register(
         min_value=D("0"),
         max_value=D("50"),
         unit="%",
+        control=True,
     )
 )
 register(
@@ -283,6 +304,7 @@ register(
         min_value=D("0"),
         max_value=D("10000000"),
         unit="currency",
+        control=True,
     )
 )
 
@@ -298,6 +320,7 @@ register(
         min_value=D("0"),
         max_value=D("1000000"),
         unit="currency",
+        control=True,
     )
 )
 register(
@@ -325,6 +348,7 @@ register(
         min_value=D("0"),
         max_value=D("100"),
         unit="%",
+        control=True,
     )
 )
 register(
@@ -337,6 +361,21 @@ register(
         min_value=D("0"),
         max_value=D("1000000"),
         unit="currency",
+        control=True,
+    )
+)
+register(
+    RuleDefinition(
+        "counting.blind_stock_scope",
+        "choice",
+        "COUNTERS",
+        "Who does not see the quantities (stock quants, levels, moves) of a location while a count line there is "
+        "still to count or recount: COUNTERS, users who may count at the site but not approve (operators, "
+        "integrators) and anyone who already counted a line there that is still open; ALL_COUNTERS, everyone "
+        "who may count at the site (supervisors and site admins too).",
+        LOCAL,
+        choices=("COUNTERS", "ALL_COUNTERS"),
+        control=True,
     )
 )
 for _abc, _days in (("a", 30), ("b", 90), ("c", 365)):
@@ -378,6 +417,7 @@ register(
         min_value=D("0"),
         max_value=D("10000000"),
         unit="currency",
+        control=True,
     )
 )
 register(
@@ -390,6 +430,7 @@ register(
         min_value=D("0"),
         max_value=D("10000000"),
         unit="currency",
+        control=True,
     )
 )
 

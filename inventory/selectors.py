@@ -169,3 +169,59 @@ def stock_moves_for(user) -> QuerySet[StockMove]:
     if ids is None:
         return qs
     return qs.filter(Q(from_location__site_id__in=ids) | Q(to_location__site_id__in=ids))
+
+
+# --- blind counts ---------------------------------------------------------------------------------------------
+
+#: the rule that says who is blind to the quantities of a location being counted
+BLIND_SCOPE_RULE = "counting.blind_stock_scope"
+
+
+@dataclass(frozen=True)
+class BlindStock:
+    """What ``user`` must not see while count lines are still to count or recount: the quantities at those
+    lines' locations (quants and moves), and the site totals (stock levels) of the items counted there."""
+
+    location_ids: frozenset[int] = frozenset()
+    level_keys: frozenset[tuple[int, int]] = frozenset()  # (item id, site id)
+
+    def __bool__(self) -> bool:
+        return bool(self.location_ids)
+
+    def hides_level(self, level: StockLevel) -> bool:
+        return (level.item_id, level.site_id) in self.level_keys
+
+    def hides_move(self, move: StockMove) -> bool:
+        return move.from_location_id in self.location_ids or move.to_location_id in self.location_ids
+
+
+def blind_stock_for(user) -> BlindStock:
+    """Blind counting beyond the count itself: a counter must not read a location's quantity from the stock
+    endpoints while the count there is open. Blind are, at a site with such lines: anyone who already counted a
+    line there that is still open (a recount by someone else is pending), and the users who may count at the site,
+    either only those who may not approve (rule ``counting.blind_stock_scope`` COUNTERS: operators, integrators)
+    or all of them (ALL_COUNTERS)."""
+    from governance.services.rules import get_rule_for_sites
+    from inventory.models import CycleCountLine
+
+    if not (user and user.is_authenticated):
+        return BlindStock()
+    lines = permissions.restrict(
+        CycleCountLine.objects.filter(status__in=CycleCountLine.TO_COUNT), user, site_field="count__site"
+    ).values_list("count__site_id", "location_id", "item_id", "first_counted_by_id")
+    rows = list(lines)
+    if not rows:
+        return BlindStock()
+    site_ids = sorted({row[0] for row in rows})
+    scope = get_rule_for_sites(BLIND_SCOPE_RULE, site_ids)
+    blind_sites = set()
+    for site_id in site_ids:
+        may_count = permissions.can(user, "inventory.count", site_id)
+        approver = permissions.can(user, "approval.decide", site_id)
+        if may_count and (scope[site_id] == "ALL_COUNTERS" or not approver):
+            blind_sites.add(site_id)
+    hidden = [row for row in rows if row[0] in blind_sites or row[3] == user.pk]
+    return BlindStock(
+        location_ids=frozenset(row[1] for row in hidden),
+        level_keys=frozenset((row[2], row[0]) for row in hidden),
+    )

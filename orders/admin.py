@@ -2,7 +2,14 @@ from django.contrib import admin, messages
 
 from distribution_erp.errors import DomainError
 from governance import permissions
-from governance.admin import SITE_FILTER, HistoryAdmin, ReadOnlyAdminMixin, ScopedModelAdmin, SiteScopedAdmin
+from governance.admin import (
+    SITE_FILTER,
+    HistoryAdmin,
+    ReadOnlyAdminMixin,
+    ScopedModelAdmin,
+    ServiceAdminMixin,
+    SiteScopedAdmin,
+)
 
 from .models import (
     Allocation,
@@ -19,12 +26,17 @@ from .models import (
     TransferOrder,
     TransferOrderLine,
 )
-from .services import cancel_order, release_order
+from .services import cancel_order, create_customer, release_order, update_customer
+from .services.customers import CREDIT_FIELDS, CUSTOMER_FIELDS, require_credit_control
 from .services.returns import decide_return
 
 
 @admin.register(Customer)
-class CustomerAdmin(HistoryAdmin):
+class CustomerAdmin(ServiceAdminMixin, HistoryAdmin):
+    """Saved through ``create_customer`` / ``update_customer``: the credit fields (limit, overdue flag, terms,
+    home site) are read only here unless the user is a credit controller or an admin of the customer's home
+    site, and the service refuses them otherwise."""
+
     list_display = (
         "code",
         "name",
@@ -43,6 +55,31 @@ class CustomerAdmin(HistoryAdmin):
     search_fields = ("code", "name", "email")
     list_select_related = ("home_site",)
     autocomplete_fields = ("home_site",)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            try:
+                require_credit_control(request.user, obj.home_site)
+            except DomainError:
+                readonly += [name for name in CREDIT_FIELDS if name not in readonly]
+        return readonly
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            fields = {name: form.cleaned_data[name] for name in form.changed_data if name in CUSTOMER_FIELDS}
+            saved = update_customer(user=request.user, customer=obj, **fields)
+        else:
+            fields = {
+                name: form.cleaned_data[name]
+                for name in CUSTOMER_FIELDS
+                if name in form.cleaned_data and name != "name"
+            }
+            saved = create_customer(
+                user=request.user, code=form.cleaned_data["code"], name=form.cleaned_data["name"], **fields
+            )
+        obj.pk, obj.created_at = saved.pk, saved.created_at
+        obj._state.adding = False
 
 
 class LineInline(admin.TabularInline):

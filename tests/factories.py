@@ -104,3 +104,27 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda c: f"Customer {c.code}")
     credit_limit = Decimal("1000000.00")
     region = "EAST"
+
+
+def set_rule_now(*, key: str, value, reason: str = "test", site=None, user=None):
+    """Set a rule value for a test's setup and have it in force at once: a site override of a control rule
+    (``RuleDefinition.control``) waits for a second person, so a second enterprise admin approves it here."""
+    from governance.models import RuleChange
+    from governance.selectors import pending_approval
+    from governance.services import decide_approval, set_rule_value
+
+    User = get_user_model()
+    if user is None:
+        user = User.objects.filter(username="rules-admin").first() or User.objects.create_superuser(
+            "rules-admin", "rules-admin@example.com", None
+        )
+    result = set_rule_value(user=user, key=key, value=value, reason=reason, site=site)
+    if not isinstance(result, RuleChange):
+        return result
+    approver = User.objects.filter(username="rules-approver").first() or User.objects.create_superuser(
+        "rules-approver", "rules-approver@example.com", None
+    )
+    decide_approval(approval=pending_approval(subject=result), user=approver, approve=True, note="test setup")
+    from governance.models import SiteRuleValue
+
+    return SiteRuleValue.objects.get(key=key, site=site)

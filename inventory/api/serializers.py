@@ -132,14 +132,59 @@ class LocationCreateSerializer(serializers.Serializer):
 # --- balances and the ledger -------------------------------------------------------------------------------
 
 
-class StockLevelSerializer(serializers.ModelSerializer):
+#: said of every quantity the stock endpoints may hide (blind counts, inventory.selectors.blind_stock_for)
+BLIND = " null while a count of this location (or, for site totals, of this item at the site) is open and you count"
+
+
+def _quantity(help_text: str = "", **kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        read_only=True, allow_null=True, help_text=(help_text + ";" + BLIND).lstrip(";"), **kwargs
+    )
+
+
+class BlindQuantitiesMixin:
+    """Nulls the quantity fields of the rows the requesting user is blind to while a count is open. The view puts
+    ``blind`` (a :class:`inventory.selectors.BlindStock`) in the serializer context."""
+
+    blind_fields: tuple[str, ...] = ()
+
+    def hides(self, blind, instance) -> bool:  # pragma: no cover - each serializer says
+        raise NotImplementedError
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        blind = self.context.get("blind")
+        if blind and self.hides(blind, instance):
+            data.update(dict.fromkeys(self.blind_fields))
+        return data
+
+
+class StockLevelSerializer(BlindQuantitiesMixin, serializers.ModelSerializer):
     item = serializers.CharField(source="item.sku")
     site = serializers.CharField(source="site.code")
-    on_hand = serializers.IntegerField(help_text="received + available + hold + damaged")
-    available_to_promise = serializers.IntegerField(help_text="available - allocated")
-    in_transit_out = serializers.IntegerField(
-        read_only=True, default=0, help_text="Shipped from this site on transfers, not yet received at the other end"
+    on_hand = _quantity("received + available + hold + damaged")
+    available = _quantity()
+    allocated = _quantity()
+    available_to_promise = _quantity("available - allocated")
+    received = _quantity()
+    hold = _quantity()
+    damaged = _quantity()
+    in_transit = _quantity()
+    in_transit_out = _quantity("Shipped from this site on transfers, not yet received at the other end", default=0)
+    blind_fields = (
+        "on_hand",
+        "available",
+        "allocated",
+        "available_to_promise",
+        "received",
+        "hold",
+        "damaged",
+        "in_transit",
+        "in_transit_out",
     )
+
+    def hides(self, blind, instance) -> bool:
+        return blind.hides_level(instance)
 
     class Meta:
         model = StockLevel
@@ -161,12 +206,18 @@ class StockLevelSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StockQuantSerializer(serializers.ModelSerializer):
+class StockQuantSerializer(BlindQuantitiesMixin, serializers.ModelSerializer):
     item = serializers.CharField(source="item.sku")
     site = serializers.CharField(source="site.code")
     location = serializers.CharField(source="location.code")
     lot = serializers.CharField(source="lot.number", default=None, allow_null=True)
     expiry_date = serializers.DateField(source="lot.expiry_date", default=None, allow_null=True)
+    quantity = _quantity()
+    reserved = _quantity("Claimed by open tasks")
+    blind_fields = ("quantity", "reserved")
+
+    def hides(self, blind, instance) -> bool:
+        return instance.location_id in blind.location_ids
 
     class Meta:
         model = StockQuant
@@ -187,8 +238,14 @@ class StockQuantSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StockMoveSerializer(serializers.ModelSerializer):
+class StockMoveSerializer(BlindQuantitiesMixin, serializers.ModelSerializer):
     item = serializers.CharField(source="item.sku")
+    quantity = _quantity()
+    blind_fields = ("quantity",)
+
+    def hides(self, blind, instance) -> bool:
+        return blind.hides_move(instance)
+
     lot = serializers.CharField(source="lot.number", default=None, allow_null=True)
     from_site = serializers.CharField(source="from_location.site.code")
     from_location = serializers.CharField(source="from_location.code")

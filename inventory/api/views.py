@@ -7,7 +7,7 @@ services that write the ledger.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -164,7 +164,35 @@ class LocationViewSet(
 # --- balances and the ledger -----------------------------------------------------------------------------------
 
 
-class StockLevelViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class BlindStockMixin:
+    """Blind counts beyond the count (issue 12, finding 3): the serializer nulls the quantities the user may not see
+    while a count is open (``inventory.selectors.blind_stock_for``), and the quantity filters and orderings of
+    ``revealing_params`` leave those rows out, so they cannot be narrowed down either."""
+
+    revealing_params: tuple[str, ...] = ()
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "blind": self._blind()}
+
+    def _blind(self):
+        if not hasattr(self, "_blind_stock"):
+            self._blind_stock = selectors.blind_stock_for(self.request.user)
+        return self._blind_stock
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        blind = self._blind()
+        if blind and any(p in self.request.query_params for p in self.revealing_params):
+            queryset = self.exclude_hidden(queryset, blind)
+        return queryset
+
+    def exclude_hidden(self, queryset, blind):
+        return queryset
+
+
+class StockLevelViewSet(
+    BlindStockMixin, ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Per item and site: on hand by status, allocated and available to promise."""
 
     serializer_class = StockLevelSerializer
@@ -172,11 +200,22 @@ class StockLevelViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
     ordering_fields = ["available", "allocated", "updated_at"]
     ordering = ["site__code", "item__sku"]
 
+    #: query parameters that would tell a blind counter something about a hidden quantity
+    revealing_params = ("available_below", "ordering")
+
     def get_queryset(self):
         return selectors.stock_levels_for(self.request.user)
 
+    def exclude_hidden(self, queryset, blind):
+        hidden = Q()
+        for item_id, site_id in blind.level_keys:
+            hidden |= Q(item_id=item_id, site_id=site_id)
+        return queryset.exclude(hidden)
 
-class StockQuantViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+
+class StockQuantViewSet(
+    BlindStockMixin, ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Balances per item, location, lot and status; `reserved` is claimed by tasks."""
 
     serializer_class = StockQuantSerializer
@@ -184,11 +223,18 @@ class StockQuantViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
     ordering_fields = ["quantity", "updated_at"]
     ordering = ["site__code", "location__code", "item__sku", "id"]
 
+    revealing_params = ("nonzero", "ordering")
+
     def get_queryset(self):
         return selectors.stock_quants_for(self.request.user)
 
+    def exclude_hidden(self, queryset, blind):
+        return queryset.exclude(location_id__in=blind.location_ids)
 
-class StockMoveViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+
+class StockMoveViewSet(
+    BlindStockMixin, ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """The stock ledger (append-only), newest first, cursor paginated (`?cursor=`)."""
 
     serializer_class = StockMoveSerializer

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from distribution_erp.db import atomic_with_retry
@@ -24,12 +26,17 @@ from governance.services import (
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from inventory.models import Adjustment, InventoryStatus, Item, Location, Lot, StockMove
+from inventory.policy.adjustments import AdjustmentExposure, adjustment_needs_approval
 
 from .ledger import MoveLine, post_moves
 from .stock import find_quant, virtual_location
 
 APPROVAL_KIND = "ADJUSTMENT"
 APPROVAL_RULE = "inventory.adjustment_approval_value"
+#: the rolling window (hours) over which a user's and a location's adjustments add up against the approval value
+WINDOW_RULE = "inventory.adjustment_approval_window_hours"
+#: first key of the advisory locks that serialise the adjustments of one user and of one location
+LOCK_USER, LOCK_LOCATION = 0x41444A55, 0x41444A4C
 #: the exception case an adjustment keeps open while it waits for an approver (resolved when decided)
 PENDING_EXCEPTION = "ADJUSTMENT_PENDING"
 
@@ -38,9 +45,23 @@ def adjustment_value(item: Item, quantity_delta: int) -> Decimal:
     return (abs(quantity_delta) * Decimal(str(item.standard_cost))).quantize(Decimal("0.01"))
 
 
-def needs_approval(value: Decimal, threshold: Decimal) -> bool:
-    """Pure policy: an adjustment worth more than the threshold waits for approval."""
-    return value > threshold
+def recent_unapproved_values(*, user, location: Location, hours: int) -> tuple[Decimal, Decimal]:
+    """What ``user`` and what ``location`` (anyone's) adjusted without approval in the past ``hours``: the sums of
+    the adjustments' values (absolute), applied without a decider. Approved and rejected ones were looked at by a
+    second person; pending ones will be. Call under :func:`_lock_exposure` so two adjustments cannot both pass."""
+    since = timezone.now() - timedelta(hours=hours)
+    recent = Adjustment.objects.filter(created_at__gte=since, status=Adjustment.Status.APPLIED, decided_by__isnull=True)
+    zero = Decimal("0.00")
+    by_user = recent.filter(requested_by_id=user.pk).aggregate(total=Sum("value"))["total"] or zero
+    by_location = recent.filter(location_id=location.pk).aggregate(total=Sum("value"))["total"] or zero
+    return by_user, by_location
+
+
+def _lock_exposure(user, location: Location) -> None:
+    """Serialise adjustments of one user and of one location until commit (user first, then location: one order)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_USER, user.pk])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_LOCATION, location.pk])
 
 
 def _post(adjustment: Adjustment, user) -> None:
@@ -151,10 +172,16 @@ def adjust_stock(
 
         raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
 
+    _lock_exposure(user, location)
     _check_decrease_possible(item=item, location=location, lot=lot, status=stock_status, delta=quantity_delta)
     value = adjustment_value(item, quantity_delta)
     threshold = get_rule(APPROVAL_RULE, location.site_id)
-    pending = needs_approval(value, threshold)
+    hours = get_rule(WINDOW_RULE, location.site_id)
+    by_user, by_location = recent_unapproved_values(user=user, location=location, hours=hours)
+    decision = adjustment_needs_approval(
+        AdjustmentExposure(value=value, user_recent=by_user, location_recent=by_location), threshold
+    )
+    pending = decision.needed
     adjustment = Adjustment(
         number=next_document_number("ADJ"),
         site_id=location.site_id,
@@ -179,7 +206,13 @@ def adjust_stock(
             subject=adjustment,
             requested_by=user,
             reason=f"Adjustment of {quantity_delta:+d} {item.sku} at {location.code} worth {value} "
-            f"exceeds the site's approval value {threshold}.",
+            + (
+                f"exceeds the site's approval value {threshold}."
+                if decision.scope == "single"
+                else f"brings what {user.get_username() if decision.scope == 'user' else location.code} adjusted "
+                f"without approval in the last {hours} hours to {decision.cumulative}, above the site's approval "
+                f"value {threshold}."
+            ),
             rule_key=APPROVAL_RULE,
             threshold=threshold,
             value=value,
@@ -200,7 +233,9 @@ def adjust_stock(
 
 def _on_approved(approval: ApprovalRequest, user) -> None:
     adjustment = (
-        Adjustment.objects.select_for_update(of=("self",)).select_related("item", "location").get(pk=approval.object_id)
+        Adjustment.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("item", "location")
+        .get(pk=approval.object_id)
     )
     if adjustment.status != Adjustment.Status.PENDING_APPROVAL:
         raise StateConflict(f"{adjustment.number} is {adjustment.status}, not pending approval.")
@@ -227,7 +262,7 @@ def _resolve_pending_exception(adjustment: Adjustment, user, decision: str) -> N
 
 
 def _on_rejected(approval: ApprovalRequest, user) -> None:
-    adjustment = Adjustment.objects.select_for_update().get(pk=approval.object_id)
+    adjustment = Adjustment.objects.select_for_update(no_key=True).get(pk=approval.object_id)
     if adjustment.status != Adjustment.Status.PENDING_APPROVAL:
         raise StateConflict(f"{adjustment.number} is {adjustment.status}, not pending approval.")
     adjustment.status = Adjustment.Status.REJECTED

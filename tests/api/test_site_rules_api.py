@@ -18,6 +18,20 @@ def site_admin(make_user, site):
     return make_user("admin", site, username="dc1-admin")
 
 
+@pytest.fixture
+def approver(make_user, site, other_site):
+    """A second admin: a site override of a control rule (APPROVAL is one) applies once another admin approves."""
+    return make_user("admin", site, other_site, username="second-admin")
+
+
+def approved(api, response, approver):
+    """The RULE_CHANGE approval a 202 answered with, approved by ``approver``."""
+    assert response.status_code == 202, response.json()
+    assert response.json()["kind"] == "RULE_CHANGE"
+    decided = api(approver).post(f"/api/v1/approvals/{response.json()['id']}/approve/", {}, format="json")
+    assert decided.status_code == 200, decided.json()
+
+
 def test_rules_list_the_effective_value_per_visible_site(api, supervisor, site, other_site):
     rows = api(supervisor).get(f"/api/v1/site-rules/?key={APPROVAL}").json()["results"]
     assert rows == [
@@ -43,21 +57,24 @@ def test_rules_list_the_effective_value_per_visible_site(api, supervisor, site, 
 
 
 def test_a_site_admin_overrides_a_local_rule_with_a_reason_and_it_shows_as_a_deviation(
-    api, site_admin, supervisor, site, other_site
+    api, site_admin, approver, supervisor, site, other_site
 ):
     response = api(site_admin).put(URL, {"site": "DC1", "value": "250.00", "reason": "small site"}, format="json")
-    assert response.status_code == 200, response.json()
-    assert response.json()["value"] == "250.00" and response.json()["overridden"] is True
+    assert get_rule(APPROVAL, site) == 500  # a control rule: in force once another admin approves
+    approved(api, response, approver)
+    shown = api(site_admin).get(f"/api/v1/site-rules/?site=DC1&key={APPROVAL}").json()["results"][0]
+    assert shown["value"] == "250.00" and shown["overridden"] is True
     assert get_rule(APPROVAL, site) == 250
     row = SiteRuleValue.objects.get(key=APPROVAL, site=site)
-    assert row.reason == "small site" and row.history.first().history_user == site_admin
+    assert row.reason == "small site" and (row.updated_by, row.approved_by) == (site_admin, approver)
+    assert row.history.first().history_user == approver
     listed = api(supervisor).get(f"/api/v1/site-rules/?site=DC1&key={APPROVAL}").json()["results"]
-    assert listed == [response.json()]
+    assert listed == [shown]
     assert api(supervisor).get("/api/v1/site-rules/?overridden=true").json()["count"] == 1
 
 
-def test_a_rule_shows_its_definition_and_every_visible_site(api, admin_user, supervisor, site, other_site):
-    api(admin_user).put(URL, {"site": "DC2", "value": 100, "reason": "pilot"}, format="json")
+def test_a_rule_shows_its_definition_and_every_visible_site(api, admin_user, approver, supervisor, site, other_site):
+    approved(api, api(admin_user).put(URL, {"site": "DC2", "value": 100, "reason": "pilot"}, format="json"), approver)
     everywhere = api(admin_user).get(URL).json()
     assert everywhere["enterprise_value"] == "500.00" and everywhere["standardization"] == "LOCAL"
     assert {s["site"]: (s["value"], s["overridden"]) for s in everywhere["sites"]} == {
@@ -120,10 +137,14 @@ def test_members_without_the_admin_role_cannot_change_rules(api, supervisor, sit
     assert not SiteRuleValue.objects.exists()
 
 
-def test_clearing_an_override_brings_back_the_enterprise_value(api, site_admin, supervisor, site):
-    api(site_admin).put(URL, {"site": "DC1", "value": "250", "reason": "small site"}, format="json")
+def test_clearing_an_override_brings_back_the_enterprise_value(api, site_admin, approver, supervisor, site):
+    approved(
+        api, api(site_admin).put(URL, {"site": "DC1", "value": "250", "reason": "small site"}, format="json"), approver
+    )
     problem(api(supervisor).delete(f"{URL}?site=DC1"), 403)
     assert SiteRuleValue.objects.count() == 1
-    assert api(site_admin).delete(f"{URL}?site=DC1").status_code == 204
+    removal = api(site_admin).delete(f"{URL}?site=DC1")  # a control rule: removed once approved
+    assert SiteRuleValue.objects.count() == 1
+    approved(api, removal, approver)
     assert not SiteRuleValue.objects.exists() and get_rule(APPROVAL, site) == 500
     assert "site" in field_errors(api(site_admin).delete(f"{URL}?site=NOPE"))

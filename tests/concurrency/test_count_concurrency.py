@@ -9,14 +9,13 @@ import pytest
 
 from distribution_erp.errors import StateConflict
 from governance.models import SiteMembership
-from governance.services import set_rule_value
 from inventory.models import StockMove, StockQuant
 from inventory.selectors import find_inventory_drift
 from inventory.services import move_stock, receive_stock
 from inventory.services.counts import create_cycle_count, decide_count, enter_count
 from tests.concurrency.test_allocation_concurrency import run_threads
 from tests.concurrency.test_stock_concurrency import retried_errors  # noqa: F401 (fixture)
-from tests.factories import ItemFactory, LocationFactory, SiteFactory, UserFactory
+from tests.factories import ItemFactory, LocationFactory, SiteFactory, UserFactory, set_rule_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,8 +24,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def counting_world():
     site = SiteFactory(code="CNT", region="EAST")
     admin = UserFactory(username="cnt-admin", is_superuser=True)
-    set_rule_value(user=admin, key="counting.approval_value", value="0", site=site, reason="every variance waits")
-    set_rule_value(user=admin, key="counting.tolerance_percent", value="50", site=site, reason="no recounts")
+    set_rule_now(user=admin, key="counting.approval_value", value="0", site=site, reason="every variance waits")
+    set_rule_now(user=admin, key="counting.tolerance_percent", value="50", site=site, reason="no recounts")
     users = {}
     for name, role in (("sup", "supervisor"), ("approver", "supervisor"), ("c1", "operator"), ("c2", "operator")):
         users[name] = UserFactory(username=f"cnt-{name}")

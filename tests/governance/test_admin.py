@@ -19,10 +19,10 @@ from governance.models import (
     SiteRuleValue,
 )
 from governance.rules import REGISTRY
-from governance.services import open_exception, record_job, set_rule_value
+from governance.services import open_exception, record_job
 from inventory.models import Adjustment, Item, ItemSubstitute, Location, Lot, StockLevel, StockMove, StockQuant, Zone
 from inventory.services import adjust_stock
-from tests.factories import ItemFactory, LocationFactory, UserFactory, ZoneFactory
+from tests.factories import ItemFactory, LocationFactory, UserFactory, ZoneFactory, set_rule_now
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def every_kind_of_row(admin_user, supervisor, site, item, storage, stock):
         counts["done"] = 1
     generate_token(user=admin_user, name="ci")
     IdempotencyRecord.objects.create(user=admin_user, key="k1", method="POST", path="/api/v1/x/", request_hash="0" * 64)
-    set_rule_value(user=admin_user, key="inventory.adjustment_approval_value", value="250", reason="small", site=site)
+    set_rule_now(user=admin_user, key="inventory.adjustment_approval_value", value="250", reason="small", site=site)
     from inventory.services.counts import create_cycle_count, enter_count
 
     count = create_cycle_count(user=supervisor, site=site, locations=[storage])
@@ -161,8 +161,8 @@ def test_effective_rules_page_shows_deviations_and_refuses_enterprise_overrides(
     assert "standardized at enterprise level" in _page(response)
     assert not SiteRuleValue.objects.exists()
     admin_client_logged.post(
-        url, {"key": "inventory.adjustment_approval_value", "site": "DC1", "value": "100", "reason": "small site"}
-    )
+        url, {"key": "picking.min_remaining_shelf_life_days", "site": "DC1", "value": "45", "reason": "retail"}
+    )  # not a control rule: applies at once (tests/security/test_approval_controls.py covers control rules here)
     page = _page(admin_client_logged.get(url))
     assert "deviates" in page
     assert '<strong>DC1</strong>: <span class="count nonzero">1</span>' in page
@@ -171,7 +171,7 @@ def test_effective_rules_page_shows_deviations_and_refuses_enterprise_overrides(
 def test_effective_rules_page_lists_every_declared_rule_with_each_sites_value(
     admin_client_logged, admin_user, site, other_site
 ):
-    set_rule_value(user=admin_user, key="counting.tolerance_percent", value="3", reason="noisy scales", site=other_site)
+    set_rule_now(user=admin_user, key="counting.tolerance_percent", value="3", reason="noisy scales", site=other_site)
 
     page = _page(admin_client_logged.get(reverse("admin:governance_siterulevalue_effective")))
 
@@ -186,14 +186,14 @@ def test_effective_rules_page_lists_every_declared_rule_with_each_sites_value(
 
 def test_effective_rules_page_refuses_values_out_of_bounds_and_clears_overrides(admin_client_logged, site):
     url = reverse("admin:governance_siterulevalue_effective")
-    key = "receiving.over_receipt_tolerance_percent"
+    key = "receiving.overdue_grace_days"  # not a control rule: set and cleared at once
 
     refused = admin_client_logged.post(url, {"key": key, "site": "DC1", "value": "80", "reason": "x"}, follow=True)
-    assert "must be at most 50" in _page(refused)
+    assert "must be at most 60" in _page(refused)
     assert not SiteRuleValue.objects.exists()
 
-    admin_client_logged.post(url, {"key": key, "site": "DC1", "value": "10", "reason": "fragile goods"})
-    assert SiteRuleValue.objects.get(key=key, site=site).value == "10"
+    admin_client_logged.post(url, {"key": key, "site": "DC1", "value": "10", "reason": "slow carriers"})
+    assert SiteRuleValue.objects.get(key=key, site=site).value == 10
     admin_client_logged.post(url, {"key": key, "site": "DC1", "clear": "1"})
     assert not SiteRuleValue.objects.exists()
 

@@ -11,6 +11,7 @@ from governance.models import SiteRuleValue
 from governance.rules import REGISTRY
 from governance.services import clear_rule_value, get_rule, set_rule_value
 from governance.services.rules import effective_rules, get_rule_for_sites
+from tests.factories import set_rule_now
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ def test_get_rule_returns_the_declared_default_when_nobody_set_a_value(site):
 def test_get_rule_returns_a_decimal_for_decimal_rules(site, admin_user):
     assert get_rule(APPROVAL, site) == Decimal("500.00")
     assert isinstance(get_rule(APPROVAL, site), Decimal)
-    set_rule_value(user=admin_user, key=APPROVAL, value="750.50", reason="larger pallets", site=site)
+    set_rule_now(user=admin_user, key=APPROVAL, value="750.50", reason="larger pallets", site=site)
     value = get_rule(APPROVAL, site)
     assert value == Decimal("750.50")
     assert isinstance(value, Decimal)
@@ -108,7 +109,7 @@ def test_setting_a_rule_again_updates_the_one_row_of_that_level(site, admin_user
     ],
 )
 def test_valid_values_are_stored_in_the_rules_type(site, admin_user, key, raw, expected):
-    set_rule_value(user=admin_user, key=key, value=raw, reason="tuning", site=site)
+    set_rule_now(user=admin_user, key=key, value=raw, reason="tuning", site=site)
     assert get_rule(key, site) == expected
     assert type(get_rule(key, site)) is type(expected)
 

@@ -19,7 +19,7 @@ from governance.services import set_rule_value
 from inventory.models import Adjustment, StockMove, StockQuant
 from inventory.selectors import find_inventory_drift
 from inventory.services import adjust_stock, decide_adjustment, move_stock, reserve_stock, virtual_location
-from tests.factories import ItemFactory, LocationFactory, LotFactory
+from tests.factories import ItemFactory, LocationFactory, LotFactory, set_rule_now
 
 from .helpers import inventory_state, level_of, quant_of
 
@@ -113,9 +113,7 @@ def test_an_adjustment_above_the_approval_value_waits_and_changes_no_stock(super
 def test_a_site_override_of_the_approval_value_changes_the_outcome_at_that_site_only(
     supervisor, make_user, admin_user, site, other_site, item, storage, stock
 ):
-    set_rule_value(
-        user=admin_user, key="inventory.adjustment_approval_value", value="1000", reason="big site", site=site
-    )
+    set_rule_now(user=admin_user, key="inventory.adjustment_approval_value", value="1000", reason="big site", site=site)
     stock(item, storage, 200)
     assert _adjust(supervisor, storage, item, -60).status == Adjustment.Status.APPLIED  # 600 <= 1000 here
 
@@ -126,7 +124,7 @@ def test_a_site_override_of_the_approval_value_changes_the_outcome_at_that_site_
 
 
 def test_a_site_value_of_zero_sends_every_adjustment_for_approval(supervisor, admin_user, site, item, storage, stock):
-    set_rule_value(user=admin_user, key="inventory.adjustment_approval_value", value=0, reason="audit", site=site)
+    set_rule_now(user=admin_user, key="inventory.adjustment_approval_value", value=0, reason="audit", site=site)
     stock(item, storage, 10)
     assert _adjust(supervisor, storage, item, -1).status == Adjustment.Status.PENDING_APPROVAL
 

@@ -8,12 +8,11 @@ import pytest
 
 from distribution_erp.errors import InsufficientStock, NotFound, PermissionDenied, SegregationOfDuties, StateConflict
 from governance.models import ApprovalRequest, ExceptionCase
-from governance.services import set_rule_value
 from inventory.models import CycleCount, CycleCountLine, Location, StockLevel, StockMove, StockQuant
 from inventory.selectors import find_inventory_drift
 from inventory.services import move_stock, reserve_stock
 from inventory.services.counts import create_cycle_count, decide_count, enter_count, record_found_stock
-from tests.factories import ItemFactory, LocationFactory
+from tests.factories import ItemFactory, LocationFactory, set_rule_now
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +38,7 @@ def set_rule(site, key, value):
     admin = get_user_model().objects.filter(is_superuser=True).first() or get_user_model().objects.create_superuser(
         "rules-admin", "r@example.com", "x"
     )
-    set_rule_value(user=admin, key=key, value=value, site=site, reason="test")
+    set_rule_now(user=admin, key=key, value=value, site=site, reason="test")
 
 
 def quantity_at(item, location, status="AVAILABLE"):

@@ -31,7 +31,6 @@ from hypothesis.stateful import (
 )
 
 from distribution_erp.errors import InsufficientStock, ValidationFailed
-from governance.services import set_rule_value
 from inventory.models import LEVEL_FIELD, Adjustment, Location, StockLevel, StockMove, StockQuant
 from inventory.selectors import find_inventory_drift
 from inventory.services import (
@@ -43,7 +42,7 @@ from inventory.services import (
     reserve_stock,
     unreserve_stock,
 )
-from tests.factories import ItemFactory, LocationFactory, LotFactory, SiteFactory
+from tests.factories import ItemFactory, LocationFactory, LotFactory, SiteFactory, set_rule_now
 
 from .helpers import inventory_state
 
@@ -86,7 +85,7 @@ def world(make_user, admin_user) -> World:
     expiry = timezone.localdate() + timedelta(days=10)
     lots = {milk.pk: [LotFactory(item=milk, number="M-1", expiry_date=expiry), LotFactory(item=milk, number="M-2")]}
     # the south site asks for approval from 200.00 on; the north site keeps the enterprise value
-    set_rule_value(user=admin_user, key="inventory.adjustment_approval_value", value="200", reason="test", site=south)
+    set_rule_now(user=admin_user, key="inventory.adjustment_approval_value", value="200", reason="test", site=south)
     requester = make_user("supervisor", north, south)
     approver = make_user("supervisor", north, south)
     return World(
@@ -114,6 +113,10 @@ class Model:
     quants: dict[QuantKey, list[int]] = field(default_factory=dict)  # key -> [quantity, reserved]
     moves: int = 0
     pending: list[Pending] = field(default_factory=list)
+    #: values of the adjustments applied without approval (all within the rule's window in one example): by the
+    #: one requester, and per location; they count with the next adjustment against the approval value
+    unapproved: Decimal = Decimal("0")
+    unapproved_at: dict[int, Decimal] = field(default_factory=dict)
 
     def free(self, key: QuantKey) -> int:
         quantity, reserved = self.quants.get(key, [0, 0])
@@ -342,7 +345,10 @@ def make_machine(world: World):
                 return
             before = inventory_state()
             adjustment = call()
-            if abs(delta) * cost[item.pk] > world.threshold[site_of[location.pk]]:
+            value = (abs(delta) * cost[item.pk]).quantize(Decimal("0.01"))
+            threshold = world.threshold[site_of[location.pk]]
+            at_location = self.model.unapproved_at.get(location.pk, Decimal("0"))
+            if max(value + self.model.unapproved, value + at_location) > threshold:  # issue 12: no splitting
                 assert adjustment.status == Adjustment.Status.PENDING_APPROVAL
                 after = inventory_state()
                 assert (after["moves"], after["quants"], after["levels"]) == (
@@ -355,6 +361,8 @@ def make_machine(world: World):
             else:
                 assert adjustment.status == Adjustment.Status.APPLIED
                 OUTCOMES["adjust: applied"] += 1
+                self.model.unapproved += value
+                self.model.unapproved_at[location.pk] = at_location + value
                 self.model.add(key, delta)
                 self.model.moves += 1
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from governance.services import set_rule_value
 from inventory.services.counts import create_cycle_count, enter_count
 from orders.models import ReplenishmentSuggestion
 from orders.services.replenishment import accept_suggestion, create_policy, dismiss_suggestion
-from tests.factories import ItemFactory
+from tests.factories import ItemFactory, set_rule_now
 from tests.orders.test_replenishment_planning import _fast_password_hashing, plan, planner, supplier  # noqa: F401
 from warehouse.models import CountRequest
 
@@ -39,7 +38,7 @@ def test_accepting_and_dismissing_suggestions_are_in_history(planner, site, item
 
 
 def test_the_runs_auto_accept_is_in_history_without_a_user(admin_user, site, item, supplier):  # noqa: F811
-    set_rule_value(user=admin_user, key="replenishment.auto_approve_value", value="1000000", reason="t", site=site)
+    set_rule_now(user=admin_user, key="replenishment.auto_approve_value", value="1000000", reason="t", site=site)
     create_policy(user=None, site=site, item=item, min_quantity=5, max_quantity=50, supplier=supplier)
 
     plan(site)

@@ -30,7 +30,7 @@ from orders.services.replenishment import (
     request_run,
     schedule_runs,
 )
-from tests.factories import CustomerFactory, ItemFactory, LocationFactory, SiteFactory
+from tests.factories import CustomerFactory, ItemFactory, LocationFactory, SiteFactory, set_rule_now
 
 pytestmark = pytest.mark.django_db
 
@@ -391,7 +391,7 @@ def test_the_run_accepts_what_is_under_the_auto_approve_value(admin_user, site, 
     for it in (item, cheap):
         create_policy(user=None, site=site, item=it, min_quantity=5, max_quantity=50, supplier=supplier)
     # CHEAP: 50 x 1.00 = 50.00 (under 100); WIDGET: 50 x 10.00 = 500.00 (not)
-    set_rule_value(user=admin_user, key="replenishment.auto_approve_value", value="100", reason="t", site=site)
+    set_rule_now(user=admin_user, key="replenishment.auto_approve_value", value="100", reason="t", site=site)
 
     run = plan(site)
 
@@ -425,8 +425,8 @@ def test_auto_approval_leaves_a_transfer_needing_approval_at_its_source(admin_us
     stock(item, shelf(east), 130)
     create_policy(user=None, site=site, item=item, min_quantity=20, max_quantity=100)
     create_policy(user=None, site=east, item=item, min_quantity=10, max_quantity=60)
-    set_rule_value(user=admin_user, key="replenishment.auto_approve_value", value="5000", reason="t", site=site)
-    set_rule_value(user=admin_user, key="transfers.approval_value", value="100", reason="t", site=east)
+    set_rule_now(user=admin_user, key="replenishment.auto_approve_value", value="5000", reason="t", site=site)
+    set_rule_now(user=admin_user, key="transfers.approval_value", value="100", reason="t", site=east)
 
     run = plan(site)
 
