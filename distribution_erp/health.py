@@ -56,7 +56,7 @@ def check_broker(timeout: float = 1.0) -> dict:
 
 
 def check_cache() -> dict:
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     from distribution_erp.cache import redis_down_since
 
@@ -67,7 +67,7 @@ def check_cache() -> dict:
     since = redis_down_since()
     if since:
         return {"ok": False, "fallback": "local memory", "down_for_seconds": round(time.time() - since, 1)}
-    return {"ok": True, "backend": type(cache).__name__}
+    return {"ok": True, "backend": type(caches["default"]).__name__}
 
 
 def readiness() -> dict:

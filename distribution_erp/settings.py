@@ -60,12 +60,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "distribution_erp.middleware.ContentSecurityPolicyMiddleware",  # CONTENT_SECURITY_POLICY on every page
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "distribution_erp.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "distribution_erp.middleware.NulQueryMiddleware",  # a page's query or path with NUL: a 400 page
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -141,7 +143,10 @@ CELERY_VISIBILITY_TIMEOUT = 330  # > the longest hard time limit (300 s)
 # A request that publishes never waits long for a broker that is down: short connect and socket timeouts.
 CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
 CELERY_BROKER_POOL_LIMIT = 10
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Not CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS: with it the worker died on a Redis restart while
+# a task ran (kombu: "'NoneType' object has no attribute 'hostname'" restoring unacked messages; chaos suite F2,
+# cf. celery/celery#9250). A task still running when the broker comes back finishes; tasks are idempotent and the
+# outbox relay re-publishes what is not done after its lease.
 if REDIS_URL:
     # fail-soft: a Redis outage falls back to a per-process memory cache (distribution_erp/cache.py)
     CACHES = {
@@ -157,6 +162,9 @@ if REDIS_URL:
         "socket_connect_timeout": 1.0,
         "socket_timeout": 5.0,
         "retry_on_timeout": False,
+        # a publisher's connection fails at once instead of retrying for broker_connection_timeout (2 s seen per
+        # release while Redis was down); the worker reconnects with its own broker_connection_retry loop
+        "max_retries": 0,
         "health_check_interval": 10,
     }
 else:
@@ -245,20 +253,54 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy of every page (not /api/): own files only, inline code only with the request's nonce
+# ({nonce}: request.csp_nonce, new for every request), no eval, no framing. Empty: no header.
+CONTENT_SECURITY_POLICY = os.environ.get(
+    "DJANGO_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
+
 # --- API ----------------------------------------------------------------------------------------
 API_MAX_PAGE_SIZE = 200
 API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 IDEMPOTENCY_KEY_TTL = timedelta(hours=int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48")))
+#: the API docs and schema need a login (token or session): on by default in production (DJANGO_DEBUG=0)
+API_DOCS_REQUIRE_LOGIN = env_bool("API_DOCS_REQUIRE_LOGIN", not DEBUG)
+#: new API tokens (tokens page, create_api_token) expire after this many days unless given; 0: never by default
+API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "90"))
+#: the longest lifetime a new token may be given, in days; 0: no limit
+API_TOKEN_MAX_DAYS = int(os.environ.get("API_TOKEN_MAX_DAYS", "365"))
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "300"))
+# failed logins are counted per (account, client address) up to LOGIN_FAILURE_LIMIT, and per client address up to
+# this much higher ceiling (many accounts tried from one address); see distribution_erp/login_throttle.py
+LOGIN_FAILURE_ADDRESS_LIMIT = int(os.environ.get("LOGIN_FAILURE_ADDRESS_LIMIT", "100"))
+# the client address is REMOTE_ADDR unless this many trusted proxies in front append to TRUSTED_PROXY_HEADER
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_HEADER = os.environ.get("TRUSTED_PROXY_HEADER", "X-Forwarded-For")
+# every password login (web page, admin, any authenticate() with a request) goes through the lockout
+AUTHENTICATION_BACKENDS = ["distribution_erp.auth_backends.ThrottledModelBackend"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "distribution_erp.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # a token may use a view and method only when its scopes allow (distribution_erp/api/scopes.py); sessions are
+    # not limited by scopes
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "distribution_erp.api.permissions.TokenScopePermission",
+    ],
+    # JSON with bounded nesting and no lone surrogates (distribution_erp/api/parsers.py); forms as DRF's default
+    "DEFAULT_PARSER_CLASSES": [
+        "distribution_erp.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "distribution_erp.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -279,6 +321,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API for integrators: orders, inventory, warehouse execution and governance.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["distribution_erp.api.docs.DocsPermission"],  # API_DOCS_REQUIRE_LOGIN
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from distribution_erp.api import scopes as token_scopes
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -19,6 +21,7 @@ class Role(models.TextChoices):
     OPERATOR = "operator", "Warehouse operator"
     INTEGRATOR = "integrator", "Integrator"
     AUDITOR = "auditor", "Auditor"
+    CREDIT = "credit", "Credit controller"
 
 
 class Site(models.Model):
@@ -73,6 +76,14 @@ class SiteRuleValue(models.Model):
     value = models.JSONField()
     reason = models.TextField()
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who approved the change of a control rule (``updated_by`` asked for it)",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
@@ -84,6 +95,47 @@ class SiteRuleValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}@{self.site.code if self.site_id else 'enterprise'}={self.value!r}"
+
+
+class RuleChange(models.Model):
+    """A requested change of a control rule's site override (set a value, or remove the override): the subject of
+    an approval request of kind RULE_CHANGE. The value changes only when another person approves."""
+
+    class Action(models.TextChoices):
+        SET = "SET", "Set the override"
+        CLEAR = "CLEAR", "Remove the override"
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending approval"
+        APPLIED = "APPLIED", "Approved and applied"
+        REJECTED = "REJECTED", "Rejected"
+
+    key = models.CharField(max_length=100, db_index=True)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="rule_changes")
+    action = models.CharField(max_length=5, choices=Action.choices)
+    value = models.JSONField(null=True, blank=True, help_text="The new value (SET), as stored")
+    previous_value = models.JSONField(null=True, blank=True, help_text="The effective value when requested")
+    reason = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "site"], condition=Q(status="PENDING"), name="rule_change_one_pending_per_key_site"
+            )
+        ]
+
+    def __str__(self) -> str:
+        what = f"= {self.value!r}" if self.action == self.Action.SET else "override removed"
+        return f"{self.key}@{self.site.code} {what}"
 
 
 class ApprovalRequest(models.Model):
@@ -247,15 +299,22 @@ class DocumentSequence(models.Model):
 
 
 class ApiToken(models.Model):
-    """An API token; only its SHA-256 digest is stored."""
+    """An API token; only its SHA-256 digest is stored. ``scopes`` narrow what it may do (issue 12, finding 7)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=8, db_index=True)
     digest = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=token_scopes.all_token_scopes, help_text="Scopes of distribution_erp.api.scopes")
     created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -5,7 +5,7 @@ import zoneinfo
 
 from rest_framework import serializers
 
-from distribution_erp.api.fields import SiteField, UserField
+from distribution_erp.api.fields import SiteField, UserField, UsernameField
 from governance.models import ApprovalRequest, ExceptionCase, JobRun, Role, Site, SiteMembership
 
 
@@ -28,7 +28,7 @@ class SiteSerializer(serializers.ModelSerializer):
 
 
 class SiteMembershipSerializer(serializers.ModelSerializer):
-    user = UserField()
+    user = UsernameField()  # looked up by add_membership after its permission check
     site = SiteField()
     role = serializers.ChoiceField(choices=Role.choices)
 

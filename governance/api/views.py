@@ -18,8 +18,9 @@ from rest_framework.response import Response
 from distribution_erp.api.fields import clean_key, lookup_or_fail
 from distribution_erp.api.mixins import ApiViewMixin, IdempotentCreateMixin
 from governance import permissions
-from governance.models import ApprovalRequest, ExceptionCase, JobRun, SiteMembership
+from governance.models import ApprovalRequest, ExceptionCase, JobRun, RuleChange, SiteMembership
 from governance.rules import REGISTRY
+from governance.selectors import pending_approval
 from governance.services import (
     acknowledge_exception,
     add_membership,
@@ -31,7 +32,7 @@ from governance.services import (
     resolve_exception,
     set_rule_value,
 )
-from governance.services.rules import effective_rules
+from governance.services.rules import RULE_CHANGE_KIND, effective_rules
 
 from .filters import ApprovalFilter, ExceptionFilter, JobRunFilter, MembershipFilter, SiteFilter
 from .serializers import (
@@ -111,7 +112,7 @@ class SiteMembershipViewSet(
     def perform_create(self, serializer):
         data = serializer.validated_data
         return add_membership(
-            user=self.request.user, member_username=data["user"].username, site=data["site"], role=data["role"]
+            user=self.request.user, member_username=data["user"], site=data["site"], role=data["role"]
         )
 
     def perform_destroy(self, instance):
@@ -147,9 +148,11 @@ def _rule_row(row: dict) -> dict:
         summary="Set a site's override or the enterprise value (admins), with a reason",
         description="`site` null or omitted sets the enterprise value (enterprise admins only). A site "
         "override is allowed for LOCAL rules only (an ENTERPRISE rule answers 422), by the site's admins; the "
-        "value is checked against the rule's type and bounds (400).",
+        "value is checked against the rule's type and bounds (400). A site override of a control rule (approval "
+        "values, tolerances ...) answers 202 with the pending approval request (kind RULE_CHANGE): the value "
+        "changes only when another admin of the site approves it.",
         request=SiteRuleWriteSerializer,
-        responses={200: SiteRuleSerializer},
+        responses={200: SiteRuleSerializer, 202: ApprovalSerializer},
         examples=[
             OpenApiExample(
                 "Site override",
@@ -160,8 +163,10 @@ def _rule_row(row: dict) -> dict:
     ),
     destroy=extend_schema(
         summary="Clear a site's override (or the enterprise value): the next level applies again",
+        description="Removing a site override of a control rule answers 202 with the pending approval request "
+        "(kind RULE_CHANGE); the override stays until another admin of the site approves.",
         parameters=[SiteRuleDeleteQuerySerializer],
-        responses={204: None},
+        responses={204: None, 202: ApprovalSerializer},
     ),
 )
 class SiteRuleViewSet(ApiViewMixin, viewsets.GenericViewSet):
@@ -180,6 +185,11 @@ class SiteRuleViewSet(ApiViewMixin, viewsets.GenericViewSet):
         if key not in REGISTRY:
             raise DRFNotFound(f"No rule {key!r}.")
         return REGISTRY[key]
+
+    def get_object(self):
+        """The rule's definition: what DRF's OPTIONS metadata looks up before describing PUT (the generic lookup
+        would filter the site queryset by ``key``: a FieldError, a 500)."""
+        return self._definition(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field))
 
     def list(self, request):
         query = SiteRuleQuerySerializer(data=request.query_params)
@@ -217,13 +227,15 @@ class SiteRuleViewSet(ApiViewMixin, viewsets.GenericViewSet):
         data = SiteRuleWriteSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         site = data.validated_data.get("site")
-        set_rule_value(
+        result = set_rule_value(
             user=request.user,
             key=key,
             value=data.validated_data["value"],
             reason=data.validated_data["reason"],
             site=site,
         )
+        if isinstance(result, RuleChange):
+            return self._pending(result)
         row = next(r for r in effective_rules(site) if r["key"] == key)
         return Response(SiteRuleSerializer(_rule_row(row)).data)
 
@@ -234,8 +246,17 @@ class SiteRuleViewSet(ApiViewMixin, viewsets.GenericViewSet):
         site = None
         if "site" in query.validated_data:
             site = lookup_or_fail(self.get_queryset(), field="site", label="site", value=query.validated_data["site"])
-        clear_rule_value(user=request.user, key=key, site=site)
+        result = clear_rule_value(user=request.user, key=key, site=site)
+        if isinstance(result, RuleChange):
+            return self._pending(result)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _pending(self, change: RuleChange) -> Response:
+        """202: the change of a control rule waits for another person's approval."""
+        approval = pending_approval(
+            subject=change, kinds=RULE_CHANGE_KIND, related=("site", "requested_by", "content_type")
+        )
+        return Response(ApprovalSerializer(approval).data, status=status.HTTP_202_ACCEPTED)
 
 
 # --- approvals -----------------------------------------------------------------------------------------
