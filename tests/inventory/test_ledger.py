@@ -260,8 +260,8 @@ def _first(queries: list[str], pattern: str) -> int:
     raise AssertionError(f"no query matches {pattern!r}:\n" + "\n".join(queries))
 
 
-LOCK_LEVELS = r'FROM "inventory_stocklevel".*ORDER BY "inventory_stocklevel"\."id" ASC.*FOR UPDATE'
-LOCK_QUANTS = r'FROM "inventory_stockquant".*ORDER BY "inventory_stockquant"\."id" ASC.*FOR UPDATE'
+LOCK_LEVELS = r'FROM "inventory_stocklevel".*ORDER BY "inventory_stocklevel"\."id" ASC.*FOR NO KEY UPDATE'
+LOCK_QUANTS = r'FROM "inventory_stockquant".*ORDER BY "inventory_stockquant"\."id" ASC.*FOR NO KEY UPDATE'
 UPDATE_LEVELS = r'^UPDATE "inventory_stocklevel"'
 UPDATE_QUANTS = r'^UPDATE "inventory_stockquant"'
 INSERT_MOVES = r'^INSERT INTO "inventory_stockmove"'
