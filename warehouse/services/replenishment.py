@@ -31,7 +31,7 @@ from inventory.services import move_stock, reserve_quants
 from orders.models import PickFacePolicy
 from orders.policy.replenishment import pick_face_refill
 from warehouse.models import CountRequest, ReplenishmentTask, Wave
-from warehouse.policy import picking
+from warehouse.policy import picking, scan
 
 from .picking import quant_infos
 
@@ -209,18 +209,19 @@ def confirm_replenishment_task(
         ):
             return locked
         raise StateConflict(f"REPL-{locked.pk} is {locked.status.lower()} already, with other data.")
-    if location_code != locked.from_location.code:
-        raise field_error(
-            "location",
-            f"Wrong location: scanned {location_code!r}, the task is at {locked.from_location.code}.",
-            "wrong_location",
-        )
-    if item_sku and item_sku != locked.item.sku:
-        raise field_error("item", f"Wrong item: scanned {item_sku!r}, the task is for {locked.item.sku}.", "wrong_item")
-    if locked.lot_id and lot_number != locked.lot.number:
-        raise field_error(
-            "lot", f"Wrong lot: scanned {lot_number!r}, the task names lot {locked.lot.number}.", "wrong_lot"
-        )
+    problems = scan.confirmation_problems(  # the one scan check of pages and services
+        quantity=quantity,
+        maximum=locked.quantity,
+        location_code=location_code,
+        expected_location=locked.from_location.code,
+        item_sku=item_sku,
+        expected_sku=locked.item.sku,
+        lot_number=lot_number,
+        expected_lot=locked.lot.number if locked.lot_id else "",
+        what="moved",
+    )
+    if problems:
+        raise field_error(problems[0].field, problems[0].message, problems[0].code)
     if quantity:
         move_stock(
             user=user,
