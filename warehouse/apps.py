@@ -16,10 +16,6 @@ class WarehouseConfig(AppConfig):
 
         connect_count_requests()
 
-        from .services.returns import connect as connect_returns
-
-        connect_returns()
-
         from .services.alerts import register_sweeps
 
         register_sweeps()

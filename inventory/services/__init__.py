@@ -1,7 +1,7 @@
 """Every write of the inventory app."""
 
 from .adjustments import adjust_stock, decide_adjustment
-from .ledger import MoveLine, change_allocated, lock_levels, lock_quants, post_moves, reserve_quants
+from .ledger import MoveLine, change_allocated, lock_levels, lock_quants, lock_site_quants, post_moves, reserve_quants
 from .master import create_item, create_location, create_zone, ensure_virtual_locations, update_item
 from .stock import (
     change_status,
@@ -27,6 +27,7 @@ __all__ = [
     "find_quant",
     "lock_levels",
     "lock_quants",
+    "lock_site_quants",
     "move_stock",
     "post_moves",
     "receive_stock",

@@ -115,16 +115,25 @@ def lock_levels(level_keys, *, create: bool = True) -> dict[LevelKey, StockLevel
 
 
 def lock_quants(quant_keys) -> dict[QuantKey, StockQuant]:
-    """Lock the quants of ``quant_keys`` in primary-key order (selected by item and location sets)."""
+    """Lock the quants of ``quant_keys`` in primary-key order (selected by item and location sets, every status:
+    a later post in the same transaction, e.g. the HOLD of a short pick's missing units, then finds its rows
+    locked already instead of locking lower keys after higher ones)."""
     keys = set(quant_keys)
     if not keys:
         return {}
     items = sorted({k[0] for k in keys})
     locations = sorted({k[1] for k in keys})
-    statuses = sorted({k[3] for k in keys})
-    rows = lock_rows(StockQuant.objects.filter(item_id__in=items, location_id__in=locations, status__in=statuses))
+    rows = lock_rows(StockQuant.objects.filter(item_id__in=items, location_id__in=locations))
     found = {(row.item_id, row.location_id, row.lot_id, row.status): row for row in rows}
     return {key: found[key] for key in keys if key in found}
+
+
+def lock_site_quants(site_id: int, item_ids) -> list[StockQuant]:
+    """Lock every quant of ``item_ids`` at ``site_id`` (every location and status) in one statement, in
+    primary-key order. For a transaction that will lock some of them in the ledger and then plan picks from
+    the rest (a transfer's short pick re-picks from other stock): taking the whole set first keeps its quant
+    locks in one global order. Lock the item's stock levels before (``lock_levels``), as the ledger does."""
+    return lock_rows(StockQuant.objects.filter(site_id=site_id, item_id__in=sorted(set(item_ids))))
 
 
 def _describe(item_id: int, location: Location, status: str) -> str:

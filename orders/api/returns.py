@@ -1,6 +1,7 @@
 """returns/: return authorizations (RMA) against shipped order lines, received with inspection and a
 disposition per line (RESTOCK, QUARANTINE, SCRAP, RETURN_TO_VENDOR); authorization and credit above the site's
-values wait for approval (``{id}/approve/``, ``{id}/reject/`` or approvals/)."""
+values wait for approval (``{id}/approve/``, ``{id}/reject/`` or approvals/). Receiving (``{id}/receive/``) is
+warehouse work: its endpoint is warehouse.api.returns."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from inventory.models import Item
 from inventory.units import to_base_quantity
 from orders.models import ReturnAuthorization, ReturnLine
 from orders.selectors import orders_for
-from orders.services.returns import create_return, decide_return, receive_return
+from orders.services.returns import create_return, decide_return
 
 
 class ReturnLineSerializer(serializers.ModelSerializer):
@@ -97,22 +98,6 @@ class ReturnInputSerializer(serializers.Serializer):
     site = serializers.CharField(max_length=20, required=False, help_text="Receiving site; default: the shipping site")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     lines = ReturnLineInputSerializer(many=True, allow_empty=False, max_length=200)
-
-
-class ReceiveLineInputSerializer(serializers.Serializer):
-    line = serializers.IntegerField(min_value=1, required=False, help_text="The return's line number")
-    item = serializers.CharField(max_length=40, required=False, help_text="Instead of `line`, when unique")
-    quantity = serializers.DecimalField(max_digits=16, decimal_places=3)
-    unit = serializers.CharField(max_length=12, required=False, allow_blank=True)
-    lot = serializers.CharField(max_length=60, required=False, allow_blank=True)
-    inspection = serializers.ChoiceField(choices=ReturnLine.Inspection.choices, required=False)
-    disposition = serializers.ChoiceField(choices=ReturnLine.Disposition.choices, required=False)
-    note = serializers.CharField(max_length=300, required=False, allow_blank=True)
-
-
-class ReceiveInputSerializer(serializers.Serializer):
-    arrived_at = serializers.DateTimeField(required=False, help_text="When it reached the dock; default: now")
-    lines = ReceiveLineInputSerializer(many=True, allow_empty=False, max_length=200)
 
 
 class ReturnDecisionSerializer(serializers.Serializer):
@@ -194,45 +179,6 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             lines.append({"line": matches[0], "quantity": quantity, "reason": entry["reason"]})
         rma = create_return(user=request.user, order=order, lines=lines, site=site, note=v.get("note", ""))
         return self._respond(rma, status.HTTP_201_CREATED)
-
-    @extend_schema(request=ReceiveInputSerializer, responses={200: ReturnSerializer})
-    @action(detail=True, methods=["post"])
-    def receive(self, request, pk=None):
-        """Receive the return: per line the quantity that arrived, inspection and disposition."""
-        rma = self.get_object()
-        data = ReceiveInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        rma_lines = list(rma.lines.select_related("item"))
-        lines = []
-        for i, entry in enumerate(v["lines"]):
-            if entry.get("line"):
-                matches = [rl for rl in rma_lines if rl.line_number == entry["line"]]
-            elif entry.get("item"):
-                matches = [rl for rl in rma_lines if rl.item.sku == entry["item"]]
-            else:
-                raise field_error(f"lines[{i}].line", "Give the return's line number (or the item).", "required")
-            if len(matches) != 1:
-                raise field_error(
-                    f"lines[{i}].line", "No such line on the return (or the item is on several).", "not_on_return"
-                )
-            line = matches[0]
-            item = Item.objects.prefetch_related("units").get(pk=line.item_id)
-            quantity = to_base_quantity(
-                item, entry["quantity"], entry.get("unit") or None, field=f"lines[{i}].quantity", allow_zero=True
-            )
-            lines.append(
-                {
-                    "line": line,
-                    "quantity": quantity,
-                    "lot": entry.get("lot", ""),
-                    "inspection": entry.get("inspection"),
-                    "disposition": entry.get("disposition"),
-                    "note": entry.get("note", ""),
-                }
-            )
-        rma = receive_return(user=request.user, rma=rma, lines=lines, arrived_at=v.get("arrived_at"))
-        return self._respond(rma)
 
     def _decide(self, request, approve: bool):
         data = ReturnDecisionSerializer(data=request.data)

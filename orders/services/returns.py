@@ -1,12 +1,11 @@
 """Returns (RMA): authorize returns of shipped order lines, never more than shipped minus already returned;
 above the site's value rule the authorization waits for an approver. Receiving (inspection and disposition)
-is warehouse work: warehouse registers the receiver (``register_return_receiver``) and the credit is decided
-here, with approval above its own threshold."""
+is warehouse work (warehouse.services.returns.receive_return, which records what arrived here through
+``record_return_receipt``); the credit is decided here, with approval above its own threshold."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -191,22 +190,6 @@ def create_return(
             value=value,
         )
     return rma
-
-
-# --- receiving (warehouse registers the implementation) --------------------------------------------------------
-
-_RECEIVER: list[Callable[..., ReturnAuthorization]] = []
-
-
-def register_return_receiver(receiver: Callable[..., ReturnAuthorization]) -> None:
-    _RECEIVER[:] = [receiver]
-
-
-def receive_return(**kwargs) -> ReturnAuthorization:
-    """Receive an authorized return: inspection and disposition per line (see warehouse.services.returns)."""
-    if not _RECEIVER:  # pragma: no cover - warehouse is always installed
-        raise StateConflict("Returns cannot be received: no receiving service is installed.")
-    return _RECEIVER[0](**kwargs)
 
 
 @dataclass(frozen=True)

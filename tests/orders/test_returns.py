@@ -20,11 +20,12 @@ from inventory.models import Location, Lot, StockMove, StockQuant
 from inventory.selectors import find_inventory_drift
 from orders.models import ReturnAuthorization, ReturnLine
 from orders.services import allocate_orders, create_order, release_order
-from orders.services.returns import create_return, decide_return, receive_return
+from orders.services.returns import create_return, decide_return
 from tests.factories import CustomerFactory, ItemFactory, LocationFactory
 from tests.inventory.test_counts import set_rule
 from warehouse.models import PutawayTask
 from warehouse.services import confirm_pick, confirm_putaway, confirm_shipment, pack_wave, plan_wave, release_wave
+from warehouse.services.returns import receive_return
 
 pytestmark = pytest.mark.django_db
 

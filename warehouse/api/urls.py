@@ -1,3 +1,5 @@
+from django.urls import path
+
 from distribution_erp.api.router import router
 
 from .views import PutawayTaskViewSet, ReceiptViewSet
@@ -5,7 +7,10 @@ from .views import PutawayTaskViewSet, ReceiptViewSet
 router.register("receipts", ReceiptViewSet, basename="receipt")
 router.register("putaway-tasks", PutawayTaskViewSet, basename="putaway-task")
 
-urlpatterns = []
+from .returns import ReturnReceiveView  # noqa: E402
+
+# before the shared router's returns/ routes (orders'): receiving a return is warehouse work
+urlpatterns = [path("returns/<int:pk>/receive/", ReturnReceiveView.as_view(), name="return-receive")]
 
 from .outbound import PickTaskViewSet, ShipmentViewSet, TransferViewSet, WaveViewSet  # noqa: E402
 

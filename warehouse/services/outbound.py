@@ -252,7 +252,10 @@ def release_wave(*, user, wave: Wave) -> Wave:
         tasks[index].sequence = sequence
     for quant in quants:  # the in-memory claims above are inventory's to write
         quant.reserved -= claims.get(quant.pk, 0)
-    reserve_quants(dict(claims))
+    written = reserve_quants(dict(claims))
+    for quant in quants:  # the refill below plans from these rows, as inventory wrote them
+        if quant.pk in written:
+            quant.reserved = written[quant.pk].reserved
     PickTask.objects.bulk_create(tasks)
     picking = sorted({wl.order_line.order_id for wl in lines})
     fulfilment.start_picking(orders=[orders[order_id] for order_id in picking], user=user)
@@ -264,7 +267,7 @@ def release_wave(*, user, wave: Wave) -> Wave:
     locked.save()
     from .replenishment import replenish_pick_faces
 
-    replenish_pick_faces(site_id=locked.site_id, item_ids=item_ids, wave=locked, user=user)
+    replenish_pick_faces(site_id=locked.site_id, item_ids=item_ids, wave=locked, user=user, locked_quants=quants)
     return locked
 
 

@@ -42,10 +42,20 @@ SWEEP_CHUNK = 500
 
 @atomic_with_retry
 def replenish_pick_faces(
-    *, site_id: int, item_ids: list[int] | None = None, wave: Wave | None = None, user=None
+    *,
+    site_id: int,
+    item_ids: list[int] | None = None,
+    wave: Wave | None = None,
+    user=None,
+    locked_quants: list[StockQuant] | None = None,
 ) -> dict:
     """Create refill tasks for the site's pick faces (of ``item_ids``, or all) at or below their min. Safe to
-    repeat: refills on the way count toward a face's level, so a second call finds nothing to do."""
+    repeat: refills on the way count toward a face's level, so a second call finds nothing to do.
+
+    ``locked_quants``: the caller (a wave release) has already locked every AVAILABLE pick and storage quant of
+    ``item_ids`` in one statement, with its own reservations in ``reserved``; the refill plans from those and
+    locks nothing more. A second quant-locking statement in the same transaction could otherwise meet rows
+    that became visible in between, out of primary-key order, and deadlock with another release."""
     counts = {"faces": 0, "tasks": 0, "units": 0, "short_faces": 0, "not_in_reserve": 0}
     policies = PickFacePolicy.objects.filter(site_id=site_id, active=True, location__active=True)
     if item_ids is not None:
@@ -58,16 +68,24 @@ def replenish_pick_faces(
     if not faces:
         return counts
     items = sorted({item for _, item, _, _ in faces})
-    quants = lock_rows(
-        StockQuant.objects.filter(
-            site_id=site_id,
-            item_id__in=items,
-            status=InventoryStatus.AVAILABLE,
-            quantity__gt=0,
-            location__kind__in=[FACE, RESERVE],
-            location__active=True,
-        ).select_related("location__zone", "lot")
-    )
+    if locked_quants is not None:
+        wanted = set(items)
+        quants = [
+            q
+            for q in locked_quants
+            if q.item_id in wanted and q.site_id == site_id and q.location.kind in (FACE, RESERVE)
+        ]
+    else:
+        quants = lock_rows(
+            StockQuant.objects.filter(
+                site_id=site_id,
+                item_id__in=items,
+                status=InventoryStatus.AVAILABLE,
+                quantity__gt=0,
+                location__kind__in=[FACE, RESERVE],
+                location__active=True,
+            ).select_related("location__zone", "lot")
+        )
     at_face: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     reserve: dict[int, list[StockQuant]] = defaultdict(list)
     for q in quants:

@@ -213,9 +213,3 @@ def receive_return(
             )
     # the return document is orders': it records what arrived and settles the credit
     return record_return_receipt(rma=locked, outcomes=outcomes, user=user, arrived_at=arrived_at, now=now)
-
-
-def connect() -> None:
-    from orders.services.returns import register_return_receiver
-
-    register_return_receiver(receive_return)

@@ -25,7 +25,14 @@ from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from governance.services.sites import site_local_date
 from inventory.models import InventoryStatus, Location, StockLevel, StockMove, StockQuant
-from inventory.services import MoveLine, change_allocated, post_moves, reserve_quants, virtual_location
+from inventory.services import (
+    MoveLine,
+    change_allocated,
+    lock_site_quants,
+    post_moves,
+    reserve_quants,
+    virtual_location,
+)
 from inventory.units import to_base_quantity
 from orders.models import TransferOrder, TransferOrderLine
 from orders.services import transfers as transfer_documents
@@ -184,8 +191,11 @@ def confirm_transfer_pick(
     line = locked.transfer_line
     short = locked.quantity - quantity
     if short:
-        # release the claim on the missing units before they leave AVAILABLE
+        # release the claim on the missing units before they leave AVAILABLE (this locks the item's level)
         change_allocated(deltas={(locked.item_id, locked.site_id): -short})
+        # then every quant of the item at the source at once: the pick's ledger post and the re-pick below
+        # find their rows locked already, so this transaction never locks a lower quant after a higher one
+        lock_site_quants(locked.site_id, [locked.item_id])
     transfer_documents.record_pick(transfer=transfer, line_id=line.pk, picked=quantity, claim_delta=-short)
     post_pick(locked, user=user, quantity=quantity, location_code=location_code, lot_number=lot_number)
     if short:
