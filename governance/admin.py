@@ -521,7 +521,9 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
     def _pending_message(self, request, change: RuleChange) -> None:
         self.message_user(
             request,
-            f"{change}: waits for approval by another admin of {change.site.code} (approval requests, kind "
+            f"{change}: waits for approval by another "
+            + (f"admin of {change.site.code}" if change.site_id else "enterprise admin")
+            + f" (approval requests, kind "
             f"{RULE_CHANGE_KIND}); the value in force is unchanged until then.",
             messages.WARNING,
         )

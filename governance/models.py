@@ -111,7 +111,14 @@ class RuleChange(models.Model):
         REJECTED = "REJECTED", "Rejected"
 
     key = models.CharField(max_length=100, db_index=True)
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="rule_changes")
+    site = models.ForeignKey(
+        Site,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="rule_changes",
+        help_text="Empty: the enterprise value (approved by another enterprise admin)",
+    )
     action = models.CharField(max_length=5, choices=Action.choices)
     value = models.JSONField(null=True, blank=True, help_text="The new value (SET), as stored")
     previous_value = models.JSONField(null=True, blank=True, help_text="The effective value when requested")
@@ -129,13 +136,16 @@ class RuleChange(models.Model):
         ordering = ["-requested_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["key", "site"], condition=Q(status="PENDING"), name="rule_change_one_pending_per_key_site"
+                fields=["key", "site"],
+                condition=Q(status="PENDING"),
+                nulls_distinct=False,  # one pending change of the enterprise value too
+                name="rule_change_one_pending_per_key_site",
             )
         ]
 
     def __str__(self) -> str:
         what = f"= {self.value!r}" if self.action == self.Action.SET else "override removed"
-        return f"{self.key}@{self.site.code} {what}"
+        return f"{self.key}@{self.site.code if self.site_id else 'enterprise'} {what}"
 
 
 class ApprovalRequest(models.Model):
@@ -146,7 +156,15 @@ class ApprovalRequest(models.Model):
         CANCELLED = "CANCELLED", "Cancelled"
 
     kind = models.CharField(max_length=40, db_index=True)
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="approval_requests")
+    site = models.ForeignKey(
+        Site,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="approval_requests",
+        help_text="Empty: an enterprise matter (a change of a control rule's enterprise value), decided by an "
+        "enterprise admin",
+    )
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
     object_id = models.PositiveBigIntegerField()
     subject = GenericForeignKey("content_type", "object_id")

@@ -265,6 +265,22 @@ class LotAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     date_hierarchy = "expiry_date"
 
 
+class BlindStockAdminMixin:
+    """Blind counts in admin (issue 12, finding 3): the rows whose quantities the user may not see while a count
+    is open (``inventory.selectors.blind_stock_for``) are left out of the list, its filters and searches, and
+    their pages are a 404, as the API nulls them."""
+
+    def blind_exclude(self, blind, qs):  # pragma: no cover - each admin says
+        raise NotImplementedError
+
+    def get_queryset(self, request):
+        from .selectors import blind_stock_for
+
+        qs = super().get_queryset(request)
+        blind = blind_stock_for(request.user)
+        return self.blind_exclude(blind, qs) if blind else qs
+
+
 @admin.register(StockMove)
 class StockMoveAdmin(ReadOnlyAdmin):
     site_field = None
@@ -288,23 +304,28 @@ class StockMoveAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        from .selectors import stock_moves_for
+        from .selectors import blind_stock_for, stock_moves_for
 
         # the selector's select_related switches off list_select_related: add what the list shows
-        return stock_moves_for(request.user).select_related(*self.list_select_related)
+        qs = stock_moves_for(request.user).select_related(*self.list_select_related)
+        blind = blind_stock_for(request.user)
+        return blind.exclude_moves(qs) if blind else qs  # blind counts, as BlindStockAdminMixin
 
 
 @admin.register(StockQuant)
-class StockQuantAdmin(ReadOnlyAdmin):
+class StockQuantAdmin(BlindStockAdminMixin, ReadOnlyAdmin):
     list_display = ("item", "location", "lot", "status", "quantity", "reserved", "last_received_at", "last_counted_at")
     list_filter = ("status", SITE_FILTER, "location__kind")
     search_fields = ("item__sku", "location__code", "lot__number")
     list_select_related = ("item", "location__site", "lot__item")
     show_full_result_count = False
 
+    def blind_exclude(self, blind, qs):
+        return blind.exclude_quants(qs)
+
 
 @admin.register(StockLevel)
-class StockLevelAdmin(ReadOnlyAdmin):
+class StockLevelAdmin(BlindStockAdminMixin, ReadOnlyAdmin):
     list_display = (
         "item",
         "site",
@@ -325,6 +346,9 @@ class StockLevelAdmin(ReadOnlyAdmin):
     @admin.display(description="available to promise")
     def atp(self, obj):
         return obj.available_to_promise
+
+    def blind_exclude(self, blind, qs):
+        return blind.exclude_levels(qs)
 
 
 @admin.register(Adjustment)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from governance import permissions
 from inventory.models import StockLevel, StockMove, StockQuant
@@ -193,6 +193,24 @@ class BlindStock:
 
     def hides_move(self, move: StockMove) -> bool:
         return move.from_location_id in self.location_ids or move.to_location_id in self.location_ids
+
+    # the same rules as querysets: the rows hidden, left out (quantity filters and orderings of the API, admin)
+
+    def exclude_levels(self, qs: QuerySet[StockLevel]) -> QuerySet[StockLevel]:
+        if not self.level_keys:
+            return qs
+        hidden = Q()
+        for item_id, site_id in sorted(self.level_keys):
+            hidden |= Q(item_id=item_id, site_id=site_id)
+        return qs.exclude(hidden)
+
+    def exclude_quants(self, qs: QuerySet[StockQuant]) -> QuerySet[StockQuant]:
+        return qs.exclude(location_id__in=self.location_ids) if self.location_ids else qs
+
+    def exclude_moves(self, qs: QuerySet[StockMove]) -> QuerySet[StockMove]:
+        if not self.location_ids:
+            return qs
+        return qs.exclude(from_location_id__in=self.location_ids).exclude(to_location_id__in=self.location_ids)
 
 
 def blind_stock_for(user) -> BlindStock:

@@ -55,7 +55,13 @@ def earliest_promise_date(
 
 def available_to_promise(*, user, item: Item, quantity: int, site: Site | None = None) -> list[dict]:
     """Per visible site: what can be promised now (available less allocated), whether ``quantity`` fits, and
-    the earliest date it can be promised counting open purchase orders net of existing backorders."""
+    the earliest date it can be promised counting open purchase orders net of existing backorders.
+
+    Blind counting: at a site where ``user`` counts this item and the count is open
+    (``inventory.selectors.blind_stock_for``), the row says ``blind`` and every figure derived from the stock
+    level (available, allocated, ATP, in transit, whether it fits, the earliest date) is None."""
+    from inventory.selectors import blind_stock_for
+
     sites = permissions.visible_sites(user).filter(active=True)
     if site is not None:
         sites = sites.filter(pk=site.pk)
@@ -79,8 +85,24 @@ def available_to_promise(*, user, item: Item, quantity: int, site: Site | None =
         .annotate(total=Sum("backordered_quantity"))
     )
     transit_out = in_transit_out_by_site(item_id=item.pk, site_ids=site_ids)
+    blind = blind_stock_for(user)
     out = []
     for s in sites:
+        if (item.pk, s.pk) in blind.level_keys:
+            out.append(
+                {
+                    "site": s.code,
+                    "blind": True,
+                    **dict.fromkeys(
+                        ("available", "allocated", "available_to_promise", "in_transit_in", "in_transit_out")
+                    ),
+                    "can_promise_now": None,
+                    "inbound": sum(units for _, units in inbound[s.pk]),
+                    "backordered": backorders.get(s.pk, 0),
+                    "earliest_date": None,
+                }
+            )
+            continue
         lv = levels.get(s.pk)
         available = lv.available if lv else 0
         allocated = lv.allocated if lv else 0
@@ -90,6 +112,7 @@ def available_to_promise(*, user, item: Item, quantity: int, site: Site | None =
         out.append(
             {
                 "site": s.code,
+                "blind": False,
                 "available": available,
                 "allocated": allocated,
                 "available_to_promise": atp,

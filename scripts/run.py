@@ -129,6 +129,9 @@ def child_commands(host: str, port: int) -> dict[str, list[str]]:
             "-Q", QUEUES,
             "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"),
             "--loglevel", "INFO",
+            # no gossip or mingle: health reads the workers' database heartbeats, and kombu's gossip restart can
+            # crash the worker when Redis goes away (AttributeError 'NoneType' ... 'hostname', chaos F5)
+            "--without-gossip", "--without-mingle",
         ],
         "beat": [
             PYTHON, "-m", "celery", "-A", "distribution_erp", "beat",

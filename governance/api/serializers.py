@@ -6,6 +6,7 @@ import zoneinfo
 from rest_framework import serializers
 
 from distribution_erp.api.fields import SiteField, UserField, UsernameField
+from governance import permissions
 from governance.models import ApprovalRequest, ExceptionCase, JobRun, Role, Site, SiteMembership
 
 
@@ -107,11 +108,36 @@ class DecisionSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
+#: approval kinds whose value betrays hidden quantities (a count's variance value / unit cost = units): only
+#: those who may decide approvals at the site read it; counters see null (blind counting)
+DECIDERS_ONLY_VALUE_KINDS = frozenset({"COUNT"})
+
+
 class ApprovalSerializer(serializers.ModelSerializer):
-    site = serializers.CharField(source="site.code")
+    site = serializers.CharField(
+        source="site.code",
+        default=None,
+        allow_null=True,
+        help_text="Null: an enterprise matter (a control rule's enterprise value), decided by enterprise admins",
+    )
     requested_by = serializers.CharField(source="requested_by.username")
     decided_by = serializers.CharField(source="decided_by.username", default=None, allow_null=True)
     subject_type = serializers.CharField(source="content_type.model")
+    value = serializers.CharField(
+        allow_null=True,
+        read_only=True,
+        help_text="The value compared with the threshold; null on a count's approval for anyone who may not "
+        "decide approvals at its site (blind counting)",
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.kind in DECIDERS_ONLY_VALUE_KINDS:
+            request = self.context.get("request")
+            user = getattr(request, "user", None)
+            if user is None or not permissions.can(user, "approval.decide", instance.site_id):
+                data["value"] = None
+        return data
 
     class Meta:
         model = ApprovalRequest

@@ -36,9 +36,10 @@ def register_approval_handler(kind: str, handler: ApprovalHandler) -> None:
 
 
 def request_approval(
-    *, kind: str, site: Site, subject, reason: str, requested_by, rule_key: str = "", threshold="", value=""
+    *, kind: str, site: Site | None, subject, reason: str, requested_by, rule_key: str = "", threshold="", value=""
 ) -> ApprovalRequest:
-    """Open a pending approval request for ``subject`` (one pending request per subject and kind)."""
+    """Open a pending approval request for ``subject`` (one pending request per subject and kind). ``site`` None:
+    an enterprise matter, seen and decided by enterprise admins only."""
     approval = ApprovalRequest(
         kind=kind,
         site=site,
@@ -64,10 +65,16 @@ def request_approval(
 def decide_approval(*, approval: ApprovalRequest, user, approve: bool, note: str = "") -> ApprovalRequest:
     """Approve or reject a pending request. The requester never decides their own request."""
     locked = ApprovalRequest.objects.select_for_update(no_key=True).filter(pk=approval.pk).first()
-    if locked is None or not permissions.can_see_site(user, locked.site_id):
+    if locked is None:
         raise NotFound("No such approval request.")
     handler = _HANDLERS.get(locked.kind)
-    permissions.require(user, handler.action if handler else "approval.decide", locked.site_id, what="approval")
+    if locked.site_id is None:  # an enterprise matter: enterprise admins only (others do not see it at all)
+        if not permissions.is_enterprise_admin(user):
+            raise NotFound("No such approval request.")
+    else:
+        if not permissions.can_see_site(user, locked.site_id):
+            raise NotFound("No such approval request.")
+        permissions.require(user, handler.action if handler else "approval.decide", locked.site_id, what="approval")
     if locked.status != ApprovalRequest.Status.PENDING:
         raise StateConflict(f"This request is already {locked.status.lower()}.")
     if locked.requested_by_id == user.pk:

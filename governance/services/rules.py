@@ -86,9 +86,10 @@ def effective_rules(site: Site | None) -> list[dict]:
 
 
 def _needs_second_person(defn: RuleDefinition, site: Site | None) -> bool:
-    """A site override of a control rule (an approval value, a tolerance ...) changes only after another person
-    approves. Enterprise values are set by enterprise admins alone (see README, Governance)."""
-    return defn.control and site is not None
+    """A control rule (an approval value, a tolerance ...) changes only after another person approves: a site
+    override by another admin of the site, the enterprise value by another enterprise admin (see README,
+    Governance)."""
+    return defn.control
 
 
 @transaction.atomic
@@ -173,12 +174,17 @@ def _display(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _request_change(*, user, defn: RuleDefinition, site: Site, action: str, value: Any, reason: str) -> RuleChange:
+def _request_change(
+    *, user, defn: RuleDefinition, site: Site | None, action: str, value: Any, reason: str
+) -> RuleChange:
     current = get_rule(defn.key, site)
     if action == RuleChange.Action.SET:
         proposed = _display(defn.from_json(value))
+    elif site is None:
+        proposed = f"(the declared default {_display(defn.default)})"
     else:
         proposed = f"(enterprise value {_display(get_rule(defn.key, None))})"
+    where = site.code if site is not None else "enterprise level"
     change = RuleChange(
         key=defn.key,
         site=site,
@@ -194,7 +200,7 @@ def _request_change(*, user, defn: RuleDefinition, site: Site, action: str, valu
             change.save()
     except IntegrityError:
         raise StateConflict(
-            f"A change of {defn.key} at {site.code} already waits for approval; decide or reject it first."
+            f"A change of {defn.key} at {where} already waits for approval; decide or reject it first."
         ) from None
     what = f"set to {proposed}" if action == RuleChange.Action.SET else f"override removed, {proposed} applies"
     request_approval(
@@ -202,7 +208,7 @@ def _request_change(*, user, defn: RuleDefinition, site: Site, action: str, valu
         site=site,
         subject=change,
         requested_by=user,
-        reason=f"{defn.key} at {site.code}: {what} (now {_display(current)}). {change.reason}"[:2000],
+        reason=f"{defn.key} at {where}: {what} (now {_display(current)}). {change.reason}"[:2000],
         rule_key=defn.key,
         threshold=_display(current)[:60],
         value=proposed[:60],
@@ -211,7 +217,11 @@ def _request_change(*, user, defn: RuleDefinition, site: Site, action: str, valu
 
 
 def _locked_change(approval: ApprovalRequest) -> RuleChange:
-    change = RuleChange.objects.select_for_update(no_key=True).select_related("site").get(pk=approval.object_id)
+    change = (
+        RuleChange.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("site")
+        .get(pk=approval.object_id)
+    )
     if change.status != RuleChange.Status.PENDING:
         raise StateConflict(f"This rule change is already {change.get_status_display().lower()}.")
     return change
@@ -232,7 +242,11 @@ def _on_change_approved(approval: ApprovalRequest, user) -> None:
     defn = definition(change.key)
     requester = change.requested_by
     permissions.forget_cached_roles(requester)
-    if not permissions.can(requester, "site.manage", change.site_id):
+    if change.site_id is None:
+        requester.refresh_from_db(fields=["is_superuser", "is_active"])
+        if not permissions.is_enterprise_admin(requester):
+            raise StateConflict(f"{requester} is no longer an enterprise admin; the change cannot apply.")
+    elif not permissions.can(requester, "site.manage", change.site_id):
         raise StateConflict(f"{requester} no longer manages {change.site.code}; the change cannot apply.")
     if change.action == RuleChange.Action.SET:
         parsed = defn.parse(defn.from_json(change.value))

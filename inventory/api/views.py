@@ -7,7 +7,7 @@ services that write the ledger.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -207,10 +207,7 @@ class StockLevelViewSet(
         return selectors.stock_levels_for(self.request.user)
 
     def exclude_hidden(self, queryset, blind):
-        hidden = Q()
-        for item_id, site_id in blind.level_keys:
-            hidden |= Q(item_id=item_id, site_id=site_id)
-        return queryset.exclude(hidden)
+        return blind.exclude_levels(queryset)
 
 
 class StockQuantViewSet(
@@ -229,7 +226,7 @@ class StockQuantViewSet(
         return selectors.stock_quants_for(self.request.user)
 
     def exclude_hidden(self, queryset, blind):
-        return queryset.exclude(location_id__in=blind.location_ids)
+        return blind.exclude_quants(queryset)
 
 
 class StockMoveViewSet(

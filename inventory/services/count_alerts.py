@@ -33,19 +33,18 @@ def sweep_count_variances_awaiting_approval(*, now: datetime | None = None) -> d
     )
     for line in pending:
         count = line.count
-        # no quantities: exceptions are visible to the site's counters (blind counting)
+        # no quantities and no variance value (value / cost = units): exceptions are visible to the site's
+        # counters (blind counting); approvers read the figures on the count itself
         _, created = open_exception(
             site=count.site,
             code=VARIANCE_CODE,
             subject=line,
-            summary=f"{count.number} {line.location.code} {line.item.sku}: count variance worth "
-            f"{line.variance_value} waits for approval.",
+            summary=f"{count.number} {line.location.code} {line.item.sku}: a count variance waits for approval.",
             details={
                 "count": count.number,
                 "location": line.location.code,
                 "item": line.item.sku,
                 "lot": line.lot.number if line.lot_id else None,
-                "value": str(line.variance_value),
                 "pending_approval": True,
             },
             now=now,

@@ -299,8 +299,8 @@ def _finalize(line: CycleCountLine, count: CycleCount, user, *, counted: int, ex
     line.status = L.PENDING_APPROVAL if pending else L.POSTED
     beyond = policy.beyond_tolerance(expected=expected, counted=counted, tolerance_percent=tolerance)
     if beyond or pending:
-        # Exceptions are visible to every role of the site, counters included: no quantities in them (blind
-        # counting); approvers read counted, expected and variance on the count itself.
+        # Exceptions are visible to every role of the site, counters included: no quantities and no variance
+        # value in them (value / unit cost = units; blind counting); approvers read the figures on the count.
         why = (
             " — units are reserved for open tasks; waits for an approver."
             if blocked
@@ -311,14 +311,13 @@ def _finalize(line: CycleCountLine, count: CycleCount, user, *, counted: int, ex
             code=VARIANCE_CODE,
             subject=line,
             user=user,
-            summary=f"{count.number} {line.location.code} {line.item.sku}: count variance worth "
-            f"{line.variance_value}{why}",
+            summary=f"{count.number} {line.location.code} {line.item.sku}: count variance"
+            f"{' beyond tolerance' if beyond else ''}{why}",
             details={
                 "count": count.number,
                 "location": line.location.code,
                 "item": line.item.sku,
                 "lot": line.lot.number if line.lot_id else None,
-                "value": str(line.variance_value),
                 "beyond_tolerance": beyond,
                 "pending_approval": pending,
                 "blocked_by_reserved_units": blocked,
@@ -364,8 +363,8 @@ def _after_line(count: CycleCount, line: CycleCountLine, user, now) -> None:
             requested_by=user,
             # no quantities: approval requests are visible to the counters of the site (blind counting)
             reason=f"{count.number}: {len(pending)} variance(s) wait for an approver who did not count (above the "
-            f"site's approval value {threshold}, or taking units reserved for open tasks; total {total}): "
-            + "; ".join(f"{p.location.code} {p.item.sku} ({p.variance_value})" for p in pending[:20]),
+            f"site's approval value {threshold}, or taking units reserved for open tasks): "
+            + "; ".join(f"{p.location.code} {p.item.sku}" for p in pending[:20]),
             rule_key=APPROVAL_RULE,
             threshold=threshold,
             value=total,

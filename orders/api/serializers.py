@@ -202,17 +202,30 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
 
 
+#: said of each ATP figure a blind counter does not see
+ATP_BLIND = "; null when `blind`"
+
+
 class AtpSiteSerializer(serializers.Serializer):
     site = serializers.CharField()
-    available = serializers.IntegerField()
-    allocated = serializers.IntegerField()
-    available_to_promise = serializers.IntegerField()
-    in_transit_in = serializers.IntegerField(help_text="Coming from other sites on shipped transfers")
-    in_transit_out = serializers.IntegerField(help_text="Shipped to other sites, not yet received there")
-    can_promise_now = serializers.BooleanField()
+    blind = serializers.BooleanField(
+        help_text="A count of this item at the site is open and you count it: its stock figures are hidden"
+    )
+    available = serializers.IntegerField(allow_null=True, help_text="Available at the site" + ATP_BLIND)
+    allocated = serializers.IntegerField(allow_null=True, help_text="Allocated to orders" + ATP_BLIND)
+    available_to_promise = serializers.IntegerField(allow_null=True, help_text="Available less allocated" + ATP_BLIND)
+    in_transit_in = serializers.IntegerField(
+        allow_null=True, help_text="Coming from other sites on shipped transfers" + ATP_BLIND
+    )
+    in_transit_out = serializers.IntegerField(
+        allow_null=True, help_text="Shipped to other sites, not yet received there" + ATP_BLIND
+    )
+    can_promise_now = serializers.BooleanField(allow_null=True, help_text="The quantity fits now" + ATP_BLIND)
     inbound = serializers.IntegerField(help_text="Open purchase order units expected at the site")
     backordered = serializers.IntegerField(help_text="Units earlier promises are already waiting for")
-    earliest_date = serializers.DateField(allow_null=True, help_text="First date the quantity can be promised")
+    earliest_date = serializers.DateField(
+        allow_null=True, help_text="First date the quantity can be promised (null: no supply, or `blind`)"
+    )
 
 
 class AtpSerializer(serializers.Serializer):

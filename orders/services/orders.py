@@ -29,6 +29,7 @@ from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from governance.services.sites import site_local_date
 from inventory.models import Item
+from inventory.services import lock_levels
 from inventory.units import to_base_quantity, unit_factors
 from orders.models import Allocation, Customer, SalesOrder, SalesOrderLine
 from orders.policy import lifecycle
@@ -543,9 +544,13 @@ def cancel_order(*, user, order: SalesOrder, reason: str = "") -> SalesOrder:
     if locked.status == S.CANCELLED:
         raise StateConflict(f"{locked.number} is already cancelled.")
     require_action(locked, lifecycle.CANCEL, facts=order_facts(locked))
+    open_allocations = Allocation.objects.filter(line__order=locked, status=Allocation.Status.OPEN)
+    # the one lock order (documents, stock levels, quants): the levels the release below lowers are locked
+    # before the warehouse gives back its pick reservations (quants), or this cycles with a pick's ledger post
+    lock_levels(set(open_allocations.values_list("item_id", "site_id")), create=False)
     # the warehouse takes the order off its waves (or refuses, rolling the cancel back)
     order_withdrawing.send(sender=SalesOrder, order=locked, user=user, action=lifecycle.CANCEL)
-    release_allocations(Allocation.objects.filter(line__order=locked, status=Allocation.Status.OPEN))
+    release_allocations(open_allocations)
     locked.lines.update(allocated_quantity=0, backordered_quantity=0, backordered_since=None)
     locked.status = S.CANCELLED
     locked.cancelled_at = timezone.now()

@@ -94,8 +94,25 @@ def test_enterprise_admins_set_the_enterprise_value(api, admin_user, site, site_
     problem(api(site_admin).put(URL, {"site": None, "value": "900", "reason": "x"}, format="json"), 403)
     assert not SiteRuleValue.objects.exists()
     response = api(admin_user).put(URL, {"value": "900", "reason": "inflation"}, format="json")
+    # a control rule: its enterprise value too waits for a second enterprise admin (202 with the approval)
+    assert response.status_code == 202, response.content
+    approval = response.json()
+    assert (approval["kind"], approval["site"], approval["status"]) == ("RULE_CHANGE", None, "PENDING")
+    assert get_rule(APPROVAL, site) == 500
+    problem(api(admin_user).post(f"/api/v1/approvals/{approval['id']}/approve/", {}, format="json"), 422)
+    problem(api(site_admin).post(f"/api/v1/approvals/{approval['id']}/approve/", {}, format="json"), 404)
+    second = type(admin_user).objects.create_superuser("admin-2", "admin-2@example.com", "x")
+    decided = api(second).post(f"/api/v1/approvals/{approval['id']}/approve/", {}, format="json")
+    assert decided.status_code == 200, decided.content
+    rule = api(admin_user).get(URL).json()
+    assert rule["enterprise_value"] == "900" and get_rule(APPROVAL, site) == 900
+
+
+def test_enterprise_values_of_other_rules_apply_at_once(api, admin_user):
+    response = api(admin_user).put(
+        "/api/v1/site-rules/receiving.overdue_grace_days/", {"value": 4, "reason": "carriers"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["site"] is None
-    assert response.json()["enterprise_value"] == "900" and get_rule(APPROVAL, site) == 900
 
 
 def test_an_enterprise_rule_cannot_be_overridden_per_site(api, admin_user, site):

@@ -771,7 +771,7 @@ def main(argv: list[str]) -> int:
         "worker",
         [
             PYTHON, "-m", "celery", "-A", "distribution_erp", "worker", "-Q", QUEUES, "--concurrency", "2",
-            "--loglevel", "INFO", "-n", f"chaos-{redis_port}@%h",
+            "--loglevel", "INFO", "-n", f"chaos-{redis_port}@%h", "--without-gossip", "--without-mingle",
         ],
         env,
     )  # fmt: skip

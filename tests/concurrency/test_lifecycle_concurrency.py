@@ -88,7 +88,7 @@ def test_orders_cancelled_and_held_while_their_wave_is_released(floor, round_):
     site, user, orders = floor["site"], floor["user"], floor["orders"]
     wave = plan_wave(user=user, site=site, max_orders=12)
     before = deadlocks()
-    victims = orders[round_ :: 4]  # three orders of the wave, a different three each round
+    victims = orders[round_::4]  # three orders of the wave, a different three each round
 
     def act(kind, target):
         if kind == "release":
@@ -101,15 +101,24 @@ def test_orders_cancelled_and_held_while_their_wave_is_released(floor, round_):
         act, [("release", wave), ("cancel", victims[0]), ("hold", victims[1]), ("cancel", victims[2])]
     )
 
+    # a cancel comes before or after the release: either way it wins (until a unit is picked). A hold after the
+    # release is refused (an order being picked cannot be held: 409) and the order stays on the wave.
     assert all(isinstance(e, StateConflict) for e in errors), errors
+    assert len(errors) <= 1
     wave.refresh_from_db()
     assert wave.status == Wave.Status.RELEASED
     for order in victims:
         order.refresh_from_db()
-        assert order.status in (SalesOrder.Status.CANCELLED, SalesOrder.Status.ON_HOLD), order.status
-        assert not PickTask.objects.filter(order_line__order=order, status=PickTask.Status.OPEN).exists()
+        open_tasks = PickTask.objects.filter(order_line__order=order, status=PickTask.Status.OPEN)
+        if order.status == SalesOrder.Status.PICKING:  # the refused hold
+            assert order is victims[1] and errors and open_tasks.exists()
+        else:
+            assert order.status in (SalesOrder.Status.CANCELLED, SalesOrder.Status.ON_HOLD), order.status
+            assert not open_tasks.exists()
     others = {o.pk for o in orders} - {o.pk for o in victims}
-    assert set(PickTask.objects.values_list("order_line__order_id", flat=True).distinct()) <= others
+    assert {o.pk for o in orders if PickTask.objects.filter(order_line__order=o, status="OPEN").exists()} <= (
+        others | {victims[1].pk}
+    )
     assert_consistent()
     assert deadlocks() == before
 

@@ -262,6 +262,41 @@ def test_the_api_answers_202_with_the_approval_and_changes_nothing(api, site_adm
     assert get_rule(APPROVAL, site) == Decimal("1000000")
 
 
+def test_the_enterprise_value_of_a_control_rule_needs_a_second_enterprise_admin(api, django_user_model, site_admin):
+    first = django_user_model.objects.create_superuser("ent-1", "ent-1@example.com", "x")
+    second = django_user_model.objects.create_superuser("ent-2", "ent-2@example.com", "x")
+    change = set_rule_value(user=first, key=APPROVAL, value="1000000", reason="year end")
+    assert isinstance(change, RuleChange) and change.site is None
+    assert get_rule(APPROVAL, None) == Decimal("500.00")
+    approval = ApprovalRequest.objects.get(kind="RULE_CHANGE", status="PENDING")
+    assert approval.site is None and "enterprise level" in approval.reason
+    with pytest.raises(SegregationOfDuties):
+        decide_approval(approval=approval, user=first, approve=True)
+    from distribution_erp.errors import NotFound
+
+    with pytest.raises(NotFound):  # a site admin neither sees nor decides an enterprise matter
+        decide_approval(approval=approval, user=site_admin, approve=True)
+    assert [a["id"] for a in api(site_admin).get("/api/v1/approvals/").json()["results"]] == []
+    (seen,) = api(second).get("/api/v1/approvals/").json()["results"]
+    assert seen["site"] is None and seen["kind"] == "RULE_CHANGE"
+    with pytest.raises(StateConflict):  # one pending change of the enterprise value at a time
+        set_rule_value(user=second, key=APPROVAL, value="700", reason="other idea")
+    decide_approval(approval=approval, user=second, approve=True)
+    assert get_rule(APPROVAL, None) == Decimal("1000000")
+    row = SiteRuleValue.objects.get(key=APPROVAL, site=None)
+    assert (row.updated_by, row.approved_by) == (first, second)
+    # removing it again is a change too
+    pending = clear_rule_value(user=second, key=APPROVAL)
+    assert isinstance(pending, RuleChange) and get_rule(APPROVAL, None) == Decimal("1000000")
+    decide_approval(approval=ApprovalRequest.objects.get(status="PENDING"), user=first, approve=True)
+    assert get_rule(APPROVAL, None) == Decimal("500.00")
+
+
+def test_rules_that_are_no_controls_still_apply_at_once_at_enterprise_level(admin_user):
+    set_rule_value(user=admin_user, key="receiving.overdue_grace_days", value=3, reason="enterprise policy")
+    assert get_rule("receiving.overdue_grace_days", None) == 3
+
+
 def _staff(user, *codenames):
     user.is_staff = True
     user.save()
@@ -366,6 +401,69 @@ def test_the_schema_documents_hidden_quantities_as_nullable():
     assert quant["quantity"].get("nullable") and quant["reserved"].get("nullable")
     assert level["available"].get("nullable") and level["on_hand"].get("nullable")
     assert move["quantity"].get("nullable")
+
+
+def test_atp_hides_the_site_figures_of_an_item_being_counted(api, operator, supervisor, open_count):
+    """ATP is available less allocated: the site total a counter must not read (API and the order-entry panel)."""
+    body = api(operator).get("/api/v1/atp/?item=WIDGET").json()
+    (row,) = body["sites"]
+    assert row["blind"] is True
+    assert [row[k] for k in ("available", "allocated", "available_to_promise", "can_promise_now")] == [None] * 4
+    (row,) = api(supervisor).get("/api/v1/atp/?item=WIDGET").json()["sites"]
+    assert (row["blind"], row["available"], row["available_to_promise"]) == (False, 100, 100)
+
+
+def test_the_order_entry_atp_panel_and_the_item_page_hide_them_too(client, operator, site, open_count):
+    client.force_login(operator)
+    panel = client.get("/orders/atp/", {"row": "1", "item-1": "WIDGET", "quantity-1": "5"}, HTTP_HX_REQUEST="true")
+    assert panel.status_code == 200
+    text = panel.content.decode()
+    assert "blind count" in text and "ATP 100" not in text
+    page = client.get("/items/WIDGET/")
+    assert page.status_code == 200
+    assert "blind count" in page.content.decode()
+    assert '<td class="num">100</td>' not in page.content.decode()
+
+
+def test_count_exceptions_and_approvals_carry_no_variance_value_for_counters(
+    api, make_user, site, supervisor, operator, open_count
+):
+    """value / unit cost = units: the variance value betrays the expected quantity to whoever counted."""
+    from governance.models import ExceptionCase
+    from tests.factories import set_rule_now
+
+    set_rule_now(key="counting.approval_value", value="50.00", site=site)
+    line = open_count.lines.get()
+    enter_count(user=operator, line=line, quantity=10)  # 40 expected: beyond tolerance, recount
+    other = make_user("operator", site, username="operator2")
+    line.refresh_from_db()
+    enter_count(user=other, line=line, quantity=10)  # confirmed: 30 x 10.00 = 300 waits for approval
+    case = ExceptionCase.objects.get(code__code="COUNT_VARIANCE")
+    assert "300" not in case.summary and "value" not in case.details
+    approval = ApprovalRequest.objects.get(kind="COUNT")
+    assert "300" not in approval.reason
+    (seen,) = [a for a in api(operator).get("/api/v1/approvals/").json()["results"] if a["kind"] == "COUNT"]
+    assert seen["value"] is None
+    (seen,) = [a for a in api(supervisor).get("/api/v1/approvals/").json()["results"] if a["kind"] == "COUNT"]
+    assert Decimal(seen["value"]) == Decimal("300.00")
+
+
+def test_the_stock_admin_leaves_out_what_a_counter_may_not_see(client, operator, open_count, storage, storage2):
+    from inventory.models import StockLevel, StockQuant
+
+    _staff(operator, "view_stockquant", "view_stocklevel", "view_stockmove")
+    client.force_login(operator)
+    hidden = StockQuant.objects.get(location=storage)
+    shown = StockQuant.objects.get(location=storage2)
+    listing = client.get("/admin/inventory/stockquant/")
+    assert listing.status_code == 200
+    assert f"/admin/inventory/stockquant/{shown.pk}/change/" in listing.content.decode()
+    assert f"/admin/inventory/stockquant/{hidden.pk}/change/" not in listing.content.decode()
+    assert client.get(f"/admin/inventory/stockquant/{hidden.pk}/change/").status_code in (302, 404)
+    level = StockLevel.objects.get(item=hidden.item)
+    assert client.get(f"/admin/inventory/stocklevel/{level.pk}/change/").status_code in (302, 404)
+    moves = client.get("/admin/inventory/stockmove/").content.decode()
+    assert "A-01-01" not in moves and "A-01-02" in moves
 
 
 # --- 4. credit fields need a credit role or the home-site admin ---------------------------------------------
