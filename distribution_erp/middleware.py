@@ -82,10 +82,11 @@ class NulQueryMiddleware:
 
 
 class ContentSecurityPolicyMiddleware:
-    """Every HTML answer outside ``/api/`` carries ``settings.CONTENT_SECURITY_POLICY`` (issue 12, finding 8): the
-    pages load only their own files (static/, no CDN), no inline script or style runs unless it carries this
-    request's nonce (``{{ request.csp_nonce }}`` in a template), no eval, no framing. An answer that set its own
-    policy keeps it. An empty setting turns the header off."""
+    """Every HTML answer carries a Content-Security-Policy (issue 12, finding 8): pages outside ``/api/``
+    ``settings.CONTENT_SECURITY_POLICY``, the HTML API docs under ``/api/`` (Swagger UI, Redoc)
+    ``settings.API_DOCS_CONTENT_SECURITY_POLICY``. Pages load only their own files (static/, no CDN), no inline
+    script runs unless it carries this request's nonce (``{{ request.csp_nonce }}`` in a template), no eval, no
+    framing. An answer that set its own policy keeps it. An empty setting turns that header off."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -95,10 +96,12 @@ class ContentSecurityPolicyMiddleware:
 
         request.csp_nonce = secrets.token_urlsafe(18)
         response = self.get_response(request)
-        policy = getattr(settings, "CONTENT_SECURITY_POLICY", "")
+        if request.path.startswith("/api/"):
+            policy = getattr(settings, "API_DOCS_CONTENT_SECURITY_POLICY", "")
+        else:
+            policy = getattr(settings, "CONTENT_SECURITY_POLICY", "")
         if (
             policy
-            and not request.path.startswith("/api/")
             and "Content-Security-Policy" not in response
             and response.get("Content-Type", "").startswith("text/html")
         ):

@@ -147,6 +147,9 @@ CELERY_BROKER_POOL_LIMIT = 10
 # a task ran (kombu: "'NoneType' object has no attribute 'hostname'" restoring unacked messages; chaos suite F2,
 # cf. celery/celery#9250). A task still running when the broker comes back finishes; tasks are idempotent and the
 # outbox relay re-publishes what is not done after its lease.
+# Celery 5.7 hit the same kombu error on every Redis restart, in its own reconnect path: the consumer below works
+# around it (distribution_erp/celery_consumer.py says how; chaos suite F7).
+CELERY_WORKER_CONSUMER = "distribution_erp.celery_consumer:Consumer"
 if REDIS_URL:
     # fail-soft: a Redis outage falls back to a per-process memory cache (distribution_erp/cache.py)
     CACHES = {
@@ -260,6 +263,14 @@ CONTENT_SECURITY_POLICY = os.environ.get(
     "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
     "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'",
+)
+# ... and of the HTML API docs (/api/docs/, /api/redoc/): the same, except that Swagger UI and Redoc set inline
+# style attributes and inject <style> tags (no nonce there), and Redoc runs its search in a blob: worker.
+API_DOCS_CONTENT_SECURITY_POLICY = os.environ.get(
+    "API_DOCS_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 )
 
 # --- API ----------------------------------------------------------------------------------------

@@ -66,6 +66,30 @@ def derive_status(lines: list[SalesOrderLine], current: str) -> str:
     return S.PARTIALLY_ALLOCATED
 
 
+def _level_keys(orders, lines) -> tuple[list[tuple[int, int]], dict[int, tuple[int, ...]], list]:
+    """The stock levels allocating ``orders`` reads and changes: every item of their lines (and its substitutes
+    when a customer allows them) at every site that may ship; with the substitutes per item and the sites."""
+    item_ids = {line.item_id for line in lines}
+    subs: dict[int, tuple[int, ...]] = defaultdict(tuple)
+    if any(o.customer.allow_substitution for o in orders):
+        for link in ItemSubstitute.objects.filter(item_id__in=item_ids, substitute__active=True).order_by(
+            "item_id", "preference"
+        ):
+            subs[link.item_id] += (link.substitute_id,)
+            item_ids.add(link.substitute_id)
+    sites = _sites()
+    return [(item, site.id) for item in sorted(item_ids) for site in sites], subs, sites
+
+
+def lock_allocation_levels(order_ids: list[int]) -> None:
+    """Lock, in one statement, the stock levels that ``allocate_orders(order_ids)`` will lock. For a caller that
+    posts stock before it re-allocates in the same transaction (a short pick): taking these first keeps its level
+    locks in one global order, instead of one level for the post and then the whole set."""
+    orders = list(SalesOrder.objects.filter(pk__in=order_ids).select_related("customer"))
+    lines = list(SalesOrderLine.objects.filter(order__in=orders))
+    lock_levels(_level_keys(orders, lines)[0])
+
+
 @atomic_with_retry
 def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dict:
     """Allocate what can be allocated for the given orders; idempotent (a second run finds nothing open)."""
@@ -80,16 +104,7 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
     by_order: dict[int, list[SalesOrderLine]] = defaultdict(list)
     for line in lines:
         by_order[line.order_id].append(line)
-    item_ids = {line.item_id for line in lines}
-    subs: dict[int, tuple[int, ...]] = defaultdict(tuple)
-    if any(o.customer.allow_substitution for o in orders):
-        for link in ItemSubstitute.objects.filter(item_id__in=item_ids, substitute__active=True).order_by(
-            "item_id", "preference"
-        ):
-            subs[link.item_id] += (link.substitute_id,)
-            item_ids.add(link.substitute_id)
-    sites = _sites()
-    keys = [(item, site.id) for item in sorted(item_ids) for site in sites]
+    keys, subs, sites = _level_keys(orders, lines)
     levels = lock_levels(keys)
     free = {key: level.available - level.allocated for key, level in levels.items()}
 

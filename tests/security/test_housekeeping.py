@@ -163,6 +163,22 @@ def test_api_docs_are_open_when_not_required(client, site):
         assert client.get(path).status_code == 200, path
 
 
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_the_api_docs_carry_a_policy_and_load_nothing_from_elsewhere(client, admin_user, site, path):
+    """Swagger UI and Redoc: local sidecar files only (no web fonts from Google), scripts local or with the nonce."""
+    client.force_login(admin_user)
+    response = client.get(path)
+    assert response.status_code == 200
+    policy = _policy(response)
+    assert policy["default-src"] == ["'self'"] and policy["object-src"] == ["'none'"]
+    assert not {"'unsafe-inline'", "'unsafe-eval'", "*", "https:", "http:"} & set(policy["script-src"])
+    nonce = next(s for s in policy["script-src"] if s.startswith("'nonce-"))[len("'nonce-") : -1]
+    html = response.content.decode()
+    assert "googleapis" not in html and "gstatic" not in html and "https://" not in html
+    for tag in re.findall(r"<script\b[^>]*>", html):
+        assert 'src="/static/' in tag or f'nonce="{nonce}"' in tag, tag
+
+
 # --- idempotency records purged on a schedule --------------------------------------------------------------------
 
 

@@ -306,6 +306,12 @@ def confirm_pick(
         return locked
     fulfilment.require_action(order, lifecycle.PICK)
     short = locked.quantity - quantity
+    if short:
+        from orders.services.allocation import lock_allocation_levels
+
+        # the re-allocation below locks the order's items at every site: take those levels now, before the pick's
+        # ledger post locks one of them, so the levels are locked in one global order
+        lock_allocation_levels([order.pk])
     fulfilment.record_pick(
         order=order,
         line_id=locked.order_line_id,
