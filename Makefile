@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 NODE_STAMP := node_modules/.installed-stamp
 INSTALLED  := $(STAMP) $(if $(wildcard package-lock.json),$(NODE_STAMP))
 
-.PHONY: install run test lint fmt schema check bench chaos clean-var
+.PHONY: install run test lint fmt schema check bench chaos probe clean-var
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,19 @@ bench: $(INSTALLED)
 CHAOS_ARGS ?=
 chaos: $(STAMP)
 	$(BIN)/python tests/chaos/run.py $(CHAOS_ARGS)
+
+## Security probe (tests/security/README.md): ten one-site users walk every API operation and the admin, in process,
+## on the throwaway database PROBE_DATABASE_URL (created if missing; the probe writes to it); 1-3 minutes,
+## `make probe PROBE_ARGS=--quick` under 1. Figures in var/security-probe.json; non-zero exit on a leak, 5xx or write.
+PROBE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/erp_probe
+PROBE_ARGS ?=
+probe: $(STAMP)
+	$(BIN)/python -c "import sys, psycopg; from psycopg import sql; url, _, name = sys.argv[1].rpartition('/'); \
+	c = psycopg.connect(url + '/postgres', autocommit=True); \
+	c.execute('SELECT 1 FROM pg_database WHERE datname = %s', (name,)).fetchone() or \
+	c.execute(sql.SQL('CREATE DATABASE {}').format(sql.Identifier(name)))" "$(PROBE_DATABASE_URL)"
+	DATABASE_URL="$(PROBE_DATABASE_URL)" DJANGO_SETTINGS_MODULE=distribution_erp.settings \
+		$(BIN)/python tests/security/probe.py $(PROBE_ARGS)
 
 ## Remove the embedded database, broker folder and collected static files (stop `make run` first).
 clean-var:
