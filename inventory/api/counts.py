@@ -40,9 +40,11 @@ class CycleCountLineSerializer(serializers.ModelSerializer):
     location = serializers.CharField(source="location.code", read_only=True)
     item = serializers.CharField(source="item.sku", read_only=True)
     lot = serializers.CharField(source="lot.number", read_only=True, allow_null=True, default=None)
-    first_counted_by = serializers.CharField(source="first_counted_by.username", read_only=True, default=None)
-    recounted_by = serializers.CharField(source="recounted_by.username", read_only=True, default=None)
-    decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None)
+    first_counted_by = serializers.CharField(
+        source="first_counted_by.username", read_only=True, default=None, allow_null=True
+    )
+    recounted_by = serializers.CharField(source="recounted_by.username", read_only=True, default=None, allow_null=True)
+    decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None, allow_null=True)
     first_quantity = serializers.IntegerField(read_only=True, required=False, allow_null=True)
     recount_quantity = serializers.IntegerField(read_only=True, required=False, allow_null=True)
     counted_quantity = serializers.IntegerField(read_only=True, required=False, allow_null=True)
@@ -86,7 +88,7 @@ class CycleCountLineSerializer(serializers.ModelSerializer):
 
 class CycleCountSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code", read_only=True)
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None, allow_null=True)
     lines = serializers.SerializerMethodField()
     lines_to_count = serializers.SerializerMethodField()
 

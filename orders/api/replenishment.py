@@ -261,7 +261,7 @@ class PickFaceViewSet(
 
 class RunSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code", read_only=True)
-    requested_by = serializers.CharField(source="requested_by.username", default=None, read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = ReplenishmentRun

@@ -52,8 +52,8 @@ class ReturnSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code", read_only=True)
     sales_order = serializers.CharField(source="sales_order.number", read_only=True)
     customer = serializers.CharField(source="customer.code", read_only=True)
-    requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None)
-    received_by = serializers.CharField(source="received_by.username", read_only=True, default=None)
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True, default=None, allow_null=True)
+    received_by = serializers.CharField(source="received_by.username", read_only=True, default=None, allow_null=True)
     lines = ReturnLineSerializer(many=True, read_only=True)
 
     class Meta:

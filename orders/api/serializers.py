@@ -103,9 +103,9 @@ class AllocationSerializer(serializers.ModelSerializer):
 
 
 class DecisionSerializer(serializers.ModelSerializer):
-    site = serializers.CharField(source="site.code", default=None)
-    item = serializers.CharField(source="item.sku", default=None)
-    line = serializers.IntegerField(source="line.line_number", default=None)
+    site = serializers.CharField(source="site.code", default=None, allow_null=True)
+    item = serializers.CharField(source="item.sku", default=None, allow_null=True)
+    line = serializers.IntegerField(source="line.line_number", default=None, allow_null=True)
 
     class Meta:
         model = AllocationDecision
@@ -114,7 +114,7 @@ class DecisionSerializer(serializers.ModelSerializer):
 
 class SalesOrderLineSerializer(serializers.ModelSerializer):
     item = serializers.CharField(source="item.sku")
-    ship_from = serializers.CharField(source="ship_from.code", default=None)
+    ship_from = serializers.CharField(source="ship_from.code", default=None, allow_null=True)
     allocations = AllocationSerializer(many=True, read_only=True)
 
     class Meta:
@@ -139,7 +139,7 @@ class SalesOrderLineSerializer(serializers.ModelSerializer):
 class SalesOrderSerializer(serializers.ModelSerializer):
     customer = serializers.CharField(source="customer.code")
     site = serializers.CharField(source="site.code")
-    ship_from = serializers.CharField(source="ship_from.code", default=None)
+    ship_from = serializers.CharField(source="ship_from.code", default=None, allow_null=True)
     lines = SalesOrderLineSerializer(many=True, read_only=True)
     decisions = DecisionSerializer(many=True, read_only=True)
 

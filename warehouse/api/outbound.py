@@ -44,12 +44,12 @@ class WaveInputSerializer(serializers.Serializer):
 
 
 class PickTaskSerializer(serializers.ModelSerializer):
-    wave = serializers.CharField(source="wave.number", default=None)
+    wave = serializers.CharField(source="wave.number", default=None, allow_null=True)
     site = serializers.CharField(source="site.code")
-    order = serializers.CharField(source="order_line.order.number", default=None)
-    transfer = serializers.CharField(source="transfer_line.transfer.number", default=None)
+    order = serializers.CharField(source="order_line.order.number", default=None, allow_null=True)
+    transfer = serializers.CharField(source="transfer_line.transfer.number", default=None, allow_null=True)
     item = serializers.CharField(source="item.sku")
-    lot = serializers.CharField(source="lot.number", default=None)
+    lot = serializers.CharField(source="lot.number", default=None, allow_null=True)
     location = serializers.CharField(source="location.code")
     to_location = serializers.CharField(source="to_location.code")
 
@@ -114,7 +114,7 @@ class PickConfirmSerializer(serializers.Serializer):
 class ShipmentLineSerializer(serializers.Serializer):
     order = serializers.CharField(source="order.number")
     item = serializers.CharField(source="item.sku")
-    lot = serializers.CharField(source="lot.number", default=None)
+    lot = serializers.CharField(source="lot.number", default=None, allow_null=True)
     quantity = serializers.IntegerField()
 
 
@@ -126,7 +126,7 @@ class PackageSerializer(serializers.Serializer):
 
 class ShipmentSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code")
-    wave = serializers.CharField(source="wave.number", default=None)
+    wave = serializers.CharField(source="wave.number", default=None, allow_null=True)
     lines = ShipmentLineSerializer(many=True, read_only=True)
     packages = PackageSerializer(many=True, read_only=True)
 

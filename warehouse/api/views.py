@@ -36,7 +36,7 @@ class ReceiptInputSerializer(serializers.Serializer):
 
 class ReceiptLineSerializer(serializers.ModelSerializer):
     item = serializers.CharField(source="item.sku")
-    lot = serializers.CharField(source="lot.number", default=None)
+    lot = serializers.CharField(source="lot.number", default=None, allow_null=True)
     on_hold = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -57,7 +57,7 @@ class ReceiptLineSerializer(serializers.ModelSerializer):
 
 
 class DiscrepancySerializer(serializers.ModelSerializer):
-    item = serializers.CharField(source="item.sku", default=None)
+    item = serializers.CharField(source="item.sku", default=None, allow_null=True)
 
     class Meta:
         model = Discrepancy
@@ -66,9 +66,9 @@ class DiscrepancySerializer(serializers.ModelSerializer):
 
 class ReceiptSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code")
-    purchase_order = serializers.CharField(source="purchase_order.number", default=None)
+    purchase_order = serializers.CharField(source="purchase_order.number", default=None, allow_null=True)
     location = serializers.CharField(source="location.code")
-    received_by = serializers.CharField(source="received_by.username", default=None)
+    received_by = serializers.CharField(source="received_by.username", default=None, allow_null=True)
     lines = ReceiptLineSerializer(many=True, read_only=True)
     discrepancies = DiscrepancySerializer(many=True, read_only=True)
 
@@ -99,11 +99,11 @@ class InspectionSerializer(serializers.Serializer):
 class PutawayTaskSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code")
     item = serializers.CharField(source="item.sku")
-    lot = serializers.CharField(source="lot.number", default=None)
+    lot = serializers.CharField(source="lot.number", default=None, allow_null=True)
     from_location = serializers.CharField(source="from_location.code")
-    suggested_location = serializers.CharField(source="suggested_location.code", default=None)
-    confirmed_location = serializers.CharField(source="confirmed_location.code", default=None)
-    receipt = serializers.CharField(source="receipt_line.receipt.number", default=None)
+    suggested_location = serializers.CharField(source="suggested_location.code", default=None, allow_null=True)
+    confirmed_location = serializers.CharField(source="confirmed_location.code", default=None, allow_null=True)
+    receipt = serializers.CharField(source="receipt_line.receipt.number", default=None, allow_null=True)
 
     class Meta:
         model = PutawayTask
