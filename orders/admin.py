@@ -202,10 +202,34 @@ class AllocationAdmin(ScopedModelAdmin):
 
 
 @admin.register(Supplier)
-class SupplierAdmin(HistoryAdmin):
+class SupplierAdmin(ServiceAdminMixin, HistoryAdmin):
+    """Saved through ``create_supplier`` / ``update_supplier`` (master-data permission, validation, history); a
+    supplier is never deleted (purchase orders refer to it): set it inactive."""
+
     list_display = ("code", "name", "lead_time_days", "requires_inspection", "over_receipt_tolerance_percent", "active")
     list_filter = ("active", "requires_inspection")
     search_fields = ("code", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from .services.purchasing import SUPPLIER_FIELDS, create_supplier, update_supplier
+
+        if change:
+            fields = {name: form.cleaned_data[name] for name in form.changed_data if name in SUPPLIER_FIELDS}
+            saved = update_supplier(user=request.user, supplier=obj, **fields)
+        else:
+            fields = {name: form.cleaned_data[name] for name in SUPPLIER_FIELDS if name in form.cleaned_data}
+            fields.pop("name", None)
+            saved = create_supplier(
+                user=request.user, code=form.cleaned_data["code"], name=form.cleaned_data["name"], **fields
+            )
+        obj.pk = saved.pk
+        obj._state.adding = False
 
 
 class PurchaseLineInline(admin.TabularInline):
@@ -240,7 +264,9 @@ class PurchaseOrderAdmin(HistoryAdmin):
 
 
 @admin.register(ShipNoticeLine)
-class ShipNoticeLineAdmin(ScopedModelAdmin):
+class ShipNoticeLineAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    """Ship notice (ASN) lines come from the supplier's notice through the purchasing API; shown here only."""
+
     list_display = ("po_line", "lot_number", "expiry_date", "quantity", "created_at")
     search_fields = ("lot_number", "po_line__purchase_order__number")
     raw_id_fields = ("po_line",)
