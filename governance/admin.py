@@ -39,6 +39,8 @@ from .models import (
     Site,
     SiteMembership,
     SiteRuleValue,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from .rules import ENTERPRISE, REGISTRY
 from .services import (
@@ -919,3 +921,67 @@ __all__ = [
     "SiteScopedAdmin",
     "add_domain_error",
 ]
+
+
+# --- webhooks (issue 14) ---------------------------------------------------------------------------------------
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    """Read only: subscriptions are made and changed through the API (``webhook-subscriptions/``) by their
+    owner; the secret is never shown here (only its last characters)."""
+
+    list_display = ("id", "name", "owner", "url", "active", "created_at")
+    list_filter = ("active",)
+    search_fields = ("name", "url", "owner__username")
+    exclude = ("secret", "previous_secret")
+
+    def get_readonly_fields(self, request, obj=None):
+        shown = [f.name for f in self.model._meta.fields if f.name not in ("secret", "previous_secret")]
+        return [*shown, "site_scope", "secret_hint"]
+
+    @admin.display(description="Sites")
+    def site_scope(self, obj):
+        return ", ".join(sorted(s.code for s in obj.sites.all())) or "every site the owner can see"
+
+    @admin.display(description="Secret")
+    def secret_hint(self, obj):
+        return "…" + obj.secret[-4:] if obj.secret else ""
+
+    def get_queryset(self, request):
+        from .services.webhooks import subscriptions_visible_to
+
+        return subscriptions_visible_to(request.user)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, ServiceAdminMixin, ScopedModelAdmin):
+    """The delivery log; "Redeliver" sends the selected events again (the service checks who may)."""
+
+    list_display = (
+        "id",
+        "subscription",
+        "event_type",
+        "event_id",
+        "document_key",
+        "site",
+        "status",
+        "attempts",
+        "response_code",
+        "duration_ms",
+        "next_attempt_at",
+    )
+    list_filter = ("status", "event_type")
+    search_fields = ("event_uuid", "document_key", "subscription__name", "subscription__url")
+    actions = ["redeliver"]
+
+    def get_queryset(self, request):
+        from .services.webhooks import deliveries_visible_to
+
+        return deliveries_visible_to(request.user)
+
+    @admin.action(description="Redeliver the selected events")
+    def redeliver(self, request, queryset):
+        from .services.webhooks import redeliver
+
+        self.run_for_each(request, queryset, str, lambda d: redeliver(user=request.user, delivery=d), "Redelivered")

@@ -13,4 +13,8 @@ class GovernanceConfig(AppConfig):
         register_handlers()  # RULE_CHANGE approvals: a control rule's site override changes once approved
 
         connect_task_signals()  # outbox rows are marked done when their task finishes
+        from .services.outbox import register_event_subscriber
+        from .services.webhooks import fan_out
+
+        register_event_subscriber(fan_out)  # domain events -> webhook deliveries
         connect_process_signals()  # worker and beat heartbeats

@@ -7,6 +7,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -465,10 +466,20 @@ class OutboxMessage(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     done_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    #: EVENT: the document the event is about (``sales_order:17``): events of one document are ordered by id
+    document_key = models.CharField(max_length=80, null=True, blank=True)
+    #: EVENT: when its webhook deliveries were written (``governance.services.webhooks.fan_out``)
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+    #: the writing transaction's id: the ``events/`` feed shows a row only once every transaction that might
+    #: still insert a smaller id has ended (``xid < pg_snapshot_xmin``), so a poller's cursor never skips one
+    xid = models.BigIntegerField(null=True, blank=True, db_default=RawSQL("(pg_current_xact_id()::text::bigint)", []))
 
     class Meta:
         ordering = ["id"]
         indexes = [
+            # the events/ feed and the per-document order of webhook deliveries
+            models.Index(fields=["document_key", "id"], condition=Q(kind="EVENT"), name="outbox_event_doc_idx"),
+            models.Index(fields=["topic", "id"], condition=Q(kind="EVENT"), name="outbox_event_topic_idx"),
             # the relay: not done, due, oldest first (dispatched ones are re-checked against their lease)
             models.Index(fields=["available_at", "id"], condition=Q(done_at__isnull=True), name="outbox_pending_idx"),
             # the purge of done rows
@@ -504,3 +515,78 @@ class ServiceHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.host}:{self.pid} {self.seen_at:%H:%M:%S}"
+
+
+class WebhookSubscription(models.Model):
+    """An integrator's webhook: events of the chosen types at the sites its owner can see are POSTed to ``url``,
+    signed with ``secret`` (and, during a rotation's overlap, also with ``previous_secret``)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="webhook_subscriptions")
+    name = models.CharField(max_length=100, blank=True)
+    url = models.URLField(max_length=500, help_text="http or https")
+    event_types = models.JSONField(default=list, blank=True, help_text="Declared event types; empty: every type")
+    sites = models.ManyToManyField(
+        Site, blank=True, related_name="+", help_text="Empty: every site the owner can see at delivery time"
+    )
+    active = models.BooleanField(default=True)
+    secret = models.CharField(max_length=100)
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["secret", "previous_secret"])
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.url} ({self.owner})"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: its attempts so far and the last answer. Events of one document are
+    delivered in order per subscription: a delivery waits while an earlier one of its document is open."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Pending"
+        RETRYING = "RETRYING", "Retrying"
+        SUCCEEDED = "SUCCEEDED", "Succeeded"
+        GAVE_UP = "GAVE_UP", "Given up"
+        SKIPPED = "SKIPPED", "Skipped (no longer in scope)"
+
+    OPEN = (Status.PENDING, Status.RETRYING)
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event_id = models.BigIntegerField(help_text="The event's outbox id (its sequence)")
+    event_uuid = models.CharField(max_length=36)
+    event_type = models.CharField(max_length=60)
+    document_key = models.CharField(max_length=80, blank=True)
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0, help_text="Attempts of this round (a redeliver starts one)")
+    redeliveries = models.PositiveIntegerField(default=0)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "event_id"], name="webhook_one_delivery_per_event"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["subscription", "document_key", "event_id"],
+                condition=Q(status__in=["PENDING", "RETRYING"]),
+                name="webhook_open_per_doc_idx",
+            ),
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_status_next_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.event_id} -> {self.subscription_id} ({self.status})"

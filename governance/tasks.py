@@ -78,3 +78,11 @@ def deliver_outbox_event(outbox_id: int) -> int:
     from governance.services.outbox import deliver_event
 
     return deliver_event(outbox_id)
+
+
+@shared_task(name="governance.tasks.deliver_webhook", **RETRY)
+def deliver_webhook(delivery_id: int) -> str:
+    """One attempt of a webhook delivery (enqueued through the outbox; retries are new delayed outbox rows)."""
+    from governance.services.webhooks import deliver
+
+    return deliver(delivery_id)

@@ -30,6 +30,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from governance.events import emit_exception
 from governance.models import EscalationStep, ExceptionCase, JobRun, Role, Site, SiteMembership
 
 from .exceptions import open_exception
@@ -340,6 +341,7 @@ def escalate_overdue_exceptions(*, now: datetime | None = None, audience: _Audie
                 set_history_user(case, None)
                 case._change_reason = f"Escalated to level {new_level} ({chain[new_level]})"
                 case.save()
+                emit_exception("exception.escalated", case)
                 EscalationStep.objects.create(
                     case=case,
                     level=new_level,

@@ -60,9 +60,12 @@ def open_exception(
         due_at=now + timedelta(minutes=code_row.sla_minutes),
     )
     set_history_user(case, user)
+    from governance.events import emit_exception
+
     try:
         with transaction.atomic():
             case.save()
+            emit_exception("exception.opened", case)  # in the opening transaction
     except IntegrityError:
         existing = (
             ExceptionCase.objects.filter(content_type=content_type, object_id=subject.pk, code=code_row)

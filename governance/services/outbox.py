@@ -41,6 +41,8 @@ MAX_BACKOFF_SECONDS = 300
 #: after a broker error the fast path leaves publishing to the relay for this long (no connect wait per request)
 BREAKER_SECONDS = 5.0
 PURGE_AFTER_DAYS = 3
+#: EVENT rows stay longer: they are the ``events/`` feed and what a webhook redelivery sends again
+EVENT_RETENTION_DAYS = 30
 #: the task that hands EVENT rows to their subscribers (webhooks, issue 14)
 EVENT_TASK = "governance.tasks.deliver_outbox_event"
 
@@ -79,9 +81,20 @@ def enqueue_task(
     )
 
 
-def enqueue_event(topic: str, payload: dict, *, site=None, dedup_key: str | None = None) -> OutboxMessage | None:
-    """Write an EVENT row (a domain event for subscribers, e.g. webhooks) in the caller's transaction."""
-    return _write(OutboxMessage.Kind.EVENT, topic, payload=payload, dedup_key=dedup_key, site=site, delay_seconds=0)
+def enqueue_event(
+    topic: str, payload: dict, *, site=None, dedup_key: str | None = None, document_key: str | None = None
+) -> OutboxMessage | None:
+    """Write an EVENT row (a domain event for subscribers, e.g. webhooks) in the caller's transaction; events of
+    one ``document_key`` are ordered by id (``governance.events.emit`` builds the envelope)."""
+    return _write(
+        OutboxMessage.Kind.EVENT,
+        topic,
+        payload=payload,
+        dedup_key=dedup_key,
+        site=site,
+        delay_seconds=0,
+        document_key=document_key or None,
+    )
 
 
 def register_event_subscriber(subscriber) -> None:
@@ -109,8 +122,8 @@ def _write(kind, topic, *, delay_seconds, dedup_key, site, **fields) -> OutboxMe
             # absorbed when the same work already waits (the partial unique index on waiting rows)
             cursor.execute(
                 "INSERT INTO governance_outboxmessage (kind, topic, args, kwargs, payload, queue, dedup_key,"
-                " site_id, created_at, available_at, attempts, last_error)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '') ON CONFLICT DO NOTHING RETURNING id",
+                " site_id, created_at, available_at, attempts, last_error, document_key)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '', %s) ON CONFLICT DO NOTHING RETURNING id",
                 [
                     row.kind,
                     row.topic,
@@ -122,6 +135,7 @@ def _write(kind, topic, *, delay_seconds, dedup_key, site, **fields) -> OutboxMe
                     row.site_id,
                     row.created_at,
                     row.available_at,
+                    row.document_key,
                 ],
             )
             found = cursor.fetchone()
@@ -383,10 +397,18 @@ def connect_task_signals() -> None:
 # --- housekeeping and reading ----------------------------------------------------------------------------------
 
 
-def purge_outbox(*, older_than_days: int = PURGE_AFTER_DAYS) -> int:
-    """Delete done rows older than a few days; returns how many."""
-    cutoff = timezone.now() - timedelta(days=older_than_days)
-    deleted, _ = OutboxMessage.objects.filter(done_at__lt=cutoff).delete()
+def purge_outbox(*, older_than_days: int = PURGE_AFTER_DAYS, events_older_than_days: int | None = None) -> int:
+    """Delete done rows older than a few days (events, which the ``events/`` feed and redeliveries read, after
+    ``EVENT_RETENTION_DAYS``); returns how many."""
+    now = timezone.now()
+    cutoff = now - timedelta(days=older_than_days)
+    event_days = EVENT_RETENTION_DAYS if events_older_than_days is None else events_older_than_days
+    event_cutoff = now - timedelta(days=event_days)
+    deleted, _ = (
+        OutboxMessage.objects.filter(done_at__lt=cutoff)
+        .exclude(kind=OutboxMessage.Kind.EVENT, done_at__gte=event_cutoff)
+        .delete()
+    )
     return deleted
 
 

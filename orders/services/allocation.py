@@ -27,6 +27,7 @@ from governance.services.rules import get_rule_for_sites
 from inventory.models import ItemSubstitute, StockLevel
 from inventory.selectors import Drift
 from inventory.services.ledger import change_allocated, lock_levels
+from orders.events import emit_order_event
 from orders.models import Allocation, AllocationDecision, SalesOrder, SalesOrderLine, TransferOrderLine
 from orders.policy import allocation as policy
 
@@ -193,6 +194,11 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
         # status changes are written with history rows, as any document change is
         bulk_update_columns(SalesOrder, changed_orders, ["status", "allocated_at", "updated_at"])
         snapshot_history(SalesOrder, [o.pk for o in changed_orders], when=now, reason="allocation")
+        for order in changed_orders:  # the order's event, in the allocation's transaction
+            if order.status in (S.ALLOCATED, S.PARTIALLY_ALLOCATED):
+                emit_order_event("order.allocated", order, lines=by_order[order.pk])
+            elif order.status == S.BACKORDERED:
+                emit_order_event("order.backordered", order, lines=by_order[order.pk])
     for line in waiting_lines:
         order = next(o for o in orders if o.pk == line.order_id)
         open_exception(

@@ -22,6 +22,7 @@ from distribution_erp.errors import StateConflict
 from governance.services import get_rule
 from governance.services.history import set_history_user
 from inventory.services import change_allocated
+from orders.events import emit_order_event
 from orders.models import Allocation, SalesOrder, SalesOrderLine
 from orders.policy import lifecycle
 
@@ -167,6 +168,7 @@ def consume_for_shipment(
             order.shipped_at = now
         set_history_user(order, user)
         order.save(update_fields=["status", "shipped_at", "updated_at"])
+        emit_order_event("order.shipped", order, lines=order_lines)
     return dict(consumed)
 
 

@@ -31,6 +31,7 @@ from governance.services.sites import site_local_date
 from inventory.models import Item
 from inventory.services import lock_levels
 from inventory.units import to_base_quantity, unit_factors
+from orders.events import emit_order_event
 from orders.models import Allocation, Customer, SalesOrder, SalesOrderLine
 from orders.policy import lifecycle
 from orders.signals import order_withdrawing
@@ -274,6 +275,7 @@ def create_order(
     set_history_user(order, user)
     order.save()
     _write_lines(order, checked)
+    emit_order_event("order.created", order)
     return order
 
 
@@ -485,6 +487,7 @@ def release_order(*, user, order: SalesOrder) -> SalesOrder:
     locked.released_at = timezone.now()
     locked.save()
     _enqueue_allocation(locked.pk)
+    emit_order_event("order.released", locked)
     return locked
 
 
@@ -519,6 +522,7 @@ def _on_hold_approved(approval: ApprovalRequest, user) -> None:
     order.hold_reason = ""
     set_history_user(order, user)
     order.save()
+    emit_order_event("order.released", order)
     resolve_exceptions_for_subject(
         subject=order, code="CREDIT_HOLD", user=user, note=f"Hold released by {user} (approval {approval.pk})."
     )
@@ -557,6 +561,7 @@ def cancel_order(*, user, order: SalesOrder, reason: str = "") -> SalesOrder:
     locked.hold_reason = (reason or "")[:300] if reason else locked.hold_reason
     set_history_user(locked, user)
     locked.save()
+    emit_order_event("order.cancelled", locked, reason=reason or "")
     cancel_approvals_for(subject=locked, note="Order cancelled.", user=user)
     resolve_exceptions_for_subject(subject=locked, code="CREDIT_HOLD", user=user, note="Order cancelled.")
     for line in locked.lines.all():

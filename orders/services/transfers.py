@@ -26,6 +26,7 @@ from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from inventory.models import Item
 from inventory.units import to_base_quantity
+from orders.events import emit_transfer_event
 from orders.models import TransferOrder, TransferOrderLine
 
 T = TransferOrder.Status
@@ -209,6 +210,7 @@ def record_shipment(*, transfer: TransferOrder, user, now: datetime | None = Non
     transfer.shipped_at = now or timezone.now()
     set_history_user(transfer, user)
     transfer.save()
+    emit_transfer_event("transfer.shipped", transfer, site=transfer.from_site)
     return {key: units for key, units in ended.items() if units}
 
 
@@ -227,6 +229,7 @@ def record_receipt(*, transfer: TransferOrder, received: dict[int, int], user, n
     transfer.cycle_seconds = int((now - transfer.shipped_at).total_seconds()) if transfer.shipped_at else None
     set_history_user(transfer, user)
     transfer.save()
+    emit_transfer_event("transfer.received", transfer, site=transfer.to_site)
 
 
 def cancel(*, transfer: TransferOrder, user) -> dict[tuple[int, int], int]:

@@ -33,6 +33,7 @@ from orders.models import Allocation, SalesOrder, SalesOrderLine
 from orders.policy import lifecycle
 from orders.services import fulfilment
 from orders.services.orders import clean_code
+from warehouse.events import emit_shipment_confirmed
 from warehouse.models import Package, PickTask, Shipment, ShipmentLine, Wave, WaveLine
 from warehouse.policy import picking as policy
 
@@ -527,6 +528,7 @@ def confirm_shipment(*, user, shipment: Shipment, carrier: str, tracking_number:
     locked.shipped_at = now
     set_history_user(locked, user)
     locked.save()
+    emit_shipment_confirmed(locked)
     return locked
 
 

@@ -29,6 +29,7 @@ from orders.services.purchasing import (
     record_receipt,
     record_rejection,
 )
+from warehouse.events import emit_receipt_confirmed
 from warehouse.models import Discrepancy, Receipt, ReceiptLine
 
 from .putaway import create_putaway_task
@@ -351,6 +352,7 @@ def receive(
         )
     for line, qty in putaway:
         create_putaway_task(line=line, quantity=qty, from_location=dock, received_at=now)
+    emit_receipt_confirmed(receipt, [disc for disc, _code in discrepancies])
     return receipt
 
 

@@ -37,6 +37,7 @@ from inventory.units import to_base_quantity
 from orders.models import TransferOrder, TransferOrderLine
 from orders.services import transfers as transfer_documents
 from orders.services.transfers import APPROVAL_KIND, create_transfer  # noqa: F401  (the document's; re-exported)
+from warehouse.events import emit_receipt_confirmed
 from warehouse.models import Discrepancy, PickTask, Receipt, ReceiptLine
 from warehouse.policy import picking as policy
 
@@ -393,6 +394,7 @@ def receive_transfer(*, user, transfer: TransferOrder, lines: list[dict]) -> Rec
             rline.save(update_fields=["lot"])
         create_putaway_task(line=rline, quantity=qty, from_location=dock, received_at=now)
     transfer_documents.record_receipt(transfer=locked, received=received, user=user, now=now)
+    emit_receipt_confirmed(receipt, discrepancies)
     return receipt
 
 
