@@ -316,7 +316,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "distribution_erp.api.feeds.FeedOrderingFilter",  # DRF's, plus the change-feed order (api/feeds.py)
     ],
     "DEFAULT_SCHEMA_CLASS": "distribution_erp.api.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "distribution_erp.api.errors.problem_exception_handler",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
+from distribution_erp.api.feeds import updated_since_filter
 from inventory.models import Adjustment, InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant
 
 SITE_HELP = "Site code"
@@ -21,6 +22,7 @@ class ItemFilter(django_filters.FilterSet):
     lot_tracked = django_filters.BooleanFilter()
     active = django_filters.BooleanFilter()
     search = django_filters.CharFilter(method="filter_search", help_text="Part of the SKU or description")
+    updated_since = updated_since_filter()
 
     class Meta:
         model = Item
@@ -46,6 +48,7 @@ class StockLevelFilter(django_filters.FilterSet):
     site = django_filters.CharFilter(field_name="site__code", help_text=SITE_HELP)
     item = django_filters.CharFilter(field_name="item__sku", help_text=ITEM_HELP)
     available_below = django_filters.NumberFilter(field_name="available", lookup_expr="lt")
+    updated_since = updated_since_filter()
 
     class Meta:
         model = StockLevel

@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from distribution_erp.api.feeds import updated_since_filter
 from distribution_erp.api.idempotency import idempotent
 from distribution_erp.validation import field_error
 from governance import permissions
@@ -154,6 +155,7 @@ class PurchaseOrderFilter(django_filters.FilterSet):
     expected_from = django_filters.DateFilter(field_name="expected_date", lookup_expr="gte")
     expected_to = django_filters.DateFilter(field_name="expected_date", lookup_expr="lte")
     number = django_filters.CharFilter()
+    updated_since = updated_since_filter()
 
     class Meta:
         model = PurchaseOrder
@@ -165,7 +167,7 @@ class PurchaseOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
 
     serializer_class = PurchaseOrderSerializer
     filterset_class = PurchaseOrderFilter
-    ordering_fields = ["expected_date", "created_at", "number"]
+    ordering_fields = ["expected_date", "created_at", "number", "updated_at", "id"]
     ordering = ["-created_at"]
 
     def get_queryset(self):

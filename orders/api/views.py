@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound as DRFNotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from distribution_erp.api.feeds import updated_since_filter
 from distribution_erp.api.idempotency import idempotent
 from distribution_erp.errors import PermissionDenied, ValidationFailed
 from governance import permissions
@@ -88,6 +89,7 @@ class SalesOrderFilter(django_filters.FilterSet):
     carrier = django_filters.CharFilter(lookup_expr="iexact")
     route = django_filters.CharFilter(lookup_expr="iexact")
     cutoff_before = django_filters.IsoDateTimeFilter(field_name="cutoff", lookup_expr="lte")
+    updated_since = updated_since_filter()
 
     class Meta:
         model = SalesOrder
@@ -103,7 +105,7 @@ class SalesOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     """Sales orders: create drafts, edit them while draft, validate, release for allocation, hold, cancel."""
 
     filterset_class = SalesOrderFilter
-    ordering_fields = ["created_at", "promised_date", "priority", "number"]
+    ordering_fields = ["created_at", "promised_date", "priority", "number", "updated_at", "id"]
     ordering = ["-created_at"]
 
     def get_queryset(self):
