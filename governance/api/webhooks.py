@@ -18,6 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from distribution_erp.api.mixins import ApiViewMixin, IdempotentCreateMixin
+from distribution_erp.api.schema import ProblemAutoSchema
 from distribution_erp.errors import ValidationFailed
 from governance import permissions
 from governance.events import EVENT_TYPES
@@ -215,6 +216,8 @@ class WebhookSubscriptionViewSet(
     ordering = ["id"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return WebhookSubscription.objects.none()
         return service.subscriptions_visible_to(self.request.user)
 
     def perform_create(self, serializer):
@@ -276,6 +279,8 @@ class WebhookDeliveryViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.Retriev
     ordering = ["-id"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return WebhookDelivery.objects.none()
         return service.deliveries_visible_to(self.request.user)
 
     @extend_schema(summary="Send the event again (a new round of attempts, in its document's order)", request=None)
@@ -288,9 +293,17 @@ class WebhookDeliveryViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.Retriev
 FEED_MAX = 500
 
 
+class _PageSchema(ProblemAutoSchema):
+    """The feed answers one page object (results + next_cursor), not a list of them."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+
 class EventFeedViewSet(ApiViewMixin, viewsets.GenericViewSet):
     """The domain events of the sites you can see, oldest first, for integrators who poll (kept 30 days)."""
 
+    schema = _PageSchema()
     serializer_class = EventSerializer
     filter_backends: list = []
     pagination_class = None

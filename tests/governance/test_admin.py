@@ -47,7 +47,12 @@ def every_kind_of_row(admin_user, supervisor, site, item, storage, stock):
     ItemSubstitute.objects.create(item=item, substitute=ItemFactory(sku="WIDGET-2"))
     ZoneFactory(site=site, code="BULK")
     adjust_stock(user=supervisor, location=storage, item=item, quantity_delta=-60, reason_code="LOST", note="x")
+    from governance.models import OutboxMessage
+    from governance.services.webhooks import create_subscription, fan_out
+
+    create_subscription(user=admin_user, url="http://127.0.0.1:9/hook", name="ci receiver")
     open_exception(site=site, code="SHORT_PICK", subject=storage, summary="short")
+    fan_out(OutboxMessage.objects.filter(kind="EVENT", topic="exception.opened").latest("pk"))  # a delivery row
     with record_job("demo_job", site=site) as counts:
         counts["done"] = 1
     generate_token(user=admin_user, name="ci")
