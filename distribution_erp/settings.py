@@ -280,6 +280,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 IDEMPOTENCY_KEY_TTL = timedelta(hours=int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48")))
 #: the API docs and schema need a login (token or session): on by default in production (DJANGO_DEBUG=0)
 API_DOCS_REQUIRE_LOGIN = env_bool("API_DOCS_REQUIRE_LOGIN", not DEBUG)
+#: webhooks may go to loopback and private addresses (a local receiver); off in production: no SSRF
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", DEBUG)
 #: new API tokens (tokens page, create_api_token) expire after this many days unless given; 0: never by default
 API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "90"))
 #: the longest lifetime a new token may be given, in days; 0: no limit

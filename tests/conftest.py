@@ -23,6 +23,12 @@ def _celery_eager():
 
 
 @pytest.fixture(autouse=True)
+def _webhooks_to_local_receivers(settings):
+    """The webhook tests' receivers listen on 127.0.0.1 (tests/governance/test_webhook_targets.py turns this off)."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+
+@pytest.fixture(autouse=True)
 def _celery_join_flag():
     """Celery keeps a process-wide 'joining a result would block' flag that eager tasks run from worker
     threads (the concurrency tests) can leave set; reset it so a later ``.get()`` is not refused."""

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -112,6 +114,25 @@ def active_secrets(subscription: WebhookSubscription, now: datetime | None = Non
 # --- subscriptions ---------------------------------------------------------------------------------------------
 
 
+def target_problem(url: str) -> str | None:
+    """Why ``url`` may not receive webhooks, or None. Unless ``WEBHOOK_ALLOW_PRIVATE_TARGETS`` (default: on with
+    DEBUG, for local receivers), every address the host resolves to must be a public one: no loopback, private,
+    link-local (cloud metadata) or reserved address, so a subscription cannot make the server call its own
+    network. Checked when a subscription is saved and again before every delivery (DNS may change)."""
+    if getattr(settings, "WEBHOOK_ALLOW_PRIVATE_TARGETS", False):
+        return None
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (socket.gaierror, UnicodeError):
+        return f"{host} does not resolve."
+    for address in sorted(addresses):
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            return f"{host} is a private, loopback or link-local address ({ip}); webhooks go to public addresses."
+    return None
+
+
 def check_subscription(*, user, url=None, event_types=None, sites=None, partial: bool = False) -> dict:
     """Every problem of a subscription's input at once (ValidationFailed with field errors); returns the clean
     values given (``sites`` as Site rows the user can see)."""
@@ -123,7 +144,11 @@ def check_subscription(*, user, url=None, event_types=None, sites=None, partial:
             _URL(text)
             if urlsplit(text).scheme not in ("http", "https"):
                 raise DjangoValidationError("scheme")
-            clean["url"] = text
+            problem = target_problem(text)
+            if problem:
+                errors.append({"field": "url", "code": "private_address", "message": problem})
+            else:
+                clean["url"] = text
         except DjangoValidationError:
             errors.append({"field": "url", "code": "invalid", "message": "Give an http:// or https:// URL."})
         if len(text) > 500:
@@ -441,7 +466,11 @@ def deliver(delivery_id: int, *, now: datetime | None = None) -> str:
             "X-Delivery-Id": str(d.pk),
             "X-Signature": signature_header(body, active_secrets(sub, now), stamp),
         }
-        code, excerpt, error, duration = _post(sub.url, body, headers)
+        problem = target_problem(sub.url)
+        if problem:  # resolves to a private address now: no request, a failed attempt
+            code, excerpt, error, duration = None, "", problem, 0
+        else:
+            code, excerpt, error, duration = _post(sub.url, body, headers)
         d.attempts += 1
         d.last_attempt_at = timezone.now()
         d.response_code, d.response_excerpt, d.error, d.duration_ms = code, excerpt, error, duration
