@@ -21,7 +21,6 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from distribution_erp.errors import DomainError
@@ -866,11 +865,34 @@ class ApiTokenAdmin(ScopedModelAdmin):
     """API tokens: listed and revoked here, made with ``manage.py create_api_token``. The digest is never shown.
     Staff who are not enterprise admins see only their own tokens."""
 
-    list_display = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at", "last_used_at", "active")
+    list_display = (
+        "prefix",
+        "user",
+        "name",
+        "scope_list",
+        "created_at",
+        "created_by",
+        "expires_at",
+        "revoked_at",
+        "revoked_by",
+        "last_used_at",
+        "active",
+    )
     list_filter = ("revoked_at", "expires_at")
     search_fields = ("user__username", "name", "prefix")
-    list_select_related = ("user",)
-    fields = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at", "last_used_at")
+    list_select_related = ("user", "created_by", "revoked_by")
+    fields = (
+        "prefix",
+        "user",
+        "name",
+        "scope_list",
+        "created_at",
+        "created_by",
+        "expires_at",
+        "revoked_at",
+        "revoked_by",
+        "last_used_at",
+    )
     readonly_fields = fields
     actions = ["revoke"]
 
@@ -891,9 +913,18 @@ class ApiTokenAdmin(ScopedModelAdmin):
     def active(self, obj):
         return obj.is_active
 
+    @admin.display(description="scopes")
+    def scope_list(self, obj):
+        return ", ".join(obj.scopes or []) or "(none)"
+
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        from governance.services.api_tokens import revoke_token
+
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True).order_by("pk"):
+            revoke_token(actor=request.user, token=token)  # who revoked is recorded (revoked_by)
+            count += 1
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
 
 

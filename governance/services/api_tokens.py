@@ -155,15 +155,19 @@ def issue_token(*, actor, owner, name: str = "", scopes, days=None) -> tuple[Api
     return create_token(user=owner, name=name, scopes=chosen, expires_at=expires_at, created_by=actor)
 
 
-def revoke_token(*, actor, token: ApiToken) -> ApiToken:
-    """Revoke ``token`` now (it is refused from the next request on); 404 for a token the actor may not manage."""
-    if token is None or not may_manage(actor, token.user):
+def revoke_token(*, actor, token: ApiToken, revoked_by=None) -> ApiToken:
+    """Revoke ``token`` now (it is refused from the next request on); 404 for a token the actor may not manage.
+    ``actor`` None: the operator at the server's shell (``manage.py revoke_api_token``), who may revoke any token;
+    ``revoked_by`` then stays empty unless the command names the person (``revoked_by``)."""
+    if token is None or (actor is not None and not may_manage(actor, token.user)):
         raise NotFound("No such token.")
     with transaction.atomic():
         locked = ApiToken.objects.select_for_update(no_key=True).get(pk=token.pk)
         if locked.revoked_at is not None:
             raise StateConflict("This token is already revoked.")
         locked.revoked_at = timezone.now()
-        locked.revoked_by = actor
+        if actor is not None and getattr(actor, "is_authenticated", False):
+            revoked_by = actor
+        locked.revoked_by = revoked_by
         locked.save(update_fields=["revoked_at", "revoked_by"])
     return locked

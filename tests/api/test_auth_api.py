@@ -82,6 +82,25 @@ def test_revoked_tokens_are_refused(api, supervisor, operator):
         call_command("revoke_api_token", "--user", operator.username, stdout=StringIO())
 
 
+def test_revoking_records_who_revoked_from_the_command_line_and_in_admin(client, admin_user, supervisor):
+    token, _ = generate_token(user=supervisor)
+    call_command("revoke_api_token", token.prefix, "--by", admin_user.username, stdout=StringIO())
+    token.refresh_from_db()
+    assert token.revoked_at is not None and token.revoked_by == admin_user
+    with pytest.raises(CommandError):
+        call_command("revoke_api_token", "--user", supervisor.username, "--by", "nobody", stdout=StringIO())
+    second, _ = generate_token(user=supervisor, name="second")
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/governance/apitoken/", {"action": "revoke", "_selected_action": [second.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    second.refresh_from_db()
+    assert second.revoked_at is not None and second.revoked_by == admin_user
+    listing = client.get("/admin/governance/apitoken/").content.decode()
+    assert "scopes" in listing.lower() and admin_user.username in listing
+
+
 def test_keys_never_start_with_a_dash_and_an_older_dashed_prefix_can_still_be_revoked(supervisor):
     """A leading '-' would read as an option to revoke_api_token (1 key in 64 had one)."""
     keys = [generate_token(user=supervisor)[1] for _ in range(400)]
