@@ -285,6 +285,41 @@ register(
 )
 register(
     RuleDefinition(
+        "shipping.gs1_company_prefix",
+        "int",
+        614141,
+        "The GS1 company prefix in SSCCs of shipped packages, as a number; with "
+        "shipping.gs1_company_prefix_digits it is zero padded (614141 with 7 digits: 0614141).",
+        ENTERPRISE,
+        min_value=1,
+        max_value=999_999_999_999,
+    )
+)
+register(
+    RuleDefinition(
+        "shipping.gs1_company_prefix_digits",
+        "int",
+        7,
+        "How many digits the GS1 company prefix has (6 to 12, leading zeros included).",
+        ENTERPRISE,
+        min_value=6,
+        max_value=12,
+        unit="digits",
+    )
+)
+register(
+    RuleDefinition(
+        "shipping.sscc_extension_digit",
+        "int",
+        0,
+        "The extension digit (first digit) of the SSCCs a site prints on its packages.",
+        LOCAL,
+        min_value=0,
+        max_value=9,
+    )
+)
+register(
+    RuleDefinition(
         "waves.max_orders",
         "int",
         50,

@@ -7,6 +7,7 @@ from it (StockQuant, StockLevel) are strictly read only; adjustments are only ap
 ``decide_adjustment`` (segregation of duties applies). Staff who are not enterprise admins see their sites only.
 """
 
+from django import forms
 from django.contrib import admin
 
 from governance import permissions
@@ -25,6 +26,7 @@ from .models import (
     CycleCount,
     CycleCountLine,
     Item,
+    ItemBarcode,
     ItemSubstitute,
     ItemUnit,
     Location,
@@ -75,6 +77,31 @@ class SubstituteInline(admin.TabularInline):
     autocomplete_fields = ("substitute",)
 
 
+class BarcodeInlineForm(forms.ModelForm):
+    """A GTIN typed in any length (8, 12, 13, 14); the unit by code. Not model fields: set_item_barcodes
+    validates both (check digit, GTIN-14 form, uniqueness across items) when the item is saved."""
+
+    code = forms.CharField(max_length=20, label="GTIN", help_text="GTIN-8, -12 (UPC), -13 (EAN) or -14")
+    unit_code = forms.CharField(max_length=12, required=False, label="Unit", help_text="Empty: the base unit")
+
+    class Meta:
+        model = ItemBarcode
+        fields = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["code"] = self.instance.gtin
+            self.initial["unit_code"] = self.instance.unit.code if self.instance.unit_id else ""
+
+
+class BarcodeInline(admin.TabularInline):
+    model = ItemBarcode
+    form = BarcodeInlineForm
+    extra = 1
+    fields = ("code", "unit_code")
+
+
 @admin.register(Item)
 class ItemAdmin(ServiceAdminMixin, HistoryAdmin):
     """Items with their units and substitutes, saved together through create_item / update_item (admins and
@@ -96,7 +123,7 @@ class ItemAdmin(ServiceAdminMixin, HistoryAdmin):
     list_filter = ("abc_class", "lot_tracked", "requires_inspection", "active", "base_unit", "storage_type", "category")
     search_fields = ("sku", "description", "category")
     readonly_fields = ("created_at", "updated_at")
-    inlines = [UnitInline, SubstituteInline]
+    inlines = [UnitInline, SubstituteInline, BarcodeInline]
 
     def get_readonly_fields(self, request, obj=None):
         return ("sku", "created_at", "updated_at") if obj else ("created_at", "updated_at")
@@ -114,7 +141,7 @@ class ItemAdmin(ServiceAdminMixin, HistoryAdmin):
         """Saved in save_related, with the units and substitutes of the inlines, by one service call."""
 
     def save_related(self, request, form, formsets, change):
-        units, substitutes = [], []
+        units, substitutes, barcodes = [], [], []
         for formset in formsets:
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             rows = []
@@ -132,9 +159,18 @@ class ItemAdmin(ServiceAdminMixin, HistoryAdmin):
             elif formset.model is ItemSubstitute:
                 rows.sort(key=lambda row: row.get("preference") or 0)
                 substitutes = [row["substitute"].sku for row in rows]
+            elif formset.model is ItemBarcode:
+                barcodes = [{"gtin": row["code"], "unit": row.get("unit_code") or ""} for row in rows]
         fields = {name: form.cleaned_data[name] for name in ITEM_FIELDS if name in form.cleaned_data}
         if change:
-            item = update_item(user=request.user, item=form.instance, units=units, substitutes=substitutes, **fields)
+            item = update_item(
+                user=request.user,
+                item=form.instance,
+                units=units,
+                substitutes=substitutes,
+                barcodes=barcodes,
+                **fields,
+            )
         else:
             description = fields.pop("description")
             item = create_item(
@@ -143,6 +179,7 @@ class ItemAdmin(ServiceAdminMixin, HistoryAdmin):
                 description=description,
                 units=units,
                 substitutes=substitutes,
+                barcodes=barcodes,
                 **fields,
             )
         form.instance.pk = item.pk

@@ -94,6 +94,28 @@ class ItemUnit(models.Model):
         return f"{self.item.sku} {self.code}={self.factor}"
 
 
+class ItemBarcode(models.Model):
+    """A GTIN (EAN/UPC) printed on an item or on one of its units (case, pallet), stored as GTIN-14 so the
+    EAN-13 and UPC-A forms of one number are one code. Unique across all items and units."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="barcodes")
+    unit = models.ForeignKey(
+        ItemUnit, null=True, blank=True, on_delete=models.CASCADE, related_name="barcodes", help_text="Empty: base unit"
+    )
+    gtin = models.CharField(max_length=14, unique=True, help_text="GTIN-14 (leading zeros kept)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["item", "unit", "gtin"]
+        constraints = [
+            models.CheckConstraint(condition=Q(gtin__regex=r"^[0-9]{14}$"), name="item_barcode_gtin_14_digits")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.gtin}"
+
+
 class ItemSubstitute(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="substitute_links")
     substitute = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="substitute_for")

@@ -243,3 +243,88 @@ def blind_stock_for(user) -> BlindStock:
         location_ids=frozenset(row[1] for row in hidden),
         level_keys=frozenset((row[2], row[0]) for row in hidden),
     )
+
+
+# --- barcodes and scanned codes ------------------------------------------------------------------------------
+
+
+def gtin_factors(item) -> dict[str, int]:
+    """GTIN-14 -> base units in one of what it labels, for every barcode of ``item`` (base unit: 1)."""
+    from inventory.models import ItemBarcode
+
+    return {
+        b.gtin: (b.unit.factor if b.unit_id else 1)
+        for b in ItemBarcode.objects.filter(item=item).select_related("unit")
+    }
+
+
+def barcode_for_gtin(gtin14: str):
+    """The :class:`ItemBarcode` (with item and unit) of a GTIN-14, or None."""
+    from inventory.models import ItemBarcode
+
+    return ItemBarcode.objects.select_related("item", "unit").filter(gtin=gtin14).first()
+
+
+@dataclass
+class CodeResolution:
+    """What a scanned code is: items (by GTIN of the item or a unit, or by SKU), locations of the user's sites
+    (by code), lots (by number), and the parsed GS1 label when the code is one."""
+
+    code: str
+    gs1: object = None  # inventory.policy.gs1.GS1Label
+    error: str = ""
+    items: list = None  # [(item, unit or None, gtin14 or "")]
+    locations: list = None
+    lots: list = None
+    extra: list = None  # matches contributed by higher apps (warehouse: packages by SSCC)
+
+    def __post_init__(self):
+        self.items = self.items or []
+        self.locations = self.locations or []
+        self.lots = self.lots or []
+        self.extra = self.extra or []
+
+    @property
+    def found(self) -> bool:
+        return bool(self.items or self.locations or self.lots or self.extra)
+
+
+def resolve_code(user, raw: str) -> CodeResolution:
+    """Resolve a scanned or typed code. A location is looked up only among the sites ``user`` sees, so a user of
+    one site never learns another site's location codes."""
+    from inventory.models import Item, Location, Lot
+    from inventory.policy import gs1
+    from inventory.policy.barcodes import clean_gtin
+
+    code = "".join(ch for ch in (raw or "") if ch.isprintable() or ch == gs1.GS).strip()
+    result = CodeResolution(code=code)
+    if not code:
+        result.error = "Give the scanned code."
+        return result
+    if gs1.looks_like_gs1(code):
+        try:
+            label = gs1.parse(code)
+        except gs1.GS1Error as exc:
+            result.error = str(exc)
+            return result
+        result.gs1 = label
+        if label.item_gtin:
+            barcode = barcode_for_gtin(label.item_gtin)
+            if barcode is not None:
+                result.items.append((barcode.item, barcode.unit, barcode.gtin))
+            if label.lot and barcode is not None:
+                result.lots = list(Lot.objects.filter(item=barcode.item, number=label.lot).select_related("item"))
+        return result
+    gtin = clean_gtin(code) if code.isdigit() else None
+    if gtin is not None and gtin.ok:
+        barcode = barcode_for_gtin(gtin.gtin14)
+        if barcode is not None:
+            result.items.append((barcode.item, barcode.unit, barcode.gtin))
+    item = Item.objects.filter(sku=code).first()
+    if item is not None:
+        result.items.append((item, None, ""))
+    result.locations = list(
+        permissions.restrict(Location.objects.filter(code=code).select_related("site", "zone"), user)
+    )
+    result.lots = list(Lot.objects.filter(number=code).select_related("item")[:20])
+    return result

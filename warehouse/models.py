@@ -349,6 +349,9 @@ class Package(models.Model):
     number = models.PositiveSmallIntegerField()
     weight_grams = models.PositiveIntegerField(default=0)
     contents = models.JSONField(default=list, blank=True, help_text="[{item, quantity}]")
+    sscc = models.CharField(
+        max_length=18, null=True, blank=True, unique=True, help_text="Serial Shipping Container Code, with check digit"
+    )
 
     class Meta:
         ordering = ["shipment", "number"]

@@ -1,6 +1,19 @@
 from django.urls import path
 
-from .views import auth, common, control, dashboard, exceptions, inbound, orders, scan, scan_count, shipping, waves
+from .views import (
+    auth,
+    common,
+    control,
+    dashboard,
+    exceptions,
+    inbound,
+    labels,
+    orders,
+    scan,
+    scan_count,
+    shipping,
+    waves,
+)
 from .views import kpis as kpi_views
 from .views import tokens as token_views
 from .views import transfers as transfer_views
@@ -42,6 +55,13 @@ urlpatterns = [
     path("shipments/<int:pk>/", shipping.shipment_detail, name="shipment-detail"),
     path("shipments/<int:pk>/confirm/", shipping.shipment_confirm, name="shipment-confirm"),
     path("shipments/<int:pk>/packing-slip/", shipping.shipment_packing_slip, name="shipment-packing-slip"),
+    path("shipments/<int:pk>/labels/", labels.package_labels, name="shipment-labels"),
+    path("shipments/<int:pk>/bill-of-lading/", labels.bill_of_lading, name="shipment-bill-of-lading"),
+    path("shipments/<int:pk>/tracking/", labels.shipment_tracking, name="shipment-tracking"),
+    path("labels/locations/<int:pk>/", labels.location_label, name="location-label"),
+    path("labels/items/<str:sku>/", labels.item_label, name="item-label"),
+    path("labels/items/<str:sku>/units/<str:unit>/", labels.case_label, name="case-label"),
+    path("labels/items/<str:sku>/lots/<str:number>/", labels.lot_label, name="lot-label"),
     path("transfers/", transfer_views.transfer_list, name="transfer-list"),
     path("transfers/new/", transfer_views.transfer_new, name="transfer-new"),
     path("transfers/<str:number>/", transfer_views.transfer_detail, name="transfer-detail"),

@@ -37,9 +37,21 @@ class ItemUnitSerializer(serializers.Serializer):
     factor = serializers.IntegerField(min_value=1, max_value=1_000_000, help_text="Base units in one of this unit")
 
 
+class ItemBarcodeSerializer(serializers.Serializer):
+    gtin = serializers.CharField(
+        max_length=20, help_text="GTIN-8, -12 (UPC-A), -13 (EAN-13) or -14 with its check digit; answered as GTIN-14"
+    )
+    unit = serializers.RegexField(
+        UNIT_PATTERN, required=False, allow_blank=True, default="", help_text="The unit it labels (CASE); empty: base"
+    )
+
+
 class ItemSerializer(serializers.ModelSerializer):
     sku = serializers.RegexField(SKU_PATTERN, help_text="Letters, digits, '.', '_' and '-'; at most 40")
     units = ItemUnitSerializer(many=True, required=False, max_length=20)
+    barcodes = ItemBarcodeSerializer(
+        many=True, required=False, max_length=50, help_text="GTINs of the item and its units; unique across items"
+    )
     substitutes = serializers.ListField(
         child=serializers.RegexField(SKU_PATTERN),
         required=False,
@@ -55,6 +67,7 @@ class ItemSerializer(serializers.ModelSerializer):
             "description",
             "base_unit",
             "units",
+            "barcodes",
             "category",
             "storage_type",
             "standard_cost",
@@ -79,12 +92,16 @@ class ItemSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         data["units"] = [{"code": u.code, "factor": u.factor} for u in instance.units.all()]
+        data["barcodes"] = [
+            {"gtin": b.gtin, "unit": b.unit.code if b.unit_id else instance.base_unit}
+            for b in sorted(instance.barcodes.all(), key=lambda b: (b.unit.factor if b.unit_id else 1, b.gtin))
+        ]
         data["substitutes"] = [link.substitute.sku for link in instance.substitute_links.all()]
         return data
 
 
 class ItemUpdateSerializer(ItemSerializer):
-    """PATCH: every field but the SKU; `units` and `substitutes`, when given, replace the lists."""
+    """PATCH: every field but the SKU; `units`, `substitutes` and `barcodes`, when given, replace the lists."""
 
     sku = serializers.CharField(read_only=True)
 

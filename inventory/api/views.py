@@ -17,7 +17,7 @@ from distribution_erp.api.mixins import ApiViewMixin, ETagMixin, IdempotentCreat
 from distribution_erp.api.pagination import LedgerCursorPagination
 from governance import permissions
 from inventory import selectors
-from inventory.models import Adjustment, Item, ItemSubstitute, Location
+from inventory.models import Adjustment, Item, ItemBarcode, ItemSubstitute, Location
 from inventory.services import adjust_stock, create_item, create_location, decide_adjustment, update_item
 
 from .filters import (
@@ -84,14 +84,16 @@ class ItemViewSet(
     lookup_field = "sku"
     lookup_value_regex = r"[A-Za-z0-9][A-Za-z0-9._-]*"
     filterset_class = ItemFilter
-    ordering_fields = ["sku", "description", "abc_class", "standard_cost", "updated_at"]
+    ordering_fields = ["sku", "description", "abc_class", "standard_cost", "updated_at", "id"]
     ordering = ["sku"]
     http_method_names = ["get", "post", "patch", "head", "options"]
     etag_fields = ("updated_at",)
 
     def get_queryset(self):
         return Item.objects.prefetch_related(
-            "units", Prefetch("substitute_links", queryset=ItemSubstitute.objects.select_related("substitute"))
+            "units",
+            Prefetch("substitute_links", queryset=ItemSubstitute.objects.select_related("substitute")),
+            Prefetch("barcodes", queryset=ItemBarcode.objects.select_related("unit")),
         )
 
     def get_serializer_class(self):
@@ -101,12 +103,14 @@ class ItemViewSet(
         data = dict(serializer.validated_data)
         units = [dict(u) for u in data.pop("units", [])]
         substitutes = data.pop("substitutes", [])
+        barcodes = [dict(b) for b in data.pop("barcodes", [])]
         return create_item(
             user=self.request.user,
             sku=data.pop("sku"),
             description=data.pop("description"),
             units=units,
             substitutes=substitutes,
+            barcodes=barcodes,
             **data,
         )
 
@@ -117,9 +121,12 @@ class ItemViewSet(
         data = dict(serializer.validated_data)
         units = [dict(u) for u in data.pop("units")] if "units" in data else None
         substitutes = data.pop("substitutes", None)
+        barcodes = [dict(b) for b in data.pop("barcodes")] if "barcodes" in data else None
         with transaction.atomic():
             locked = self.lock_for_write(request, item)
-            item = update_item(user=request.user, item=locked, units=units, substitutes=substitutes, **data)
+            item = update_item(
+                user=request.user, item=locked, units=units, substitutes=substitutes, barcodes=barcodes, **data
+            )
         return self.respond(item)
 
 
@@ -197,11 +204,11 @@ class StockLevelViewSet(
 
     serializer_class = StockLevelSerializer
     filterset_class = StockLevelFilter
-    ordering_fields = ["available", "allocated", "updated_at"]
+    ordering_fields = ["available", "allocated", "updated_at", "id"]
     ordering = ["site__code", "item__sku"]
 
     #: query parameters that would tell a blind counter something about a hidden quantity
-    revealing_params = ("available_below", "ordering")
+    revealing_params = ("available_below", "ordering", "updated_since")
 
     def get_queryset(self):
         return selectors.stock_levels_for(self.request.user)

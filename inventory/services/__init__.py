@@ -1,6 +1,7 @@
 """Every write of the inventory app."""
 
 from .adjustments import adjust_stock, decide_adjustment
+from .barcodes import add_item_barcode, remove_item_barcode, set_item_barcodes
 from .ledger import MoveLine, change_allocated, lock_levels, lock_quants, lock_site_quants, post_moves, reserve_quants
 from .master import create_item, create_location, create_zone, ensure_virtual_locations, update_item
 from .stock import (
@@ -16,6 +17,7 @@ from .stock import (
 
 __all__ = [
     "MoveLine",
+    "add_item_barcode",
     "adjust_stock",
     "change_allocated",
     "change_status",
@@ -32,8 +34,10 @@ __all__ = [
     "post_moves",
     "receive_stock",
     "reserve_quants",
+    "remove_item_barcode",
     "reserve_stock",
     "resolve_lot",
+    "set_item_barcodes",
     "unreserve_stock",
     "update_item",
     "virtual_location",

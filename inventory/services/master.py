@@ -10,6 +10,7 @@ from governance import permissions
 from governance.models import Site
 from governance.services.history import set_history_user
 from inventory.models import Item, ItemSubstitute, ItemUnit, Location, Zone
+from inventory.services.barcodes import set_item_barcodes
 
 VIRTUAL_CODES = {
     Location.Kind.SUPPLIER: "V-SUPPLIER",
@@ -96,7 +97,14 @@ def _set_substitutes(item: Item, skus: list[str]) -> None:
 
 @transaction.atomic
 def create_item(
-    *, user, sku: str, description: str, units: list[dict] | None = None, substitutes: list[str] | None = None, **fields
+    *,
+    user,
+    sku: str,
+    description: str,
+    units: list[dict] | None = None,
+    substitutes: list[str] | None = None,
+    barcodes: list[dict] | None = None,
+    **fields,
 ) -> Item:
     if user is not None:
         permissions.require_master_data(user)
@@ -114,12 +122,20 @@ def create_item(
     _set_units(item, units or [])
     if substitutes:
         _set_substitutes(item, substitutes)
+    if barcodes:
+        set_item_barcodes(user=user, item=item, barcodes=barcodes)
     return item
 
 
 @transaction.atomic
 def update_item(
-    *, user, item: Item, units: list[dict] | None = None, substitutes: list[str] | None = None, **changes
+    *,
+    user,
+    item: Item,
+    units: list[dict] | None = None,
+    substitutes: list[str] | None = None,
+    barcodes: list[dict] | None = None,
+    **changes,
 ) -> Item:
     permissions.require_master_data(user)
     locked = Item.objects.select_for_update(no_key=True).get(pk=item.pk)
@@ -138,6 +154,8 @@ def update_item(
         _set_units(locked, units)
     if substitutes is not None:
         _set_substitutes(locked, substitutes)
+    if barcodes is not None:
+        set_item_barcodes(user=user, item=locked, barcodes=barcodes)
     return locked
 
 

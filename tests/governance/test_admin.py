@@ -395,9 +395,34 @@ def _item_form(**overrides):
         "units-1-factor": "100",
         "substitute_links-TOTAL_FORMS": "0",
         "substitute_links-INITIAL_FORMS": "0",
+        "barcodes-TOTAL_FORMS": "0",
+        "barcodes-INITIAL_FORMS": "0",
     }
     data.update(overrides)
     return data
+
+
+def test_item_barcodes_in_admin_go_through_the_service(admin_client_logged):
+    with_case = {
+        "barcodes-TOTAL_FORMS": "2",
+        "barcodes-0-code": "4006381333931",
+        "barcodes-0-unit_code": "",
+        "barcodes-1-code": "14006381333938",
+        "barcodes-1-unit_code": "case",
+    }
+    response = admin_client_logged.post(_url(Item, "add"), _item_form(**with_case))
+    assert response.status_code == 302, _page(response)
+    item = Item.objects.get(sku="BOLT-M8")
+    assert sorted(item.barcodes.values_list("gtin", "unit__code")) == [
+        ("04006381333931", None),
+        ("14006381333938", "CASE"),
+    ]
+    change = _page(admin_client_logged.get(_url(Item, "change", item.pk)))
+    assert 'value="14006381333938"' in change and 'value="CASE"' in change
+    bad = _item_form(**{**with_case, "sku": "BOLT-M9", "barcodes-1-code": "14006381333939"})
+    response = admin_client_logged.post(_url(Item, "add"), bad)
+    assert response.status_code == 200 and "the last digit should be 8" in _page(response)
+    assert not Item.objects.filter(sku="BOLT-M9").exists()
 
 
 def test_item_added_in_admin_is_created_with_its_units_through_the_service(admin_client_logged, admin_user):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Prefetch, Q
+from django.http import HttpResponse
 from django.shortcuts import render
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -11,12 +12,15 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from distribution_erp.api.idempotency import idempotent
+from distribution_erp.errors import StateConflict
 from distribution_erp.validation import field_error
 from governance import permissions
 from governance.models import Site
 from orders.models import TransferOrder
+from warehouse import labels as label_data
 from warehouse.models import PickTask, Shipment, Wave
 from warehouse.services import confirm_pick, confirm_shipment, pack_wave, plan_wave, release_wave
+from warehouse.services.labels import assign_package_ssccs
 from warehouse.services.outbound import MAX_PACKAGE_GRAMS
 from warehouse.services.transfers import (
     cancel_transfer,
@@ -122,6 +126,7 @@ class PackageSerializer(serializers.Serializer):
     number = serializers.IntegerField(read_only=True)
     weight_grams = serializers.IntegerField(min_value=0, max_value=MAX_PACKAGE_GRAMS)
     contents = serializers.JSONField(required=False)
+    sscc = serializers.CharField(read_only=True, allow_null=True, help_text="Given when its label is first printed")
 
 
 class ShipmentSerializer(serializers.ModelSerializer):
@@ -318,8 +323,30 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(responses={(200, "text/html"): str})
     @action(detail=True, methods=["get"], url_path="packing-slip")
     def packing_slip(self, request, pk=None):
-        """Printable packing slip (HTML with print styles)."""
-        return render(request, "warehouse/packing_slip.html", {"shipment": self.get_object()})
+        """Printable packing slip (HTML with print styles), with each package's SSCC (given now to packages
+        without one when the caller ships at the shipment's site)."""
+        shipment = self.get_object()
+        if permissions.can(request.user, "warehouse.execute", shipment.site_id):
+            assign_package_ssccs(user=request.user, shipment=shipment)
+            shipment = self.get_queryset().get(pk=shipment.pk)
+        return render(request, "warehouse/packing_slip.html", {"shipment": shipment})
+
+    @extend_schema(responses={(200, "application/zpl"): str})
+    @action(detail=True, methods=["get"], url_path="labels")
+    def labels(self, request, pk=None):
+        """The packages' SSCC labels as ZPL for a thermal printer (one label per package). Packages get their
+        SSCC now when they have none (callers who ship at the site only; others get 409)."""
+        shipment = self.get_object()
+        if permissions.can(request.user, "warehouse.execute", shipment.site_id):
+            packages = assign_package_ssccs(user=request.user, shipment=shipment)
+        else:
+            packages = list(shipment.packages.order_by("number"))
+            if any(not p.sscc for p in packages):
+                raise StateConflict("The packages have no SSCC yet: someone who ships at the site prints them first.")
+        text = label_data.zpl_document(label_data.package_labels(shipment, packages))
+        response = HttpResponse(text, content_type="application/zpl; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="sscc-{shipment.number}.zpl"'
+        return response
 
 
 class TransferLineInputSerializer(serializers.Serializer):

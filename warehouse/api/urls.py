@@ -7,10 +7,14 @@ from .views import PutawayTaskViewSet, ReceiptViewSet
 router.register("receipts", ReceiptViewSet, basename="receipt")
 router.register("putaway-tasks", PutawayTaskViewSet, basename="putaway-task")
 
+from .barcodes import BarcodeLookupView  # noqa: E402
 from .returns import ReturnReceiveView  # noqa: E402
 
 # before the shared router's returns/ routes (orders'): receiving a return is warehouse work
-urlpatterns = [path("returns/<int:pk>/receive/", ReturnReceiveView.as_view(), name="return-receive")]
+urlpatterns = [
+    path("returns/<int:pk>/receive/", ReturnReceiveView.as_view(), name="return-receive"),
+    path("barcodes/lookup/", BarcodeLookupView.as_view(), name="barcode-lookup"),
+]
 
 from .outbound import PickTaskViewSet, ShipmentViewSet, TransferViewSet, WaveViewSet  # noqa: E402
 

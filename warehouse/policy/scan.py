@@ -6,7 +6,12 @@ confirmed, so a page, a scanner calling the API and a service never disagree abo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from inventory.policy import gs1
+from inventory.policy.barcodes import clean_gtin
 
 
 @dataclass(frozen=True)
@@ -14,11 +19,64 @@ class ScanCheck:
     ok: bool
     message: str
     warn: bool = False
+    #: what a GS1-128 label filled in for the next fields: lot, expiry (ISO date), quantity (base units)
+    fill: dict = field(default_factory=dict)
 
 
 def normalise(scanned: str) -> str:
-    """A keyboard-wedge scanner may add spaces or a trailing control character."""
-    return "".join(ch for ch in (scanned or "") if ch.isprintable()).strip()
+    """A keyboard-wedge scanner may add spaces or a trailing control character. The GS character (FNC1 in a
+    GS1-128 label) is kept: it separates the label's fields."""
+    return "".join(ch for ch in (scanned or "") if ch.isprintable() or ch == gs1.GS).strip().strip(gs1.GS)
+
+
+@dataclass(frozen=True)
+class ScannedLabel:
+    """A scanned code read as a barcode: a GTIN alone, or a GS1-128 label with GTIN, lot, expiry and count."""
+
+    raw: str
+    gtin: str = ""  # GTIN-14
+    lot: str = ""
+    expiry: dt.date | None = None
+    count: int | None = None
+    sscc: str = ""
+    is_gs1: bool = False
+    error: str = ""
+
+
+def read_label(scanned: str) -> ScannedLabel:
+    value = normalise(scanned)
+    if gs1.looks_like_gs1(value):
+        try:
+            label = gs1.parse(value)
+        except gs1.GS1Error as exc:
+            return ScannedLabel(raw=value, is_gs1=True, error=f"Not a valid GS1 label: {exc}")
+        return ScannedLabel(
+            raw=value,
+            gtin=label.item_gtin,
+            lot=label.lot,
+            expiry=label.expiry or label.best_before,
+            count=label.count,
+            sscc=label.sscc,
+            is_gs1=True,
+        )
+    if value.isdigit():
+        result = clean_gtin(value)
+        if result.ok:
+            return ScannedLabel(raw=value, gtin=result.gtin14)
+    return ScannedLabel(raw=value)
+
+
+def label_fill(label: ScannedLabel, *, factor: int) -> dict:
+    """The fields a GS1 label fills: its lot, its expiry, and its quantity in base units (count x the factor of
+    the unit its GTIN labels; one unit without a count)."""
+    if not label.is_gs1 or label.error:
+        return {}
+    fill: dict = {"quantity": (label.count if label.count is not None else 1) * factor}
+    if label.lot:
+        fill["lot"] = label.lot
+    if label.expiry:
+        fill["expiry"] = label.expiry.isoformat()
+    return fill
 
 
 def check_location(*, expected: str, scanned: str) -> ScanCheck:
@@ -30,23 +88,55 @@ def check_location(*, expected: str, scanned: str) -> ScanCheck:
     return ScanCheck(True, f"Location {value} ✓")
 
 
-def check_item(*, sku: str, lot: str = "", scanned: str) -> ScanCheck:
-    """The item label (SKU) or, for a lot-tracked task, the lot label."""
+def check_item(
+    *, sku: str, lot: str = "", scanned: str, gtins: Mapping[str, int] | None = None, task_lot: str | None = None
+) -> ScanCheck:
+    """The item label (SKU), for a lot-tracked task the lot label, or a barcode of the item: a GTIN of the item
+    or of one of its units (``gtins``: GTIN-14 -> base units in what it labels), alone or in a GS1-128 label,
+    whose lot must then be the task's (``task_lot``, default ``lot``) and which fills lot, expiry and quantity."""
     value = normalise(scanned)
     if not value:
         return ScanCheck(False, "Scan the item label.")
     if value == sku or (lot and value == lot):
         return ScanCheck(True, f"Item {sku} ✓")
-    return ScanCheck(False, f"Wrong item: scanned {value}, the task is for {sku}.")
+    label = read_label(value)
+    if label.error:
+        return ScanCheck(False, label.error)
+    gtins = gtins or {}
+    if label.gtin and label.gtin in gtins:
+        expected_lot = lot if task_lot is None else task_lot
+        if expected_lot and label.lot and label.lot != expected_lot:
+            return ScanCheck(False, f"Wrong lot: the label is lot {label.lot}, the task names lot {expected_lot}.")
+        fill = label_fill(label, factor=gtins[label.gtin])
+        what = f" ({gtins[label.gtin]} per unit scanned)" if gtins[label.gtin] > 1 else ""
+        return ScanCheck(True, f"Item {sku}{what} ✓", fill=fill)
+    shown = label.raw.replace(gs1.GS, " ")
+    return ScanCheck(False, f"Wrong item: scanned {shown}, the task is for {sku}.")
+
+
+def scanned_sku(*, scanned: str, sku: str, gtins: Mapping[str, int]) -> str:
+    """The SKU a scan names for the task's item: ``sku`` when it is one of the item's barcodes (or a GS1 label of
+    it), else what was scanned, for the confirmation's item check to refuse in its words."""
+    value = normalise(scanned)
+    label = read_label(value)
+    if not label.error and label.gtin and label.gtin in gtins:
+        return sku
+    return value
 
 
 def check_lot(*, expected: str, scanned: str) -> ScanCheck:
-    value = normalise(scanned)
+    value = lot_from_scan(scanned)
     if not expected:
         return ScanCheck(True, "")
     if value != expected:
         return ScanCheck(False, f"Wrong lot: scanned {value or 'nothing'}, the task names lot {expected}.")
     return ScanCheck(True, f"Lot {value} ✓")
+
+
+def lot_from_scan(scanned: str) -> str:
+    """The lot number a scan gives: the (10) of a GS1-128 label, else the scanned text."""
+    label = read_label(scanned)
+    return label.lot if label.is_gs1 and not label.error and label.lot else normalise(scanned)
 
 
 def check_quantity(*, scanned: str, maximum: int, allow_zero: bool) -> ScanCheck:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from distribution_erp.errors import DomainError
 from governance import permissions
 from inventory.models import Location
+from inventory.selectors import gtin_factors
 from orders.models import TransferOrder
 from warehouse.models import PickTask, PutawayTask, Wave
 from warehouse.policy import scan
@@ -20,6 +21,26 @@ from warehouse.services import confirm_pick, confirm_putaway
 from warehouse.services.putaway import OVERRIDE_REASONS
 
 from ..workspace import field_errors, site_page
+
+# --- GS1-128 labels ----------------------------------------------------------------------------------------
+
+
+def _fill_from_label(values: dict, gtins: dict[str, int]) -> dict[str, list[str]]:
+    """A GS1-128 label scanned into the item field fills the lot and the quantity the operator left empty; a lot
+    typed differently from the label's is an error on the lot."""
+    label = scan.read_label(values["item"])
+    if not label.is_gs1 or label.error or label.gtin not in gtins:
+        return {}
+    fill = scan.label_fill(label, factor=gtins[label.gtin])
+    if fill.get("lot"):
+        typed = scan.lot_from_scan(values.get("lot", ""))
+        if typed and typed != fill["lot"]:
+            return {"lot": [f"The label is lot {fill['lot']}, not {typed}."]}
+        values["lot"] = fill["lot"]
+    if not values.get("quantity") and "quantity" in fill:
+        values["quantity"] = str(fill["quantity"])
+    return {}
+
 
 # --- pick -----------------------------------------------------------------------------------------------------
 
@@ -57,6 +78,9 @@ def pick_task(request, pk, *, site):
     errors: dict[str, list[str]] = {}
     if not values["item"]:
         errors["item"] = ["Scan the item label."]
+    gtins = gtin_factors(task.item)
+    errors.update(_fill_from_label(values, gtins))
+    values["lot"] = scan.lot_from_scan(values["lot"])
     if not errors:
         try:
             confirm_pick(
@@ -65,7 +89,7 @@ def pick_task(request, pk, *, site):
                 quantity=scan.as_quantity(values["quantity"]),
                 location_code=values["location"],
                 lot_number=values["lot"],
-                item_sku=values["item"],
+                item_sku=scan.scanned_sku(scanned=values["item"], sku=task.item.sku, gtins=gtins),
             )
         except DomainError as exc:
             errors = field_errors(exc)
@@ -97,7 +121,12 @@ def pick_check(request, pk, *, site):
     if field == "location":
         result = scan.check_location(expected=task.location.code, scanned=value)
     elif field == "item":
-        result = scan.check_item(sku=task.item.sku, scanned=value)
+        result = scan.check_item(
+            sku=task.item.sku,
+            scanned=value,
+            gtins=gtin_factors(task.item),
+            task_lot=task.lot.number if task.lot_id else "",
+        )
     elif field == "lot":
         result = scan.check_lot(expected=task.lot.number if task.lot_id else "", scanned=value)
     elif field == "quantity":
@@ -140,7 +169,12 @@ def putaway_task(request, pk, *, site):
         return render(request, "web/scan/putaway.html", _putaway_context(task))
     values = {k: scan.normalise(request.POST.get(k, "")) for k in ("item", "location", "quantity", "reason_code")}
     errors: dict[str, list[str]] = {}
-    item_check = scan.check_item(sku=task.item.sku, lot=task.lot.number if task.lot_id else "", scanned=values["item"])
+    gtins = gtin_factors(task.item)
+    values.setdefault("lot", "")
+    errors.update(_fill_from_label(values, gtins))
+    item_check = scan.check_item(
+        sku=task.item.sku, lot=task.lot.number if task.lot_id else "", scanned=values["item"], gtins=gtins
+    )
     if not item_check.ok:
         errors["item"] = [item_check.message]
     location = Location.objects.filter(site_id=task.site_id, code=values["location"]).first()
@@ -171,7 +205,9 @@ def putaway_check(request, pk, *, site):
     field = request.GET.get("field", "")
     value = request.GET.get(field, "")
     if field == "item":
-        result = scan.check_item(sku=task.item.sku, lot=task.lot.number if task.lot_id else "", scanned=value)
+        result = scan.check_item(
+            sku=task.item.sku, lot=task.lot.number if task.lot_id else "", scanned=value, gtins=gtin_factors(task.item)
+        )
     elif field == "location":
         code = scan.normalise(value)
         location = Location.objects.filter(site_id=task.site_id, code=code).first() if code else None

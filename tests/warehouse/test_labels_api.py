@@ -1,0 +1,122 @@
+"""shipments/{id}/labels/ (ZPL with each package's SSCC) and the packages' `sscc` in shipments/; another site's
+shipment is a 404; the carrier registry and the manual adapter."""
+
+import pytest
+
+from inventory.models import Location
+from inventory.policy.barcodes import check_digit
+from tests.factories import LocationFactory
+from warehouse.models import Package
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shipment_id(site, item, stock, make_user, api):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.services import allocate_orders, create_order, release_order
+    from tests.factories import CustomerFactory
+
+    LocationFactory(site=site, code="STAGE", kind=Location.Kind.STAGING)
+    stock(item, LocationFactory(site=site, code="B-01", kind=Location.Kind.STORAGE), 20)
+    user = make_user(["coordinator", "supervisor", "operator"], site, username="floor")
+    order = create_order(
+        user=user,
+        customer=CustomerFactory(code="C1", home_site=site),
+        promised_date=timezone.localdate() + timedelta(days=2),
+        lines=[{"item": "WIDGET", "quantity": 5}],
+    )
+    release_order(user=user, order=order)
+    allocate_orders([order.pk])
+    client = api(user)
+    wave = client.post("/api/v1/waves/", {"site": "DC1", "max_orders": 10}, format="json").json()
+    task = client.post(f"/api/v1/waves/{wave['id']}/release/").json()["pick_tasks"][0]
+    client.post(f"/api/v1/pick-tasks/{task['id']}/confirm/", {"quantity": 5, "location": "B-01"}, format="json")
+    packed = client.post(
+        f"/api/v1/waves/{wave['id']}/pack/", {"packages": [{"weight_grams": 500}, {"weight_grams": 700}]}, format="json"
+    )
+    assert packed.status_code in (200, 201), packed.json()
+    return packed.json()[0]["id"], user
+
+
+def test_zpl_labels_carry_each_packages_sscc_with_its_check_digit(api, shipment_id, outsider):
+    pk, user = shipment_id
+    client = api(user)
+    answer = client.get(f"/api/v1/shipments/{pk}/labels/")
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("application/zpl")
+    text = answer.content.decode()
+    ssccs = list(Package.objects.filter(shipment_id=pk).order_by("number").values_list("sscc", flat=True))
+    assert len(ssccs) == 2
+    for code in ssccs:
+        assert int(code[-1]) == check_digit(code[:-1])
+        assert f"^BCN,150,Y,N,N,D^FH_^FD(00){code}^FS" in text
+    assert text.count("^BY3,3,150") == 2
+    shown = client.get(f"/api/v1/shipments/{pk}/").json()["packages"]
+    assert [p["sscc"] for p in shown] == ssccs
+    slip = client.get(f"/api/v1/shipments/{pk}/packing-slip/").content.decode()
+    assert all(f"(00){code}" in slip for code in ssccs)
+    assert api(outsider).get(f"/api/v1/shipments/{pk}/labels/").status_code == 404
+
+
+def test_a_reader_gets_409_before_the_labels_were_printed(api, shipment_id, make_user, site):
+    pk, _ = shipment_id
+    auditor = make_user("auditor", site)
+    answer = api(auditor).get(f"/api/v1/shipments/{pk}/labels/")
+    assert answer.status_code == 409
+    assert not Package.objects.filter(shipment_id=pk, sscc__isnull=False).exists()
+
+
+def test_the_registry_falls_back_to_the_manual_adapter_and_loads_plug_ins(settings):
+    from warehouse import carriers
+    from warehouse.carriers.manual import ManualCarrier
+
+    carriers.registry.cache_clear()
+    try:
+        assert isinstance(carriers.adapter_for("SOME-LTL"), ManualCarrier)
+
+        settings.CARRIER_ADAPTERS = {"acme": "tests.warehouse.test_labels_api.AcmeCarrier"}
+        carriers.registry.cache_clear()
+        assert isinstance(carriers.adapter_for("ACME"), AcmeCarrier)
+        settings.CARRIER_ADAPTERS = {"BAD": "tests.warehouse.test_labels_api.NotACarrier"}
+        carriers.registry.cache_clear()
+        with pytest.raises(TypeError, match="has no rate"):
+            carriers.registry()
+    finally:
+        carriers.registry.cache_clear()
+
+
+def test_manual_adapter_cleans_tracking_numbers():
+    from distribution_erp.errors import ValidationFailed
+    from warehouse.carriers.manual import ManualCarrier
+
+    adapter = ManualCarrier()
+    assert adapter.clean_tracking_number(" pro 1234-5\r") == "PRO1234-5"
+    for bad in ("", "??", "x" * 41):
+        with pytest.raises(ValidationFailed) as exc:
+            adapter.clean_tracking_number(bad)
+        assert exc.value.errors[0]["field"] == "tracking_number"
+
+
+class AcmeCarrier:
+    code = "ACME"
+
+    def rate(self, shipment, packages):
+        return []
+
+    def label(self, shipment, packages, *, request=None):
+        from warehouse.carriers import CarrierDocument
+
+        return CarrierDocument(b"%PDF-1.4", "application/pdf", "acme.pdf")
+
+    def track(self, shipment):
+        raise NotImplementedError
+
+    def clean_tracking_number(self, raw):
+        return raw.strip()
+
+
+class NotACarrier:
+    code = "BAD"
