@@ -178,6 +178,22 @@ class HistoryAdmin(ScopedModelAdmin, SimpleHistoryAdmin):
     def history_view(self, request, object_id, extra_context=None):
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
+        if _history_manager(self.model) is None:
+            # no change history of its own (e.g. replenishment runs): the change page's History link shows
+            # Django's admin log of the object, scoped like the change view
+            obj = self.get_object(request, unquote(object_id))
+            if obj is None:
+                raise Http404(f"No {self.model._meta.verbose_name} with this id.")
+            if not self.has_view_or_change_permission(request, obj):
+                raise AdminPermissionDenied
+            response = admin.ModelAdmin.history_view(self, request, str(obj.pk), extra_context)
+            opts = self.model._meta  # Django's own log page, not simple-history's (which offers Revert)
+            response.template_name = [
+                f"admin/{opts.app_label}/{opts.model_name}/object_history.html",
+                f"admin/{opts.app_label}/object_history.html",
+                "admin/object_history.html",
+            ]
+            return response
         obj = self._history_object(request, object_id)
         return SimpleHistoryAdmin.history_view(self, request, str(obj.pk), extra_context)
 
