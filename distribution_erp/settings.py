@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "inventory",
     "orders",
     "warehouse",
+    "cutover",
     "reporting",
     "distribution_erp.web",
 ]

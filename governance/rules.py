@@ -320,6 +320,20 @@ register(
 )
 register(
     RuleDefinition(
+        "cutover.reconciliation_tolerance_percent",
+        "decimal",
+        D("0.5"),
+        "A cutover reconciliation line (units per item and site) is inside tolerance when the posted opening "
+        "balance differs from the legacy control total by at most this percentage of the legacy units.",
+        LOCAL,
+        min_value=D("0"),
+        max_value=D("100"),
+        unit="%",
+        control=True,
+    )
+)
+register(
+    RuleDefinition(
         "waves.max_orders",
         "int",
         50,

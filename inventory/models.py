@@ -221,6 +221,7 @@ class StockMove(models.Model):
         STATUS = "STATUS", "Status change"
         RETURN = "RETURN", "Return"
         SCRAP = "SCRAP", "Scrap"
+        OPENING = "OPENING", "Opening balance (cutover)"
 
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="moves")
     lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="moves")

@@ -10,9 +10,9 @@ included) by the autouse fixture in ``tests/conftest.py``; a test during which a
 naming the table, the writer and the line.
 
 Rules:
-- the writer is the innermost frame in ``governance/``, ``inventory/``, ``orders/``, ``warehouse/``,
-  ``reporting/`` or ``distribution_erp/`` (skipping ``distribution_erp/db.py``, whose helpers write for their
-  caller); frames in ``tests/``, migrations and management commands of the tests are not judged;
+- the writer is the innermost frame in ``governance/``, ``inventory/``, ``orders/``, ``warehouse/``, ``cutover/``,
+  ``reporting/`` or ``distribution_erp/`` (skipping ``distribution_erp/db.py``, whose helpers write for their caller);
+  frames in ``tests/``, migrations and management commands of the tests are not judged;
 - ``distribution_erp`` itself owns no rows; its API plumbing (``distribution_erp/api/``) may write governance's
   platform tables (idempotency records, API tokens); its pages (``distribution_erp/web/``) and the demo loader
   write nothing themselves and call services;
@@ -28,7 +28,7 @@ import threading
 from dataclasses import dataclass
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-APPS = ("governance", "inventory", "orders", "warehouse", "reporting")
+APPS = ("governance", "inventory", "orders", "warehouse", "cutover", "reporting")
 TRANSPARENT = (os.path.join("distribution_erp", "db.py"),)
 #: (writer, owner) pairs that are not violations.
 ALLOWED = {

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["governance", "inventory", "orders", "warehouse", "reporting"]
+LAYERS = ["governance", "inventory", "orders", "warehouse", "cutover", "reporting"]
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

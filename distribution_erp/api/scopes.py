@@ -47,6 +47,7 @@ AREAS: dict[str, str] = {
     "orders.api": "orders",
     "inventory.api": "inventory",
     "warehouse.api": "warehouse",
+    "cutover.api": "inventory",  # cutover imports: master data and opening stock
     "governance.api": "governance",
     "reporting.api": READ_ONLY,
     "distribution_erp.api.docs": READ_ONLY,

@@ -15,6 +15,7 @@ APP_API_URLS = [
     "inventory.api.urls",
     "orders.api.urls",
     "warehouse.api.urls",
+    "cutover.api.urls",
     "reporting.api.urls",
 ]
 
