@@ -128,15 +128,20 @@ class ImportBatchViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveMod
 
     @extend_schema(
         summary="The import kinds and their columns",
+        operation_id="import_batches_templates_list",
         responses=inline_serializer(
-            "ImportKinds", {"kind": serializers.CharField(), "columns": serializers.ListField()}
+            "ImportKinds", {"kind": serializers.CharField(), "columns": serializers.ListField()}, many=True
         ),
     )
     @action(detail=False, methods=["get"])
     def templates(self, request):
         return Response([{"kind": kind, "columns": describe(kind)} for kind in IMPORT_KINDS + ("CONTROL_TOTALS",)])
 
-    @extend_schema(summary="The CSV template of one kind", responses={(200, "text/csv"): OpenApiResponse(str)})
+    @extend_schema(
+        summary="The CSV template of one kind",
+        operation_id="import_batches_template_retrieve",
+        responses={(200, "text/csv"): OpenApiResponse(str)},
+    )
     @action(detail=False, methods=["get"], url_path=r"templates/(?P<kind>[A-Za-z_]{1,30})")
     def template(self, request, kind=None):
         kind = kind.upper()
