@@ -18,10 +18,20 @@ RETRY = {
 
 @shared_task(name="orders.tasks.allocate_order_task", **RETRY)
 def allocate_order_task(order_id: int) -> dict:
-    """Allocate one released order. Safe to run twice: a second run finds nothing left to allocate."""
+    """Allocate one released order (rows written before releases were batched by site). Safe to run twice: a
+    second run finds nothing left to allocate."""
     from orders.services import allocate_orders
 
     return allocate_orders([order_id])
+
+
+@shared_task(name="orders.tasks.allocate_released_task", soft_time_limit=20, time_limit=25, **RETRY)
+def allocate_released_task(site_id: int) -> dict:
+    """Allocate the site's released orders waiting for their first allocation, in batches, highest priority
+    first (what a release triggers). Safe to run twice: a second run finds nothing waiting."""
+    from orders.services.allocation import allocate_released
+
+    return allocate_released(site_id)
 
 
 @shared_task(name="orders.tasks.fill_backorders_task", **RETRY)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from distribution_erp.db import (
@@ -277,6 +277,56 @@ def orders_waiting_for(item_ids: list[int] | None = None) -> list[int]:
             seen.add(row["order_id"])
             out.append(row["order_id"])
     return out
+
+
+#: rounds of ``BATCH_SIZE`` orders one ``allocate_released`` run takes before it hands the rest to a new task
+RELEASED_ROUNDS = 10
+
+
+def released_waiting(site_id: int, *, exclude: set[int] | frozenset = frozenset(), limit: int = BATCH_SIZE) -> list:
+    """Ids of the site's released orders that no allocation has looked at yet (no decision recorded), in the
+    engine's priority order (priority, promised date, release time, id): what a release is waiting for."""
+    tried = AllocationDecision.objects.filter(order_id=OuterRef("pk"))
+    rows = (
+        SalesOrder.objects.filter(site_id=site_id, status=S.RELEASED)
+        .exclude(pk__in=list(exclude))
+        .exclude(Exists(tried))
+        .order_by("priority", "promised_date", "released_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    return list(rows[:limit])
+
+
+def allocate_released(site_id: int, *, batch_size: int = BATCH_SIZE, rounds: int = RELEASED_ROUNDS) -> dict:
+    """Allocate the site's released orders waiting for their first allocation, ``batch_size`` orders per
+    transaction (one ``allocate_orders`` call), highest priority first. Each round asks again, so an order of
+    higher priority released meanwhile goes before the lower ones still waiting. Idempotent: a second run finds
+    nothing waiting (and ``allocate_orders`` allocates nothing twice). After ``rounds`` rounds the rest is handed
+    to a new task through the outbox. Returns the summed counts and ``batches``."""
+    total = {"orders": 0, "allocated_units": 0, "backordered_units": 0, "waiting_units": 0, "batches": 0}
+    done: set[int] = set()
+    for _ in range(rounds):
+        ids = released_waiting(site_id, exclude=done, limit=batch_size)
+        if not ids:
+            return total
+        counts = allocate_orders(ids)
+        done.update(ids)
+        total["batches"] += 1
+        for key in ("orders", "allocated_units", "backordered_units", "waiting_units"):
+            total[key] += counts.get(key, 0)
+    if released_waiting(site_id, exclude=done, limit=1):
+        with transaction.atomic():
+            enqueue_released_allocation(site_id)
+    return total
+
+
+def enqueue_released_allocation(site_id: int) -> None:
+    """In the caller's transaction: an outbox row that runs ``allocate_released`` for the site (one waiting row
+    per site: releases while it waits share it)."""
+    from governance.services.outbox import enqueue_task
+    from orders.tasks import allocate_released_task
+
+    enqueue_task(allocate_released_task, args=[site_id], site=site_id, dedup_key=f"allocate_released:{site_id}")
 
 
 def fill_backorders(*, item_ids: list[int] | None = None, batch_size: int = BATCH_SIZE) -> dict:

@@ -432,11 +432,11 @@ def credit_decision(*, credit_limit: Decimal, open_value: Decimal, order_value: 
     return None
 
 
-def _enqueue_allocation(order_id: int) -> None:
-    from governance.services.outbox import enqueue_task
-    from orders.tasks import allocate_order_task
+def _enqueue_allocation(order: SalesOrder) -> None:
+    """The allocation of a released order: the site's batched allocation task, through the outbox."""
+    from .allocation import enqueue_released_allocation
 
-    enqueue_task(allocate_order_task, args=[order_id], dedup_key=f"allocate_order:{order_id}")  # the outbox
+    enqueue_released_allocation(order.site_id)
 
 
 @atomic_with_retry
@@ -486,7 +486,7 @@ def release_order(*, user, order: SalesOrder) -> SalesOrder:
     locked.status = S.RELEASED
     locked.released_at = timezone.now()
     locked.save()
-    _enqueue_allocation(locked.pk)
+    _enqueue_allocation(locked)
     emit_order_event("order.released", locked)
     return locked
 
@@ -526,7 +526,7 @@ def _on_hold_approved(approval: ApprovalRequest, user) -> None:
     resolve_exceptions_for_subject(
         subject=order, code="CREDIT_HOLD", user=user, note=f"Hold released by {user} (approval {approval.pk})."
     )
-    _enqueue_allocation(order.pk)
+    _enqueue_allocation(order)
 
 
 def _on_hold_rejected(approval: ApprovalRequest, user) -> None:

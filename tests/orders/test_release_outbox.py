@@ -40,7 +40,9 @@ def waiting_rows():
 
 
 def allocation_rows(order_id):
-    return OutboxMessage.objects.filter(topic="orders.tasks.allocate_order_task", args=[order_id])
+    """The release's allocation: the batched task of the order's site."""
+    site_id = SalesOrder.objects.get(pk=order_id).site_id
+    return OutboxMessage.objects.filter(topic="orders.tasks.allocate_released_task", args=[site_id])
 
 
 def test_a_release_writes_its_allocation_to_the_outbox_and_the_relay_runs_it(
@@ -56,7 +58,7 @@ def test_a_release_writes_its_allocation_to_the_outbox_and_the_relay_runs_it(
     assert SalesOrder.objects.get(pk=order_id).status == SalesOrder.Status.RELEASED
     pending = waiting_rows()
     # the allocation, the backorder fill the opening stock queued, and the order.released event
-    assert {"orders.tasks.allocate_order_task", "order.released"} <= set(pending.values_list("topic", flat=True))
+    assert {"orders.tasks.allocate_released_task", "order.released"} <= set(pending.values_list("topic", flat=True))
     count = pending.count()
     assert relay_outbox()["sent"] == count
     assert SalesOrder.objects.get(pk=order_id).status == SalesOrder.Status.ALLOCATED
