@@ -2,10 +2,12 @@
 
 from django.contrib import admin
 
+from governance.admin import ScopedModelAdmin
+
 from .models import ImportBatch, ImportRowError, Reconciliation, ReconciliationLine
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ScopedModelAdmin):
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -139,7 +139,9 @@ def test_an_existing_lot_must_keep_its_expiry_and_one_new_lot_has_one_expiry(sit
         "A-1,MILK,1,,NEW1,2027-04-01,AVAILABLE",
         "A-1,MILK,1,,NEW1,2027-05-01,HOLD",
     )
-    batch = validate_batch(user=lead, batch=create_batch(user=lead, site=site, kind="OPENING_BALANCES", content=content))
+    batch = validate_batch(
+        user=lead, batch=create_batch(user=lead, site=site, kind="OPENING_BALANCES", content=content)
+    )
     assert errors_of(batch) == {(2, "expiry_date", "expiry_mismatch"), (4, "expiry_date", "expiry_mismatch")}
 
 
@@ -201,7 +203,10 @@ def test_items_with_units_and_barcodes_go_through_create_item(site, lead, approv
     assert ItemBarcode.objects.filter(item=bolt).count() == 2
     assert Item.objects.get(sku="NEW-2").lot_tracked
     # the same SKUs again: duplicates against the database
-    again = validate_batch(user=lead, batch=create_batch(user=lead, site=site, kind="ITEMS", content=csv_of(*content.decode().splitlines()[:2])))
+    again = validate_batch(
+        user=lead,
+        batch=create_batch(user=lead, site=site, kind="ITEMS", content=csv_of(*content.decode().splitlines()[:2])),
+    )
     assert errors_of(again) == {(2, "sku", "unique")}
 
 
@@ -230,11 +235,15 @@ def test_upload_refusals(site, lead, operator, outsider):
         create_batch(user=lead, site=site, kind="OPENING_BALANCES", content=csv_of("sku,quantity", "X,1"))
     assert {e["code"] for e in missing.value.errors} == {"missing_column"}
     with pytest.raises(ValidationFailed):
-        create_batch(user=lead, site=site, kind="OPENING_BALANCES", content=csv_of("sku,location,quantity,colour", "X,A,1,red"))
+        create_batch(
+            user=lead, site=site, kind="OPENING_BALANCES", content=csv_of("sku,location,quantity,colour", "X,A,1,red")
+        )
     with pytest.raises(ValidationFailed):
         create_batch(user=lead, site=site, kind="OPENING_BALANCES", content=csv_of(OB))
     with pytest.raises(ValidationFailed):
-        create_batch(user=lead, site=site, kind="OPENING_BALANCES", content=b"location,sku,quantity\r\n\xff\xfe,1,1\r\n")
+        create_batch(
+            user=lead, site=site, kind="OPENING_BALANCES", content=b"location,sku,quantity\r\n\xff\xfe,1,1\r\n"
+        )
     with pytest.raises(ValidationFailed):
         create_batch(user=lead, site=site, kind="PRICES", content=csv_of("a", "b"))
     with pytest.raises(ValidationFailed):
@@ -278,7 +287,11 @@ def test_xlsx_and_json_rows_and_the_template(site, lead, bins, goods):
 def test_reconciliation_against_control_totals_with_the_site_tolerance(site, lead, approver, bins, goods, admin_user):
     set_rule_now(key="cutover.reconciliation_tolerance_percent", value="5", site=site)
     content = csv_of(OB + ",unit_cost", "A-1,WIDGET,100,,,,,3.00", "A-1,MILK,10,,L1,2027-01-01,,")
-    batch = approve(validate_batch(user=lead, batch=create_batch(user=lead, site=site, kind="OPENING_BALANCES", content=content)), lead, approver)
+    batch = approve(
+        validate_batch(user=lead, batch=create_batch(user=lead, site=site, kind="OPENING_BALANCES", content=content)),
+        lead,
+        approver,
+    )
     assert batch.status == "POSTED"
     totals = csv_of("sku,site,units,value", "WIDGET,DC1,104,312.00", "MILK,,12,", "GHOST,DC1,5,")
     rec = reconcile_batch(user=lead, batch=batch, content=totals, file_name="totals.csv")
@@ -292,7 +305,9 @@ def test_reconciliation_against_control_totals_with_the_site_tolerance(site, lea
     assert rec.lines_outside == 2 and not rec.within_tolerance
 
     with pytest.raises(ValidationFailed) as bad:
-        reconcile_batch(user=lead, batch=batch, rows=[{"sku": "WIDGET", "units": "x"}, {"sku": "MILK", "site": "DC2", "units": 1}])
+        reconcile_batch(
+            user=lead, batch=batch, rows=[{"sku": "WIDGET", "units": "x"}, {"sku": "MILK", "site": "DC2", "units": 1}]
+        )
     assert {e["code"] for e in bad.value.errors} == {"invalid", "other_site"}
     assert batch.reconciliations.count() == 1
     draft = create_batch(user=lead, site=site, kind="OPENING_BALANCES", content=content)

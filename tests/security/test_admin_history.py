@@ -26,7 +26,7 @@ from tests.factories import ItemFactory, LocationFactory, ZoneFactory, set_rule_
 
 pytestmark = pytest.mark.django_db
 
-APPS = ("governance", "inventory", "orders", "warehouse", "reporting")
+APPS = ("governance", "inventory", "orders", "warehouse", "cutover", "reporting")
 
 
 def _staff(make_user, role, site, *, username, perms=("view",)):
@@ -234,6 +234,7 @@ SITE_PATHS = {
     "orders.transferorder": ("from_site", "to_site"),
     "orders.shipnoticeline": ("po_line__purchase_order__site",),
     "warehouse.discrepancy": ("receipt__site",),
+    "cutover.reconciliation": ("batch__site",),
 }
 #: rows of a user: another user's are not visible
 USER_PATHS = {
@@ -294,6 +295,23 @@ def _own_and_other(model, user, site):
     return qs.filter(mine).first(), others.first()
 
 
+def _cutover_batch(site, *, lead, approver):
+    """An opening-balance batch of ``site``, posted (approved by ``approver``) and reconciled, through the services."""
+    from cutover.services import create_batch, reconcile_batch, request_post, validate_batch
+    from governance.services import decide_approval
+    from inventory.models import Item
+
+    location = LocationFactory(site=site, code=f"CUT-{site.code}", kind=Location.Kind.STORAGE)
+    sku = Item.objects.filter(lot_tracked=False, active=True).order_by("pk").values_list("sku", flat=True).first()
+    content = f"location,sku,quantity\r\n{location.code},{sku},1\r\n".encode()
+    batch = create_batch(user=lead, site=site, kind="OPENING_BALANCES", content=content)
+    batch = validate_batch(user=lead, batch=batch)
+    batch, approval = request_post(user=lead, batch=batch)
+    decide_approval(approval=approval, user=approver, approve=True)
+    batch.refresh_from_db()
+    reconcile_batch(user=lead, batch=batch, rows=[{"sku": sku, "units": 1}])
+
+
 @pytest.fixture
 def network(admin_user, make_user, django_capture_on_commit_callbacks):
     """The small demo network (5 sites with activity, through the services) and what it lacks, also through the
@@ -321,6 +339,7 @@ def network(admin_user, make_user, django_capture_on_commit_callbacks):
             user=user, key=f"k-{site.code}", method="POST", path="/x/", request_hash="0" * 64
         )
         PutawayRule.objects.create(site=site, priority=1, abc_class="A", location_kinds="STORAGE")
+        _cutover_batch(site, lead=admin_user, approver=user)
         with django_capture_on_commit_callbacks(execute=True):
             request_run(user=admin_user, site=site)
         # a webhook subscription of each site's staff and a delivery of an event of its site
