@@ -1,10 +1,10 @@
 """Cutover: bringing a site's legacy data onto the system (issue 13, "Cutover import").
 
-Import batches of items, locations and zones, customers, suppliers and opening balances are uploaded (CSV, XLSX or
-JSON rows), dry-run validated through the same services and rules as live work (every error at once, nothing
-written), posted after one approval per batch (kind ``CUTOVER_BATCH``, decided by someone other than the requester)
-in one transaction through the owners' services (opening balances through the inventory ledger with move kind
-``OPENING``), once, and reconciled against the legacy control totals.
+Import batches of items, locations and zones, customers, suppliers, site rule overrides and opening balances
+are uploaded (CSV, XLSX or JSON rows), dry-run validated through the same services and rules as live work (every
+error at once, nothing written), posted after one approval per batch (kind ``CUTOVER_BATCH``, decided by someone
+other than the requester) in one transaction through the owners' services (opening balances through the inventory
+ledger with move kind ``OPENING``), once, and reconciled against the legacy control totals.
 
 Layering: this app calls services of governance, inventory, orders (customers, suppliers) and reads warehouse-free
 data only, so it sits between warehouse and reporting in the one-way order

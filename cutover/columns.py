@@ -170,6 +170,11 @@ KINDS: dict[str, tuple[Column, ...]] = {
         C("status", "text", "AVAILABLE (default), RECEIVED, HOLD or DAMAGED", max_length=12),
         C("unit_cost", "decimal", "Cost of one base unit (default: the item's standard cost)"),
     ),
+    "SITE_RULES": (
+        C("key", "text", "Rule key, e.g. picking.min_shelf_life_days (GET /api/v1/site-rules/ lists them)", True, 100),
+        C("value", "text", "The site's value, of the rule's type and within its bounds", True, 60),
+        C("reason", "text", "Why the site differs (default: the batch number)", max_length=300),
+    ),
     # not an import kind: the legacy control totals a posted opening-balance batch is reconciled against
     "CONTROL_TOTALS": (
         C("sku", "text", "Item number", True, 40),
@@ -178,7 +183,7 @@ KINDS: dict[str, tuple[Column, ...]] = {
         C("value", "decimal", "Value of those units in the legacy system"),
     ),
 }
-IMPORT_KINDS = ("ITEMS", "LOCATIONS", "CUSTOMERS", "SUPPLIERS", "OPENING_BALANCES")
+IMPORT_KINDS = ("ITEMS", "LOCATIONS", "CUSTOMERS", "SUPPLIERS", "OPENING_BALANCES", "SITE_RULES")
 #: the columns that identify a row: no two rows of one file may share them
 KEYS: dict[str, tuple[str, ...]] = {
     "ITEMS": ("sku",),
@@ -186,6 +191,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "CUSTOMERS": ("code",),
     "SUPPLIERS": ("code",),
     "OPENING_BALANCES": ("location", "sku", "lot", "status"),
+    "SITE_RULES": ("key",),
     "CONTROL_TOTALS": ("sku", "site"),
 }
 

@@ -19,6 +19,7 @@ class ImportBatch(models.Model):
         CUSTOMERS = "CUSTOMERS", "Customers"
         SUPPLIERS = "SUPPLIERS", "Suppliers"
         OPENING_BALANCES = "OPENING_BALANCES", "Opening balances"
+        SITE_RULES = "SITE_RULES", "Site rule overrides"
 
     class Status(models.TextChoices):
         DRAFT = "DRAFT", "Uploaded, not validated"

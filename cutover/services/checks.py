@@ -21,6 +21,7 @@ from django.db import transaction
 
 from distribution_erp.errors import DomainError, ValidationFailed
 from governance.models import Site
+from governance.services.rules import set_rule_value
 from inventory.models import InventoryStatus, Item, Location, Lot, StockMove, StockQuant, Zone
 from inventory.services import MoveLine, create_item, create_location, create_zone, post_moves, virtual_location
 from inventory.services.master import bulk_add_items
@@ -132,7 +133,23 @@ def _supplier_row(*, user, site: Site, values: dict) -> None:
     create_supplier(user=user, code=values["code"], name=values["name"], **fields)
 
 
-MASTER = {"ITEMS": _item_row, "LOCATIONS": _location_row, "CUSTOMERS": _customer_row, "SUPPLIERS": _supplier_row}
+def _rule_row(*, user, site: Site, values: dict) -> None:
+    """A local override through set_rule_value: refused for enterprise-standardized rules and values out of
+    bounds; an override of a control rule becomes a pending RULE_CHANGE that a second person approves."""
+    set_rule_value(
+        user=user, key=values["key"], value=values["value"], reason=values.get("reason") or "Cutover import", site=site
+    )
+
+
+MASTER = {
+    "ITEMS": _item_row,
+    "LOCATIONS": _location_row,
+    "CUSTOMERS": _customer_row,
+    "SUPPLIERS": _supplier_row,
+    "SITE_RULES": _rule_row,
+}
+#: a service's field name -> the file's column, per kind (a rule override refused for its site: the key's fault)
+RENAME = {"SITE_RULES": {"site": "key"}}
 CHUNK = 500
 
 
@@ -163,7 +180,7 @@ def run_master(*, kind: str, site: Site, user, rows, post: bool, progress: Progr
                 with transaction.atomic():
                     apply_row(user=user, site=site, values=values)
             except DomainError as exc:
-                errors = errors_of(number, exc)
+                errors = errors_of(number, exc, RENAME.get(kind))
         outcome.errors.extend(errors)
         if not errors:
             outcome.valid_rows += 1

@@ -314,3 +314,54 @@ def test_reconciliation_against_control_totals_with_the_site_tolerance(site, lea
     with pytest.raises(StateConflict):
         reconcile_batch(user=lead, batch=draft, rows=[{"sku": "WIDGET", "units": 1}])
     assert ApprovalRequest.objects.filter(kind="CUTOVER_BATCH").count() == 1
+
+
+def test_the_dry_run_stores_its_progress_as_it_goes(site, lead, bins, goods, monkeypatch):
+    from cutover.services import checks
+
+    seen = []
+    original = checks.check_balances
+
+    def spy(**kwargs):
+        progress = kwargs["progress"]
+
+        def record(done):
+            progress(done)
+            seen.append(ImportBatch.objects.get().rows_done)
+
+        return original(**{**kwargs, "progress": record, "every": 2})
+
+    monkeypatch.setattr("cutover.services.batches.check_balances", spy)
+    rows = [f"A-1,WIDGET,1,,,,{status}" for status in ("AVAILABLE", "HOLD", "DAMAGED", "RECEIVED")]
+    batch = validate_batch(
+        user=lead, batch=create_batch(user=lead, site=site, kind="OPENING_BALANCES", content=csv_of(OB, *rows))
+    )
+    assert batch.status == "VALIDATED"
+    assert seen[0] < 4 and seen == sorted(seen) and seen[-1] == 4
+
+
+def test_site_rule_overrides_go_through_set_rule_value(site, lead, approver):
+    from governance.models import RuleChange, SiteRuleValue
+    from governance.services import get_rule
+
+    content = csv_of(
+        "key,value,reason",
+        "shipping.sscc_extension_digit,4,legacy numbering",
+        "cutover.reconciliation_tolerance_percent,2,",  # a control rule: waits for a second person
+        "shipping.gs1_company_prefix_digits,8,",  # enterprise standard: no site may differ
+        "no.such.rule,1,",
+        "shipping.sscc_extension_digit,3,",  # twice
+        "waves.max_orders,-5,",  # below its minimum
+    )
+    batch = validate_batch(user=lead, batch=create_batch(user=lead, site=site, kind="SITE_RULES", content=content))
+    found = errors_of(batch)
+    assert {(4, "key", "enterprise_rule"), (5, "key", "unknown_rule"), (6, "key", "duplicate")} <= found
+    assert any(row == 7 and column == "value" for row, column, _ in found)
+    assert not SiteRuleValue.objects.filter(site=site).exists() and not RuleChange.objects.exists()
+
+    good = create_batch(user=lead, site=site, kind="SITE_RULES", content=csv_of(*content.decode().splitlines()[:3]))
+    good = approve(validate_batch(user=lead, batch=good), lead, approver)
+    assert good.status == "POSTED" and good.posted_rows == 2
+    assert get_rule("shipping.sscc_extension_digit", site) == 4
+    assert RuleChange.objects.get().status == "PENDING"  # the control rule's override waits for its own approval
+    assert get_rule("cutover.reconciliation_tolerance_percent", site) == Decimal("0.5")
