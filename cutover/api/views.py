@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -129,9 +129,22 @@ class ImportBatchViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveMod
     @extend_schema(
         summary="The import kinds and their columns",
         operation_id="import_batches_templates_list",
-        responses=inline_serializer(
-            "ImportKinds", {"kind": serializers.CharField(), "columns": serializers.ListField()}, many=True
-        ),
+        # a plain list (not paginated): a raw schema, so the generator does not wrap it in a page
+        responses={
+            200: OpenApiResponse(
+                response={
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "kind": {"type": "string"},
+                            "columns": {"type": "array", "items": {"type": "object"}},
+                        },
+                        "required": ["kind", "columns"],
+                    },
+                }
+            )
+        },
     )
     @action(detail=False, methods=["get"])
     def templates(self, request):
