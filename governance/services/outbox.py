@@ -148,9 +148,41 @@ def _write(kind, topic, *, delay_seconds, dedup_key, site, **fields) -> OutboxMe
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
     if not delay_seconds:
-        pk = row.pk
-        transaction.on_commit(lambda: publish_now([pk]))
+        _publish_after_commit(row.pk)
     return row
+
+
+class _AfterCommit:
+    """The rows one transaction wrote, published together by one after-commit callback (a transaction that writes
+    200 events makes one claim and one round of publishing, not 200)."""
+
+    def __init__(self, pk: int, savepoints: set):
+        self.ids = [pk]
+        self.started = False
+        self.savepoints = savepoints  # where it was registered: rows of the same (or a nested) block join it
+
+    def __call__(self) -> None:
+        self.started = True  # rows written from now on (tasks run inline, the next transaction) start a new batch
+        publish_now(self.ids)
+
+
+def _publish_after_commit(pk: int) -> None:
+    batch = getattr(connection, "_outbox_after_commit", None)
+    here = set(connection.savepoint_ids)
+    # join the pending batch of this block (or of a block that encloses this one); Django drops a callback when
+    # its savepoint rolls back and runs and forgets it at commit; a block that ended (a released savepoint)
+    # starts a new batch, which costs one more callback but never loses a row
+    if (
+        batch is not None
+        and not batch.started
+        and batch.savepoints <= here
+        and any(entry[1] is batch for entry in connection.run_on_commit)
+    ):
+        batch.ids.append(pk)
+        return
+    batch = _AfterCommit(pk, here)
+    connection._outbox_after_commit = batch
+    transaction.on_commit(batch)
 
 
 def _json(value) -> str:

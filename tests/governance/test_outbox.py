@@ -81,6 +81,37 @@ def test_the_row_is_written_in_the_business_transaction_and_runs_after_commit(dj
     assert row.dispatched_at and row.done_at and row.attempts == 1 and row.last_error == ""
 
 
+def test_one_transaction_publishes_its_rows_with_one_callback(django_capture_on_commit_callbacks):
+    """200 events of one allocation are one claim and one round of publishing, not 200 callbacks."""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            for value in range(5):
+                enqueue_task(probe, args=[value])
+            with pytest.raises(ZeroDivisionError):
+                with transaction.atomic():  # a savepoint rolled back: its row is gone, the others still go
+                    enqueue_task(probe, args=[99])
+                    raise ZeroDivisionError
+            enqueue_task(probe, args=[5])
+    assert len(callbacks) == 1
+    assert sorted(RUNS) == [0, 1, 2, 3, 4, 5]
+    assert OutboxMessage.objects.filter(done_at__isnull=True).count() == 0
+    with django_capture_on_commit_callbacks(execute=True) as later:
+        with transaction.atomic():
+            enqueue_task(probe, args=[6])
+    assert len(later) == 1 and RUNS[-1] == 6  # the next transaction starts its own batch
+
+
+def test_a_savepoint_that_rolls_back_its_first_row_does_not_lose_the_later_ones(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            with pytest.raises(ZeroDivisionError):
+                with transaction.atomic():
+                    enqueue_task(probe, args=[1])  # registers the batch inside the savepoint
+                    raise ZeroDivisionError
+            enqueue_task(probe, args=[2])  # the batch's callback is gone: a new one
+    assert RUNS == [2]
+
+
 def test_a_rolled_back_transaction_leaves_no_row_and_runs_nothing(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(ZeroDivisionError):
