@@ -439,6 +439,14 @@ def _enqueue_allocation(order: SalesOrder) -> None:
     enqueue_released_allocation(order.site_id)
 
 
+def _enqueue_order_allocation(order: SalesOrder) -> None:
+    """The allocation of one order that allocation has seen before (released again from a hold)."""
+    from governance.services.outbox import enqueue_task
+    from orders.tasks import allocate_order_task
+
+    enqueue_task(allocate_order_task, args=[order.pk], site=order.site_id, dedup_key=f"allocate_order:{order.pk}")
+
+
 @atomic_with_retry
 def release_order(*, user, order: SalesOrder) -> SalesOrder:
     """Release for allocation (validating a draft first). A credit problem puts it ON_HOLD with an exception
@@ -526,7 +534,10 @@ def _on_hold_approved(approval: ApprovalRequest, user) -> None:
     resolve_exceptions_for_subject(
         subject=order, code="CREDIT_HOLD", user=user, note=f"Hold released by {user} (approval {approval.pk})."
     )
-    _enqueue_allocation(order)
+    # not the site's batch: that takes only orders no allocation has looked at yet, and an order held after
+    # allocation (or after waiting) has decisions and may hold allocations: it is allocated (its status derived
+    # again) by its own task (chaos short run: an order released from hold stayed RELEASED)
+    _enqueue_order_allocation(order)
 
 
 def _on_hold_rejected(approval: ApprovalRequest, user) -> None:

@@ -142,6 +142,27 @@ def test_credit_hold_needs_an_approver_who_is_not_the_requester(
     assert not ExceptionCase.objects.filter(code__code="CREDIT_HOLD", status="OPEN").exists()
 
 
+def test_an_allocated_order_held_and_released_again_is_allocated_again_not_left_released(
+    new_order, item, site, storage, stock, coordinator, make_user, django_capture_on_commit_callbacks
+):
+    """The site's batched release allocation only takes orders allocation has not seen; an order released from a
+    manual hold has been seen (chaos short run: it stayed RELEASED with its allocations)."""
+    from orders.services import hold_order
+
+    stock(item, storage, 50)
+    with django_capture_on_commit_callbacks(execute=True):
+        order = release_order(user=coordinator, order=new_order([("WIDGET", 4)]))
+    order.refresh_from_db()
+    assert order.status == S.ALLOCATED
+    hold_order(user=coordinator, order=order, reason="customer called")
+    approval = ApprovalRequest.objects.get(kind="ORDER_HOLD", object_id=order.pk, status="PENDING")
+    with django_capture_on_commit_callbacks(execute=True):
+        decide_approval(approval=approval, user=make_user("supervisor", site), approve=True)
+    order.refresh_from_db()
+    assert order.status == S.ALLOCATED
+    assert find_inventory_drift() == []
+
+
 def test_overdue_customer_is_held_whatever_the_amount(new_order, item, site, coordinator):
     cust = CustomerFactory(home_site=site, credit_overdue=True)
     order = release_order(user=coordinator, order=new_order([("WIDGET", 1)], cust=cust))
