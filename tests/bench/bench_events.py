@@ -24,42 +24,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-BENCH_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/erp_bench")
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    base, name = url.split("?")[0].rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django() -> None:
-    os.environ["DATABASE_URL"] = BENCH_URL
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "distribution_erp.settings")
-    os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
-    os.environ.setdefault("DJANGO_DEBUG", "0")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    import logging
-
-    logging.getLogger("celery").setLevel(logging.WARNING)
+from tests.bench.benchdb import setup_django, truncate  # noqa: E402
 
 
 def wipe() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        cur.execute(
-            "TRUNCATE governance_site, inventory_item, orders_customer, governance_outboxmessage, "
-            "governance_webhooksubscription, governance_exceptioncase, auth_user CASCADE"
-        )
+    truncate(
+        "governance_site",
+        "inventory_item",
+        "orders_customer",
+        "governance_outboxmessage",
+        "governance_webhooksubscription",
+        "governance_exceptioncase",
+        "auth_user",
+    )
 
 
 def main() -> None:
@@ -67,7 +44,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--orders", type=int, default=200)
     args = parser.parse_args()
-    ensure_database(BENCH_URL)
+    os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_TARGETS", "1")  # the receiver listens on 127.0.0.1 (DEBUG is off)
     setup_django()
     wipe()
 
