@@ -16,24 +16,26 @@ def visible_batches(user):
     )
 
 
+#: the columns of a reconciliation line, in order: the CSV download and the API answer show the same
+RECONCILIATION_COLUMNS = (
+    "sku",
+    "site",
+    "legacy_units",
+    "system_units",
+    "difference_units",
+    "difference_percent",
+    "unit_cost",
+    "legacy_value",
+    "system_value",
+    "value_difference",
+    "within_tolerance",
+)
+
+
 def reconciliation_csv(rec: Reconciliation) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        [
-            "sku",
-            "site",
-            "legacy_units",
-            "system_units",
-            "difference_units",
-            "difference_percent",
-            "unit_cost",
-            "legacy_value",
-            "system_value",
-            "value_difference",
-            "within_tolerance",
-        ]
-    )
+    writer.writerow(RECONCILIATION_COLUMNS)
     for line in rec.lines.select_related("site").order_by("within_tolerance", "sku"):
         writer.writerow(
             [

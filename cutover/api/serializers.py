@@ -6,6 +6,7 @@ from governance.models import Site
 
 from ..columns import IMPORT_KINDS
 from ..models import ImportBatch, ImportRowError, Reconciliation, ReconciliationLine
+from ..selectors import RECONCILIATION_COLUMNS
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):
@@ -76,19 +77,7 @@ class ReconciliationLineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReconciliationLine
-        fields = [
-            "sku",
-            "site",
-            "legacy_units",
-            "system_units",
-            "difference_units",
-            "difference_percent",
-            "unit_cost",
-            "legacy_value",
-            "system_value",
-            "value_difference",
-            "within_tolerance",
-        ]
+        fields = list(RECONCILIATION_COLUMNS)
 
 
 class ReconciliationSerializer(serializers.ModelSerializer):
