@@ -881,22 +881,6 @@ class ApiTokenAdmin(ScopedModelAdmin):
     """API tokens: listed and revoked here, made with ``manage.py create_api_token``. The digest is never shown.
     Staff who are not enterprise admins see only their own tokens."""
 
-    list_display = (
-        "prefix",
-        "user",
-        "name",
-        "scope_list",
-        "created_at",
-        "created_by",
-        "expires_at",
-        "revoked_at",
-        "revoked_by",
-        "last_used_at",
-        "active",
-    )
-    list_filter = ("revoked_at", "expires_at")
-    search_fields = ("user__username", "name", "prefix")
-    list_select_related = ("user", "created_by", "revoked_by")
     fields = (
         "prefix",
         "user",
@@ -910,6 +894,10 @@ class ApiTokenAdmin(ScopedModelAdmin):
         "last_used_at",
     )
     readonly_fields = fields
+    list_display = (*fields, "active")
+    list_filter = ("revoked_at", "expires_at")
+    search_fields = ("user__username", "name", "prefix")
+    list_select_related = ("user", "created_by", "revoked_by")
     actions = ["revoke"]
 
     def get_queryset(self, request):
