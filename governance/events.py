@@ -29,6 +29,7 @@ EVENT_TYPES: dict[str, str] = {
     "order.shipped": "A shipment left with units of the order (status PARTIALLY_SHIPPED or SHIPPED).",
     "order.cancelled": "A sales order was cancelled.",
     "shipment.confirmed": "A shipment left the site, with its carrier and tracking number.",
+    "shipment.tracking_corrected": "A shipped shipment's carrier or tracking number was corrected (old and new).",
     "receipt.confirmed": "Goods were received against a purchase order or transfer, with discrepancies.",
     "transfer.shipped": "A transfer order left its source site.",
     "transfer.received": "A transfer order was received at its destination.",

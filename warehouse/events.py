@@ -50,6 +50,32 @@ def emit_shipment_confirmed(shipment) -> None:
     )
 
 
+def tracking_correction_data(shipment, *, previous_carrier: str, previous_tracking_number: str) -> dict:
+    """Pure: a shipped shipment's tracking as it is now and as it was before the correction."""
+    return {
+        "status": shipment.status,
+        "carrier": shipment.carrier,
+        "tracking_number": shipment.tracking_number,
+        "previous_carrier": previous_carrier,
+        "previous_tracking_number": previous_tracking_number,
+        "customer": shipment.customer_code,
+        "shipped_at": shipment.shipped_at.isoformat() if shipment.shipped_at else None,
+    }
+
+
+def emit_tracking_corrected(shipment, *, previous_carrier: str, previous_tracking_number: str) -> None:
+    emit(
+        "shipment.tracking_corrected",
+        site=shipment.site,
+        document_type="shipment",
+        document_id=shipment.pk,
+        number=shipment.number,
+        data=tracking_correction_data(
+            shipment, previous_carrier=previous_carrier, previous_tracking_number=previous_tracking_number
+        ),
+    )
+
+
 def emit_receipt_confirmed(receipt, discrepancies: list) -> None:
     """``discrepancies``: the receipt's Discrepancy rows (saved or not)."""
     from inventory.models import Item

@@ -61,12 +61,38 @@ def test_zpl_labels_carry_each_packages_sscc_with_its_check_digit(api, shipment_
     assert api(outsider).get(f"/api/v1/shipments/{pk}/labels/").status_code == 404
 
 
-def test_a_reader_gets_409_before_the_labels_were_printed(api, shipment_id, make_user, site):
+def test_packing_gives_the_ssccs_and_printing_only_reads(api, shipment_id, make_user, site):
+    from governance.models import DocumentSequence
+
     pk, _ = shipment_id
+    given = list(Package.objects.filter(shipment_id=pk).order_by("number").values_list("sscc", flat=True))
+    assert len(given) == 2 and all(len(code) == 18 for code in given) and len(set(given)) == 2
+    serials = DocumentSequence.objects.get(prefix="SSCC").last_value
     auditor = make_user("auditor", site)
-    answer = api(auditor).get(f"/api/v1/shipments/{pk}/labels/")
-    assert answer.status_code == 409
-    assert not Package.objects.filter(shipment_id=pk, sscc__isnull=False).exists()
+    for _ in range(2):  # a reader prints them as often as it likes: nothing is written
+        answer = api(auditor).get(f"/api/v1/shipments/{pk}/labels/")
+        assert answer.status_code == 200
+        assert all(code in answer.content.decode() for code in given)
+        assert api(auditor).get(f"/api/v1/shipments/{pk}/packing-slip/").status_code == 200
+    assert list(Package.objects.filter(shipment_id=pk).order_by("number").values_list("sscc", flat=True)) == given
+    assert DocumentSequence.objects.get(prefix="SSCC").last_value == serials
+
+
+def test_a_package_packed_without_an_sscc_gets_it_when_the_shipment_ships(api, shipment_id):
+    """Packages packed before SSCCs were given at packing (older data): labels answer 409 and the confirmation
+    gives them their SSCCs before the shipment leaves."""
+    pk, user = shipment_id
+    Package.objects.filter(shipment_id=pk).update(sscc=None)
+    client = api(user)
+    refused = client.get(f"/api/v1/shipments/{pk}/labels/")
+    assert refused.status_code == 409 and "confirmed" in refused.json()["detail"]
+    shipped = client.post(
+        f"/api/v1/shipments/{pk}/confirm/", {"carrier": "MANUAL", "tracking_number": "PRO-1"}, format="json"
+    )
+    assert shipped.status_code == 200, shipped.json()
+    codes = list(Package.objects.filter(shipment_id=pk).values_list("sscc", flat=True))
+    assert len(codes) == 2 and all(int(c[-1]) == check_digit(c[:-1]) for c in codes)
+    assert client.get(f"/api/v1/shipments/{pk}/labels/").status_code == 200
 
 
 def test_the_registry_falls_back_to_the_manual_adapter_and_loads_plug_ins(settings):

@@ -28,7 +28,7 @@ def _no_inline_styles_or_scripts(html: str) -> None:
 
 
 @pytest.fixture
-def packed(boss, site, item, floor, stock, allocated):
+def picked(boss, site, item, floor, stock, allocated):
     stock(item, floor["pick"], 10)
     allocated(3)
     wave = release_wave(user=boss, wave=plan_wave(user=boss, site=site))
@@ -36,7 +36,12 @@ def packed(boss, site, item, floor, stock, allocated):
     for task in PickTask.objects.filter(wave=wave):
         confirm_pick(user=boss, task=task, quantity=task.quantity, location_code=task.location.code)
     wave.refresh_from_db()
-    (shipment,) = pack_wave(user=boss, wave=wave, packages=[{"weight_grams": 1200}, {"weight_grams": 800}])
+    return wave
+
+
+@pytest.fixture
+def packed(boss, picked):
+    (shipment,) = pack_wave(user=boss, wave=picked, packages=[{"weight_grams": 1200}, {"weight_grams": 800}])
     return shipment
 
 
@@ -118,16 +123,20 @@ def test_package_labels_in_html_and_zpl_with_the_sscc(client, boss, outsider, pa
     assert client.get(url).status_code == 404
 
 
-def test_site_rules_set_the_company_prefix_and_extension_digit(client, boss, packed, site, admin_user):
+def test_site_rules_set_the_company_prefix_and_extension_digit(client, boss, picked, site, admin_user):
     from tests.factories import set_rule_now
 
     set_rule_now(user=admin_user, key="shipping.gs1_company_prefix", value=95012345, reason="our GS1 prefix")
     set_rule_now(user=admin_user, key="shipping.gs1_company_prefix_digits", value=9, reason="leading zero")
     set_rule_now(user=admin_user, key="shipping.sscc_extension_digit", value=3, reason="DC1 range", site=site)
-    client.force_login(boss)
-    client.get(reverse("web:shipment-labels", args=[packed.pk]))
-    for code in Package.objects.filter(shipment=packed).values_list("sscc", flat=True):
+    (packed,) = pack_wave(user=boss, wave=picked, packages=[{"weight_grams": 1200}, {"weight_grams": 800}])
+    codes = list(Package.objects.filter(shipment=packed).values_list("sscc", flat=True))
+    assert len(codes) == 2
+    for code in codes:
         assert code.startswith("3" + "095012345") and len(code) == 18 and int(code[-1]) == check_digit(code[:-1])
+    client.force_login(boss)
+    page = client.get(reverse("web:shipment-labels", args=[packed.pk])).content.decode()
+    assert all(code in page for code in codes)
 
 
 def test_bill_of_lading_takes_a_scanned_tracking_number_and_ships(client, boss, packed):
@@ -153,6 +162,17 @@ def test_bill_of_lading_takes_a_scanned_tracking_number_and_ships(client, boss, 
     packed.refresh_from_db()
     assert packed.tracking_number == "PRO12346"
     assert packed.history.filter(tracking_number="PRO12345").exists()
+    # integrators hear of it: one shipment.tracking_corrected event with the old and the new number
+    from governance.models import OutboxMessage
+
+    events = OutboxMessage.objects.filter(kind="EVENT", topic="shipment.tracking_corrected")
+    (event,) = events
+    assert event.document_key == f"shipment:{packed.pk}"
+    assert event.payload["data"]["tracking_number"] == "PRO12346"
+    assert event.payload["data"]["previous_tracking_number"] == "PRO12345"
+    # the same correction again changes nothing and emits nothing
+    again = client.post(tracking, {"carrier": "LTL-FREIGHT", "tracking_number": "PRO12346", "correct": "1"})
+    assert again.status_code == 302 and events.count() == 1
 
 
 def test_bill_of_lading_of_another_site_is_404(client, outsider, packed):

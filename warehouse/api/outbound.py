@@ -11,6 +11,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from distribution_erp.api.feeds import updated_since_filter
 from distribution_erp.api.idempotency import idempotent
 from distribution_erp.errors import StateConflict
 from distribution_erp.validation import field_error
@@ -20,7 +21,6 @@ from orders.models import TransferOrder
 from warehouse import labels as label_data
 from warehouse.models import PickTask, Shipment, Wave
 from warehouse.services import confirm_pick, confirm_shipment, pack_wave, plan_wave, release_wave
-from warehouse.services.labels import assign_package_ssccs
 from warehouse.services.outbound import MAX_PACKAGE_GRAMS
 from warehouse.services.transfers import (
     cancel_transfer,
@@ -149,6 +149,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
             "tracking_number",
             "packed_at",
             "shipped_at",
+            "updated_at",
             "lines",
             "packages",
         ]
@@ -291,6 +292,7 @@ class ShipmentFilter(django_filters.FilterSet):
     site = django_filters.CharFilter(field_name="site__code")
     status = django_filters.ChoiceFilter(choices=Shipment.Status.choices)
     order = django_filters.CharFilter(field_name="lines__order__number", distinct=True)
+    updated_since = updated_since_filter()
 
     class Meta:
         model = Shipment
@@ -323,26 +325,22 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(responses={(200, "text/html"): str})
     @action(detail=True, methods=["get"], url_path="packing-slip")
     def packing_slip(self, request, pk=None):
-        """Printable packing slip (HTML with print styles), with each package's SSCC (given now to packages
-        without one when the caller ships at the shipment's site)."""
+        """Printable packing slip (HTML with print styles), with each package's SSCC (given when it was packed)."""
         shipment = self.get_object()
-        if permissions.can(request.user, "warehouse.execute", shipment.site_id):
-            assign_package_ssccs(user=request.user, shipment=shipment)
-            shipment = self.get_queryset().get(pk=shipment.pk)
         return render(request, "warehouse/packing_slip.html", {"shipment": shipment})
 
     @extend_schema(responses={(200, "application/zpl"): str})
     @action(detail=True, methods=["get"], url_path="labels")
     def labels(self, request, pk=None):
-        """The packages' SSCC labels as ZPL for a thermal printer (one label per package). Packages get their
-        SSCC now when they have none (callers who ship at the site only; others get 409)."""
+        """The packages' SSCC labels as ZPL for a thermal printer (one label per package, SSCC given at packing).
+        A package packed before SSCCs were given at packing has none until its shipment is confirmed: 409."""
         shipment = self.get_object()
-        if permissions.can(request.user, "warehouse.execute", shipment.site_id):
-            packages = assign_package_ssccs(user=request.user, shipment=shipment)
-        else:
-            packages = list(shipment.packages.order_by("number"))
-            if any(not p.sscc for p in packages):
-                raise StateConflict("The packages have no SSCC yet: someone who ships at the site prints them first.")
+        packages = list(shipment.packages.order_by("number"))
+        if any(not p.sscc for p in packages):
+            raise StateConflict(
+                f"{shipment.number} was packed before packages got their SSCC at packing: "
+                "its packages get their SSCCs when the shipment is confirmed."
+            )
         text = label_data.zpl_document(label_data.package_labels(shipment, packages))
         response = HttpResponse(text, content_type="application/zpl; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="sscc-{shipment.number}.zpl"'
@@ -410,6 +408,7 @@ class TransferSerializer(serializers.ModelSerializer):
             "shipped_at",
             "received_at",
             "cycle_seconds",
+            "updated_at",
             "lines",
             "pick_tasks",
         ]
@@ -419,6 +418,7 @@ class TransferFilter(django_filters.FilterSet):
     from_site = django_filters.CharFilter(field_name="from_site__code")
     to_site = django_filters.CharFilter(field_name="to_site__code")
     status = django_filters.ChoiceFilter(choices=TransferOrder.Status.choices)
+    updated_since = updated_since_filter()
 
     class Meta:
         model = TransferOrder

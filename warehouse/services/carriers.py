@@ -8,6 +8,7 @@ from distribution_erp.validation import field_error
 from governance import permissions
 from governance.services.history import set_history_user
 from warehouse.carriers import adapter_for
+from warehouse.events import emit_tracking_corrected
 from warehouse.models import Shipment
 
 from .outbound import confirm_shipment
@@ -18,7 +19,7 @@ def record_tracking(*, user, shipment: Shipment, tracking_number: str, carrier: 
 
     A packed shipment is confirmed (stock leaves, orders record what shipped) with this carrier and number; a
     shipped one keeps its number unless ``correct`` is set, which replaces a mistyped number (history keeps the
-    old one). Bad input is a field error and changes nothing."""
+    old one) and emits ``shipment.tracking_corrected``. Bad input is a field error and changes nothing."""
     carrier = (carrier or shipment.carrier or "").strip().upper()
     if not carrier:
         raise field_error("carrier", "Give the carrier.", "required")
@@ -41,7 +42,9 @@ def _correct_tracking(*, user, shipment: Shipment, carrier: str, number: str) ->
         raise StateConflict(f"{locked.number} is {locked.status}: confirm it instead of correcting its tracking.")
     if (locked.carrier, locked.tracking_number) == (carrier, number):
         return locked
+    previous_carrier, previous_number = locked.carrier, locked.tracking_number
     locked.carrier, locked.tracking_number = carrier, number
     set_history_user(locked, user)
-    locked.save(update_fields=["carrier", "tracking_number"])
+    locked.save(update_fields=["carrier", "tracking_number", "updated_at"])
+    emit_tracking_corrected(locked, previous_carrier=previous_carrier, previous_tracking_number=previous_number)
     return locked

@@ -1,5 +1,9 @@
 """SSCCs of shipped packages: extension digit + GS1 company prefix (site rules) + serial from a sequence +
-check digit (inventory.policy.barcodes.sscc)."""
+check digit (inventory.policy.barcodes.sscc).
+
+A package gets its SSCC when it is packed (``warehouse.services.outbound.pack_wave`` calls :func:`new_ssccs` in
+its transaction), so printing a packing slip or labels only reads. Packages packed before that rule (older data)
+get theirs when the shipment is confirmed (:func:`assign_package_ssccs`)."""
 
 from __future__ import annotations
 
@@ -26,6 +30,24 @@ def company_prefix(site_id: int) -> str:
     return prefix
 
 
+def new_ssccs(site_id: int, count: int) -> list[str]:
+    """``count`` new SSCCs for packages of ``site_id``: serials from one gap-free sequence (its row lock lasts
+    until the caller's transaction ends, so no SSCC is given twice). Must run in the transaction that saves
+    the packages."""
+    if count <= 0:
+        return []
+    prefix = company_prefix(site_id)
+    extension = get_rule("shipping.sscc_extension_digit", site_id)
+    codes = []
+    for _ in range(count):
+        serial = int(next_document_number(SEQUENCE, width=1).rsplit("-", 1)[1])
+        try:
+            codes.append(make_sscc(extension_digit=extension, company_prefix=prefix, serial=serial))
+        except ValueError as exc:
+            raise StateConflict(f"No SSCC left for this company prefix: {exc}.")
+    return codes
+
+
 @atomic_with_retry
 def assign_package_ssccs(*, user, shipment: Shipment) -> list[Package]:
     """Give every package of ``shipment`` without one its SSCC (idempotent: a package keeps its SSCC). Returns
@@ -37,14 +59,7 @@ def assign_package_ssccs(*, user, shipment: Shipment) -> list[Package]:
     locked = Shipment.objects.select_for_update(no_key=True).get(pk=shipment.pk)
     packages = list(Package.objects.filter(shipment=locked).order_by("number").select_for_update(no_key=True))
     missing = [p for p in packages if not p.sscc]
-    if missing:
-        prefix = company_prefix(locked.site_id)
-        extension = get_rule("shipping.sscc_extension_digit", locked.site_id)
-        for package in missing:
-            serial = int(next_document_number(SEQUENCE, width=1).rsplit("-", 1)[1])
-            try:
-                package.sscc = make_sscc(extension_digit=extension, company_prefix=prefix, serial=serial)
-            except ValueError as exc:
-                raise StateConflict(f"No SSCC left for this company prefix: {exc}.")
-            package.save(update_fields=["sscc"])
+    for package, code in zip(missing, new_ssccs(locked.site_id, len(missing)), strict=True):
+        package.sscc = code
+        package.save(update_fields=["sscc"])
     return packages

@@ -37,6 +37,7 @@ from warehouse.events import emit_shipment_confirmed
 from warehouse.models import Package, PickTask, Shipment, ShipmentLine, Wave, WaveLine
 from warehouse.policy import picking as policy
 
+from .labels import new_ssccs
 from .picking import cancel_pick_tasks, check_scan, post_pick, quant_infos, report_short_pick, staging_location
 
 S = SalesOrder.Status
@@ -455,6 +456,7 @@ def pack_wave(*, user, wave: Wave, packages: list[dict] | None = None) -> list[S
         )
         contents = [{"item": lines_by_id[line_id].item.sku, "quantity": qty} for _, line_id, _, qty in entries]
         boxes = packages or [{"weight_grams": 0, "contents": contents}]
+        ssccs = new_ssccs(locked.site_id, len(boxes))
         Package.objects.bulk_create(
             [
                 Package(
@@ -462,8 +464,9 @@ def pack_wave(*, user, wave: Wave, packages: list[dict] | None = None) -> list[S
                     number=i + 1,
                     weight_grams=int(box.get("weight_grams") or 0),
                     contents=box.get("contents") or contents,
+                    sscc=sscc,
                 )
-                for i, box in enumerate(boxes)
+                for i, (box, sscc) in enumerate(zip(boxes, ssccs, strict=True))
             ]
         )
         shipments.append(shipment)
@@ -528,6 +531,11 @@ def confirm_shipment(*, user, shipment: Shipment, carrier: str, tracking_number:
     locked.shipped_at = now
     set_history_user(locked, user)
     locked.save()
+    # packages packed before SSCCs were given at packing get theirs now, before anything ships without one
+    unlabelled = list(locked.packages.filter(sscc__isnull=True).order_by("number").select_for_update(no_key=True))
+    for package, code in zip(unlabelled, new_ssccs(locked.site_id, len(unlabelled)), strict=True):
+        package.sscc = code
+        package.save(update_fields=["sscc"])
     emit_shipment_confirmed(locked)
     return locked
 

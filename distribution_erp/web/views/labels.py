@@ -19,7 +19,6 @@ from warehouse.carriers import adapter_for
 from warehouse.carriers.manual import ManualCarrier
 from warehouse.models import Package, Shipment
 from warehouse.services.carriers import record_tracking
-from warehouse.services.labels import assign_package_ssccs
 
 from ..workspace import field_errors, site_page
 
@@ -92,9 +91,8 @@ def _shipment(request, pk) -> Shipment:
 
 
 def _packages(request, shipment) -> list[Package]:
-    """The packages, each with its SSCC: given now to those without one when the user ships at this site."""
-    if permissions.can(request.user, "warehouse.execute", shipment.site_id):
-        return assign_package_ssccs(user=request.user, shipment=shipment)
+    """The packages, each with the SSCC it got at packing (none for one packed before that: it gets it when the
+    shipment is confirmed)."""
     return list(Package.objects.filter(shipment=shipment).order_by("number"))
 
 

@@ -19,7 +19,6 @@ from distribution_erp.errors import DomainError
 from governance import permissions
 from warehouse.models import Package, Shipment
 from warehouse.services import confirm_shipment, pack_wave
-from warehouse.services.labels import assign_package_ssccs
 from warehouse.services.outbound import MAX_PACKAGE_GRAMS
 
 from ..lists import Column, Filter, ListPage
@@ -202,9 +201,7 @@ def shipment_confirm(request, pk, *, site):
 
 @site_page()
 def shipment_packing_slip(request, pk, *, site):
-    """The printable packing slip: the same template as the API's ``shipments/{id}/packing-slip/``. Its packages
-    get their SSCCs now when the user ships at this site (warehouse.services.labels.assign_package_ssccs)."""
+    """The printable packing slip: the same template as the API's ``shipments/{id}/packing-slip/``, with the
+    SSCCs the packages got when they were packed."""
     shipment = _shipment(request, pk)
-    if permissions.can(request.user, "warehouse.execute", shipment.site_id):
-        assign_package_ssccs(user=request.user, shipment=shipment)
     return render(request, "warehouse/packing_slip.html", {"shipment": shipment})
