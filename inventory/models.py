@@ -64,6 +64,7 @@ class Item(models.Model):
 
     class Meta:
         ordering = ["sku"]
+        indexes = [models.Index(fields=["updated_at", "id"], name="item_feed_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(standard_cost__gte=0), name="item_standard_cost_not_negative"),
             models.CheckConstraint(
@@ -336,7 +337,10 @@ class StockLevel(models.Model):
                 name="level_allocated_within_available",
             ),
         ]
-        indexes = [models.Index(fields=["site", "item"], name="level_site_item_idx")]
+        indexes = [
+            models.Index(fields=["site", "item"], name="level_site_item_idx"),
+            models.Index(fields=["updated_at", "id"], name="level_feed_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.item_id}@{self.site_id}: {self.available} avail, {self.allocated} alloc"

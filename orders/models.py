@@ -151,6 +151,7 @@ class SalesOrder(models.Model):
         indexes = [
             models.Index(fields=["customer", "status"], name="order_customer_status_idx"),
             models.Index(fields=["status", "promised_date"], name="order_status_promise_idx"),
+            models.Index(fields=["updated_at", "id"], name="order_feed_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(priority__gte=1) & Q(priority__lte=5), name="order_priority_1_5"),
@@ -330,6 +331,7 @@ class PurchaseOrder(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["updated_at", "id"], name="purchase_order_feed_idx")]
 
     def __str__(self) -> str:
         return self.number
@@ -404,10 +406,12 @@ class TransferOrder(models.Model):
     shipped_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
     cycle_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Shipment to receipt")
+    updated_at = models.DateTimeField(auto_now=True, help_text="Last change (the change feed's order)")
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["updated_at", "id"], name="transfer_feed_idx")]
         constraints = [models.CheckConstraint(condition=~Q(from_site=F("to_site")), name="transfer_between_sites")]
 
     def __str__(self) -> str:

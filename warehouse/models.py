@@ -37,10 +37,12 @@ class Receipt(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Last change (the change feed's order)")
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["updated_at", "id"], name="receipt_feed_idx")]
 
     def __str__(self) -> str:
         return self.number
@@ -319,10 +321,12 @@ class Shipment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     shipped_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, help_text="Last change (the change feed's order)")
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-packed_at", "-id"]
+        indexes = [models.Index(fields=["updated_at", "id"], name="shipment_feed_idx")]
 
     def __str__(self) -> str:
         return self.number

@@ -154,6 +154,13 @@ def _on_rejected(approval, user):
     transfer.save()
 
 
+def touch(transfer: TransferOrder) -> None:
+    """Stamp the (locked) transfer's ``updated_at`` after a change of its lines alone, so the change feed shows
+    it (no history row: the lines changed, not the document's fields)."""
+    transfer.updated_at = timezone.now()
+    TransferOrder.objects.filter(pk=transfer.pk).update(updated_at=transfer.updated_at)
+
+
 def register_handlers() -> None:
     register_approval_handler(APPROVAL_KIND, ApprovalHandler(on_approved=_on_approved, on_rejected=_on_rejected))
 
@@ -185,6 +192,7 @@ def record_pick(*, transfer: TransferOrder, line_id: int, picked: int, claim_del
     line.allocated_quantity += claim_delta
     line.picked_quantity += picked
     line.save(update_fields=["allocated_quantity", "picked_quantity"])
+    touch(transfer)
     return line
 
 

@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from distribution_erp.api.feeds import updated_since_filter
 from distribution_erp.api.idempotency import idempotent
 from distribution_erp.validation import field_error
 from governance import permissions
@@ -84,6 +85,7 @@ class ReceiptSerializer(serializers.ModelSerializer):
             "note",
             "received_by",
             "received_at",
+            "updated_at",
             "lines",
             "discrepancies",
         ]
@@ -138,6 +140,7 @@ class ReceiptFilter(django_filters.FilterSet):
     purchase_order = django_filters.CharFilter(field_name="purchase_order__number")
     number = django_filters.CharFilter()
     has_discrepancies = django_filters.BooleanFilter(method="filter_discrepancies")
+    updated_since = updated_since_filter()
 
     class Meta:
         model = Receipt

@@ -57,6 +57,13 @@ def receiving_location(site_id: int) -> Location:
     return location
 
 
+def touch_receipt(receipt: Receipt) -> None:
+    """Stamp the receipt's ``updated_at`` after a change of one of its lines (inspection), so the change feed
+    shows the receipt (no history row: the line changed, not the receipt's fields)."""
+    receipt.updated_at = timezone.now()
+    Receipt.objects.filter(pk=receipt.pk).update(updated_at=receipt.updated_at)
+
+
 def _parse_lines(lines: list[dict]) -> list[_Line]:
     errors: list[dict] = []
     items = {
@@ -461,6 +468,7 @@ def inspect_receipt_line(
     if locked.on_hold <= 0:
         locked.inspection = ReceiptLine.Inspection.DONE
     locked.save(update_fields=["released_quantity", "rejected_quantity", "inspection"])
+    touch_receipt(locked.receipt)
     if release_quantity:
         create_putaway_task(line=locked, quantity=release_quantity, from_location=dock, received_at=timezone.now())
     return locked
