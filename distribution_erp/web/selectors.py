@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,8 +15,8 @@ from governance import permissions
 from governance.models import ExceptionCase, ExceptionCode, JobRun, Site, SiteMembership
 from inventory.models import CycleCount, CycleCountLine, Item
 from orders import selectors as order_selectors
-from orders.models import SalesOrder, TransferOrder
-from warehouse.models import CountRequest, PickTask, PutawayTask, ReplenishmentTask, Shipment, Wave
+from orders.models import PurchaseOrder, PurchaseOrderLine, SalesOrder, ShipNoticeLine, TransferOrder
+from warehouse.models import CountRequest, PickTask, PutawayTask, Receipt, ReplenishmentTask, Shipment, Wave
 
 SEARCH_LIMIT = 20
 
@@ -210,3 +211,75 @@ def site_dashboard(*, site: Site, now=None) -> dict:
         "refreshed_at": now,
         "stale_after": now - timedelta(minutes=5),
     }
+
+
+# --- purchase orders ------------------------------------------------------------------------------------------
+
+
+def site_purchase_orders(*, site: Site) -> QuerySet[PurchaseOrder]:
+    """The purchase orders of ``site`` with their line count, ordered / received / open units (base units), a
+    ship notice flag and their receipt count (subqueries, so the sums are not multiplied by the joins)."""
+    lines = PurchaseOrderLine.objects.filter(purchase_order=OuterRef("pk")).order_by().values("purchase_order")
+
+    def total(expression):
+        return Coalesce(
+            Subquery(lines.annotate(n=Sum(expression)).values("n")[:1]), Value(0), output_field=IntegerField()
+        )
+
+    receipts = Receipt.objects.filter(purchase_order=OuterRef("pk")).order_by().values("purchase_order")
+    return (
+        PurchaseOrder.objects.filter(site=site)
+        .select_related("supplier")
+        .annotate(
+            line_count=total(Value(1)),
+            ordered_units=total(F("quantity")),
+            received_units=total(F("received_quantity") + F("rejected_quantity")),
+            open_units=total(Greatest(F("quantity") - F("received_quantity") - F("rejected_quantity"), Value(0))),
+            has_ship_notice=Exists(ShipNoticeLine.objects.filter(po_line__purchase_order=OuterRef("pk"))),
+            receipt_count=Coalesce(
+                Subquery(receipts.annotate(n=Count("pk")).values("n")[:1]), Value(0), output_field=IntegerField()
+            ),
+        )
+    )
+
+
+def purchase_order_detail(po) -> dict:
+    """A purchase order's lines (ordered, received, damaged/rejected, open units), ship notice lines, receipts
+    against it (with line and discrepancy counts) and status history, newest first. A fixed number of queries."""
+    lines = list(po.lines.select_related("item").order_by("line_number"))
+    notices = []
+    by_pk = {line.pk: line for line in lines}
+    for line in lines:
+        line.notices = []
+    for notice in ShipNoticeLine.objects.filter(po_line__purchase_order=po).order_by("created_at", "pk"):
+        notice.po_line = by_pk[notice.po_line_id]
+        by_pk[notice.po_line_id].notices.append(notice)
+        notices.append(notice)
+    receipts = list(
+        Receipt.objects.filter(purchase_order=po)
+        .select_related("received_by", "location")
+        .annotate(line_count=Count("lines", distinct=True), discrepancy_count=Count("discrepancies", distinct=True))
+        .order_by("-received_at", "-pk")
+    )
+    return {"lines": lines, "notices": notices, "receipts": receipts, "history": purchase_order_history(po)}
+
+
+def purchase_order_history(po) -> list[dict]:
+    """The PO's status changes from its history (who, when, from -> to), newest first, with human labels."""
+    labels = dict(PurchaseOrder.Status.choices)
+    records = list(po.history.select_related("history_user").order_by("history_date", "history_id"))
+    out = []
+    previous = None
+    for record in records:
+        if previous is None or record.status != previous:
+            out.append(
+                {
+                    "when": record.history_date,
+                    "who": record.history_user.username if record.history_user else "system",
+                    "what": "Created" if previous is None else "Status changed",
+                    "from": labels.get(previous, previous) if previous else "",
+                    "to": labels.get(record.status, record.status),
+                }
+            )
+        previous = record.status
+    return list(reversed(out))

@@ -70,6 +70,8 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry("Scan: pick", "web:scan-pick", "warehouse.execute", "scan"),
     MenuEntry("Scan: putaway", "web:scan-putaway", "warehouse.execute", "scan"),
     MenuEntry("Scan: count", "web:scan-count", "inventory.count", "scan"),
+    MenuEntry("Scan: receive", "web:scan-receive", "inventory.receive", "scan"),
+    MenuEntry("Purchase orders", "web:po-list", "view", "inbound"),
     MenuEntry("Receipts", "web:receipt-list", "warehouse.plan", "inbound"),
     MenuEntry("Putaway tasks", "web:putaway-list", "warehouse.plan", "inbound"),
     MenuEntry("Approvals", "web:approval-list", "approval.decide", "control"),

@@ -138,6 +138,7 @@ def receipt_list(request, *, site):
             "heading": f"Receipts at {site.code}",
             "intro": "Receipts with stock waiting to be put away come first.",
             "table_id": "receipt-table",
+            "above": "web/receipts/_po_link.html",
             "crumbs": [("Receipts", None)],
         },
     )

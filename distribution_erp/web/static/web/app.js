@@ -50,12 +50,12 @@
     event.preventDefault();
     field.dispatchEvent(new Event("change", { bubbles: true }));
   });
-  // A GS1-128 label scanned into the item field (scan check answers data-fill-lot / data-fill-quantity) fills the
-  // lot and quantity fields the operator has not typed in yet.
+  // A GS1-128 label scanned into the item field (scan check answers data-fill-lot / data-fill-quantity /
+  // data-fill-expiry) fills the lot, quantity and expiry fields the screen has and the operator left empty.
   document.addEventListener("htmx:afterSwap", function (event) {
     var fill = event.target.querySelector ? event.target.querySelector("[data-label-fill]") : null;
     if (!fill) return;
-    [["lot", fill.dataset.fillLot], ["quantity", fill.dataset.fillQuantity]].forEach(function (pair) {
+    [["lot", fill.dataset.fillLot], ["quantity", fill.dataset.fillQuantity], ["expiry", fill.dataset.fillExpiry]].forEach(function (pair) {
       var field = document.getElementById("f-" + pair[0]);
       if (field && pair[1] && !field.value) field.value = pair[1];
     });
