@@ -33,6 +33,7 @@ EVENT_TYPES: dict[str, str] = {
     "receipt.confirmed": "Goods were received against a purchase order or transfer, with discrepancies.",
     "transfer.shipped": "A transfer order left its source site.",
     "transfer.received": "A transfer order was received at its destination.",
+    "stock.level_changed": "A watched item's stock level at a site changed (the subscription names its SKUs).",
     "exception.opened": "An exception case was opened.",
     "exception.escalated": "An overdue exception case was escalated to the next role.",
 }

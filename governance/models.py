@@ -528,6 +528,8 @@ class WebhookSubscription(models.Model):
     sites = models.ManyToManyField(
         Site, blank=True, related_name="+", help_text="Empty: every site the owner can see at delivery time"
     )
+    #: stock.level_changed: the SKUs whose stock levels are watched (stock events exist only for watched items)
+    items = models.JSONField(default=list, blank=True, help_text="SKUs watched for stock.level_changed")
     active = models.BooleanField(default=True)
     secret = models.CharField(max_length=100)
     previous_secret = models.CharField(max_length=100, blank=True)

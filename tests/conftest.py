@@ -26,6 +26,9 @@ def _celery_eager():
 def _webhooks_to_local_receivers(settings):
     """The webhook tests' receivers listen on 127.0.0.1 (tests/governance/test_webhook_targets.py turns this off)."""
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    from governance.services.webhooks import forget_watched_skus
+
+    forget_watched_skus()  # a rolled-back test's subscription is not watched by the next test
 
 
 @pytest.fixture(autouse=True)

@@ -44,6 +44,13 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
         write_only=True,  # shown by to_representation (codes)
         help_text="Site codes; empty: every site the owner can see when an event is delivered",
     )
+    items = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=service.MAX_WATCHED_ITEMS,
+        help_text=f"SKUs whose stock levels are watched: {service.STOCK_EVENT} is sent for these items only "
+        "(required when event_types names it; with empty event_types, stock events come for these items)",
+    )
     previous_secret_expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
     secret_hint = serializers.SerializerMethodField(help_text="The secret's last 4 characters")
 
@@ -56,6 +63,7 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
             "url",
             "event_types",
             "sites",
+            "items",
             "active",
             "secret_hint",
             "previous_secret_expires_at",
@@ -227,6 +235,7 @@ class WebhookSubscriptionViewSet(
             url=data["url"],
             event_types=data.get("event_types", []),
             sites=data.get("sites", []),
+            items=data.get("items", []),
             name=data.get("name", ""),
             active=data.get("active", True),
         )

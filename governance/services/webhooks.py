@@ -133,7 +133,68 @@ def target_problem(url: str) -> str | None:
     return None
 
 
-def check_subscription(*, user, url=None, event_types=None, sites=None, partial: bool = False) -> dict:
+STOCK_EVENT = "stock.level_changed"
+MAX_WATCHED_ITEMS = 1000
+#: how long a process trusts its copy of the watched SKUs (a subscription changed by another process is seen
+#: by this one's ledger within this many seconds; one changed in this process at once)
+WATCHED_TTL_SECONDS = 5.0
+_watched: dict = {"at": None, "skus": frozenset()}
+
+
+def watched_skus() -> frozenset:
+    """The SKUs some active subscription watches for stock.level_changed (the ledger emits stock events for
+    these only). One query per process every WATCHED_TTL_SECONDS."""
+    now = time.monotonic()
+    at = _watched["at"]
+    if at is None or now - at > WATCHED_TTL_SECONDS:
+        skus: set[str] = set()
+        for types, items in (
+            WebhookSubscription.objects.filter(active=True).exclude(items=[]).values_list("event_types", "items")
+        ):
+            if not types or STOCK_EVENT in types:
+                skus.update(items or [])
+        _watched["skus"], _watched["at"] = frozenset(skus), now
+    return _watched["skus"]
+
+
+def forget_watched_skus() -> None:
+    _watched["at"] = None
+
+
+def _forget_now_and_at_commit() -> None:
+    """A subscription changed: this process reads the watched SKUs again now (its own transaction sees the
+    change) and once more after the commit (other transactions see it then)."""
+    forget_watched_skus()
+    transaction.on_commit(forget_watched_skus)
+
+
+def _require_items_for_stock_events(event_types: list[str], items: list[str]) -> None:
+    if STOCK_EVENT in (event_types or []) and not items:
+        raise ValidationFailed(
+            f"Name the SKUs whose stock levels you watch: {STOCK_EVENT} is sent for watched items only.",
+            errors=[{"field": "items", "code": "required", "message": f"Required with {STOCK_EVENT}."}],
+        )
+
+
+def _clean_items(items, errors: list[dict]) -> list[str] | None:
+    if not isinstance(items, list | tuple) or not all(isinstance(s, str) for s in items):
+        errors.append({"field": "items", "code": "invalid", "message": "A list of SKUs."})
+        return None
+    skus = sorted({s.strip() for s in items if s.strip()})
+    if len(skus) > MAX_WATCHED_ITEMS:
+        errors.append(
+            {"field": "items", "code": "too_many", "message": f"At most {MAX_WATCHED_ITEMS:,} SKUs per subscription."}
+        )
+        return None
+    too_long = [s for s in skus if len(s) > 40]
+    for sku in too_long:
+        errors.append(
+            {"field": "items", "code": "too_long", "message": f"{sku[:40]!r}...: a SKU has at most 40 characters."}
+        )
+    return None if too_long else skus
+
+
+def check_subscription(*, user, url=None, event_types=None, sites=None, items=None, partial: bool = False) -> dict:
     """Every problem of a subscription's input at once (ValidationFailed with field errors); returns the clean
     values given (``sites`` as Site rows the user can see)."""
     errors: list[dict] = []
@@ -168,6 +229,10 @@ def check_subscription(*, user, url=None, event_types=None, sites=None, partial:
                 )
             if not unknown:
                 clean["event_types"] = sorted(set(event_types))
+    if items is not None:
+        skus = _clean_items(items, errors)
+        if skus is not None:
+            clean["items"] = skus
     if sites is not None:
         rows = []
         for index, code in enumerate(sites):
@@ -209,24 +274,30 @@ def _require_manager(user, subscription: WebhookSubscription) -> None:
 
 @transaction.atomic
 def create_subscription(
-    *, user, url, event_types=None, sites=None, name: str = "", active: bool = True
+    *, user, url, event_types=None, sites=None, items=None, name: str = "", active: bool = True
 ) -> tuple[WebhookSubscription, str]:
-    """A subscription owned by ``user``; returns it with its secret (shown once)."""
+    """A subscription owned by ``user``; returns it with its secret (shown once). ``items``: the SKUs whose
+    stock levels it watches (stock.level_changed)."""
     if permissions.site_ids_for(user) == set():
         raise PermissionDenied("You work at no site, so no event could be delivered to you.")
-    clean = check_subscription(user=user, url=url, event_types=list(event_types or []), sites=list(sites or []))
+    clean = check_subscription(
+        user=user, url=url, event_types=list(event_types or []), sites=list(sites or []), items=list(items or [])
+    )
+    _require_items_for_stock_events(clean["event_types"], clean["items"])
     secret = new_secret()
     sub = WebhookSubscription(
         owner=user,
         name=(name or "")[:100],
         url=clean["url"],
         event_types=clean["event_types"],
+        items=clean["items"],
         active=bool(active),
         secret=secret,
     )
     set_history_user(sub, user)
     sub.save()
     sub.sites.set(clean["sites"])
+    _forget_now_and_at_commit()
     return sub, secret
 
 
@@ -236,7 +307,7 @@ def update_subscription(*, user, subscription: WebhookSubscription, **changes) -
     if locked is None:
         raise NotFound("No such webhook subscription.")
     _require_manager(user, locked)
-    unknown = set(changes) - {"url", "event_types", "sites", "name", "active"}
+    unknown = set(changes) - {"url", "event_types", "sites", "items", "name", "active"}
     if unknown:
         raise ValidationFailed(
             "Read-only field.",
@@ -247,19 +318,22 @@ def update_subscription(*, user, subscription: WebhookSubscription, **changes) -
         url=changes.get("url"),
         event_types=changes.get("event_types"),
         sites=changes.get("sites"),
+        items=changes.get("items"),
         partial=True,
     )
-    for name in ("url", "event_types"):
+    for name in ("url", "event_types", "items"):
         if name in clean:
             setattr(locked, name, clean[name])
     if "name" in changes:
         locked.name = (changes["name"] or "")[:100]
     if "active" in changes:
         locked.active = bool(changes["active"])
+    _require_items_for_stock_events(locked.event_types, locked.items)
     set_history_user(locked, user)
     locked.save()
     if "sites" in clean:
         locked.sites.set(clean["sites"])
+    _forget_now_and_at_commit()
     return locked
 
 
@@ -273,6 +347,7 @@ def delete_subscription(*, user, subscription: WebhookSubscription) -> None:
 
     resolve_exceptions_for_subject(subject=locked, code=FAILURE_CODE, note="Subscription deleted.", user=user)
     locked.delete()
+    _forget_now_and_at_commit()
 
 
 @transaction.atomic
@@ -332,9 +407,12 @@ def fan_out(message: OutboxMessage) -> int:
         payload = row.payload or {}
         owners: dict = {}
         deliveries = []
+        item = ((payload.get("data") or {}).get("item")) if row.topic == STOCK_EVENT else None
         for sub in WebhookSubscription.objects.filter(active=True).select_related("owner").prefetch_related("sites"):
             if not wants(sub, row.topic):
                 continue
+            if row.topic == STOCK_EVENT and item not in (sub.items or []):
+                continue  # stock events go to the subscriptions that watch the item only
             owner = owners.setdefault(sub.owner_id, sub.owner)  # one role cache per owner
             if not in_scope(sub, owner, row.site_id, {s.pk for s in sub.sites.all()}):
                 continue

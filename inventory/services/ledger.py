@@ -24,6 +24,7 @@ from django.utils import timezone
 from distribution_erp.db import bulk_update_columns, lock_rows
 from distribution_erp.errors import InsufficientStock, ValidationFailed
 from distribution_erp.validation import MAX_QUANTITY
+from inventory.events import emit_level_changes
 from inventory.models import LEVEL_FIELD, InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant
 from inventory.signals import stock_available
 
@@ -282,6 +283,7 @@ def _post_moves(
         changed_levels,
         ["received", "available", "hold", "damaged", "in_transit", "allocated", "updated_at"],
     )
+    emit_level_changes(changed_levels)
 
     document_type = document_id = None
     if document is not None:
@@ -350,6 +352,7 @@ def change_allocated(
         level.allocated = new
         level.updated_at = now
     bulk_update_columns(StockLevel, list(levels.values()), ["allocated", "updated_at"])
+    emit_level_changes(list(levels.values()))
     return levels
 
 
