@@ -74,3 +74,30 @@ def test_two_waves_planned_at_once_never_take_the_same_allocation(floor):
     assert sum(PickTask.objects.values_list("quantity", flat=True)) == 60
     assert StockQuant.objects.get(location__code="B-01").reserved == 60
     assert find_inventory_drift() == []
+
+
+def test_waves_packed_at_once_never_share_an_sscc(floor):
+    """Each package gets its SSCC at packing from one sequence: packers of different waves at the same time (and
+    two packers of the same wave) never give one SSCC twice, and a wave is packed once."""
+    from warehouse.models import Package
+    from warehouse.services import pack_wave
+
+    site, user = floor
+    waves = []
+    for _ in range(3):
+        wave = release_wave(user=user, wave=plan_wave(user=user, site=site, max_orders=4))
+        for task in wave.pick_tasks.all():
+            confirm_pick(user=user, task=task, quantity=task.quantity, location_code="B-01")
+        waves.append(wave)
+    boxes = [{"weight_grams": 100}, {"weight_grams": 200}]
+
+    results, errors = run_threads(
+        lambda w: pack_wave(user=user, wave=w, packages=boxes), [(waves[0],), (waves[0],), (waves[1],), (waves[2],)]
+    )
+
+    assert len(errors) == 1 and isinstance(errors[0], StateConflict), errors  # the second packer of wave 1
+    shipments = [s for batch in results if batch for s in batch]
+    codes = list(Package.objects.values_list("sscc", flat=True))
+    assert len(codes) == 2 * len(shipments) >= 6 and None not in codes  # two boxes per shipment
+    assert len(set(codes)) == len(codes)
+    assert set(Package.objects.values_list("shipment__wave_id", flat=True)) == {w.pk for w in waves}
