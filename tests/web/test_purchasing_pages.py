@@ -371,6 +371,43 @@ def test_scanning_a_po_number_opens_its_receive_screen(client, receiver, item, f
     assert response.status_code == 400 and "No purchase order PO-NOPE at DC1." in response.content.decode()
 
 
+def test_the_suppliers_reference_on_the_delivery_note_finds_the_po_too(client, receiver, item, floor, supplier, site):
+    def po(reference):
+        return create_purchase_order(
+            user=None,
+            supplier=supplier,
+            site=site,
+            expected_date=timezone.localdate(),
+            lines=[{"item": "WIDGET", "quantity": 1, "unit_cost": "1.00"}],
+            supplier_reference=reference,
+        )
+
+    one, twin_a, twin_b = po("DN-1"), po("DN-2"), po("DN-2")
+    client.force_login(receiver)
+    url = reverse("web:scan-receive")
+    response = client.get(url, {"po": "DN-1"})
+    assert response.status_code == 302 and response["Location"] == reverse("web:scan-receive-po", args=[one.number])
+    response = client.get(url, {"po": "DN-2"})
+    page = response.content.decode()
+    assert response.status_code == 400 and "supplier&#x27;s reference of several purchase orders" in page
+    assert twin_a.number in page and twin_b.number in page and one.number not in page
+
+
+def test_the_po_pages_run_a_fixed_number_of_queries(client, boss, item, floor, new_po, django_assert_max_num_queries):
+    for _ in range(6):
+        po = new_po([("WIDGET", 10)])
+        receive(user=boss, purchase_order=po, lines=[{"item": "WIDGET", "quantity": 2}], final=False)
+    add_ship_notice(user=boss, purchase_order=po, lines=[{"item": "WIDGET", "quantity": 8, "lot_number": ""}])
+    client.force_login(boss)
+    client.get(reverse("web:po-list"))  # warm the session and the site
+    with django_assert_max_num_queries(10):
+        assert client.get(reverse("web:po-list")).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("web:po-detail", args=[po.number])).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert client.get(reverse("web:po-receive", args=[po.number]), {"source": "asn"}).status_code == 200
+
+
 def test_scan_checks_read_gs1_labels_and_warn_about_unexpected_items_and_over_receipt(
     client, receiver, milk, item, floor, new_po
 ):

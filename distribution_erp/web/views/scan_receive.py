@@ -4,8 +4,9 @@ damaged, lot and expiry; confirming posts one receipt line through ``warehouse.s
 service, with its discrepancy rules and refusals in its words. A delivery is received scan by scan (each confirm
 a partial receipt); "delivery complete" on the last one reports what is still missing as short.
 
-A supplier's advance ship notice has no number of its own here (it is lines on the PO), so the PO number is what
-is scanned; the screen shows the ship notice's lots."""
+A supplier's advance ship notice has no number of its own here (it is lines on the PO), so what is scanned is the
+PO number or the supplier's reference of the PO (printed on its delivery note); the screen shows the ship notice's
+lots."""
 
 from __future__ import annotations
 
@@ -28,22 +29,26 @@ FIELDS = ("item", "quantity", "damaged", "lot", "expiry")
 
 @site_page(RECEIVE_ACTION)
 def receive_start(request, *, site):
-    """The receivable POs of the site (expected first) and a field to scan a PO number into."""
+    """The receivable POs of the site (expected first) and a field to scan a PO number (or the supplier's
+    reference printed on the delivery note) into."""
     scanned = scan.normalise(request.GET.get("po", ""))
     error = ""
+    receivable = selectors.site_purchase_orders(site=site).filter(status__in=PurchaseOrder.RECEIVABLE)
     if scanned:
         po = PurchaseOrder.objects.filter(number=scanned, site=site).first()
-        if po is None:
+        by_reference = list(receivable.filter(supplier_reference=scanned)[:20]) if po is None else []
+        if len(by_reference) == 1:
+            po = by_reference[0]
+        if po is None and by_reference:
+            error = f"{scanned} is the supplier's reference of several purchase orders: choose one below."
+            receivable = receivable.filter(pk__in=[p.pk for p in by_reference])
+        elif po is None:
             error = f"No purchase order {scanned} at {site.code}."
         elif po.status not in PurchaseOrder.RECEIVABLE:
             error = f"{po.number} is {po.get_status_display().lower()}: nothing to receive."
         else:
             return redirect("web:scan-receive-po", po.number)
-    orders = list(
-        selectors.site_purchase_orders(site=site)
-        .filter(status__in=PurchaseOrder.RECEIVABLE)
-        .order_by("expected_date", "pk")[:50]
-    )
+    orders = list(receivable.order_by("expected_date", "pk")[:50])
     return render(
         request,
         "web/scan/receive_list.html",
