@@ -13,13 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from governance.models import ExceptionCase
+from governance.models import ExceptionCase, SiteMembership
 from governance.services import set_rule_value
-from inventory.models import Lot, StockMove, StockQuant
+from inventory.models import Location, Lot, StockMove, StockQuant
 from inventory.services import create_item
 from orders.models import PurchaseOrder, PurchaseOrderLine
 from orders.services import add_ship_notice, create_purchase_order, create_supplier
-from tests.factories import ItemFactory
+from tests.factories import ItemFactory, LocationFactory
 from warehouse.models import Discrepancy, PutawayTask, Receipt, ReceiptLine
 from warehouse.services import receive
 
@@ -218,6 +218,20 @@ def test_roles_without_receiving_can_view_but_not_receive(client, make_user, sit
     response = client.post(reverse("web:scan-receive-po", args=[po.number]), {"item": "WIDGET", "quantity": "5"})
     assert response.status_code == 403
     assert client.get(reverse("web:scan-receive")).status_code == 403
+    assert _snapshot() == before
+
+
+def test_receiving_is_checked_at_the_pos_site_not_the_current_one(client, make_user, site, other_site, item, new_po):
+    LocationFactory(site=other_site, code="DOCK-2", kind=Location.Kind.RECEIVING)
+    user = make_user("operator", site, username="two-sites")
+    SiteMembership.objects.create(user=user, site=other_site, role="auditor")
+    po = new_po([("WIDGET", 10)], at=other_site)
+    before = _snapshot()
+    client.force_login(user)  # works at DC1 (operator), only audits DC2
+    assert client.get(reverse("web:po-detail", args=[po.number])).status_code == 200
+    assert client.get(reverse("web:po-receive", args=[po.number])).status_code == 403
+    response = client.post(reverse("web:scan-receive-po", args=[po.number]), {"item": "WIDGET", "quantity": "5"})
+    assert response.status_code == 403 and b"Your role at DC2 does not allow receiving" in response.content
     assert _snapshot() == before
 
 

@@ -120,7 +120,7 @@ def po_detail(request, number, *, site):
     )
 
 
-def _rows(po, source: str, detail: dict) -> list[dict]:
+def _rows(source: str, detail: dict) -> list[dict]:
     """The receive form's rows: one per open PO line, or one per ship notice line (its lot, expiry and
     quantity), then blank rows for unexpected items. Each row: the form's initial values and what to show."""
     rows = []
@@ -179,7 +179,7 @@ def po_receive(request, number, *, site):
     source = (request.POST if request.method == "POST" else request.GET).get("source", "po")
     source = "asn" if source == "asn" else "po"
     detail = selectors.purchase_order_detail(po)
-    rows = _rows(po, source, detail)
+    rows = _rows(source, detail)
     initial = [row["initial"] for row in rows]
     if request.method != "POST":
         formset = ReceiveLineFormSet(initial=initial, prefix="line")
