@@ -3,7 +3,14 @@
 from .adjustments import adjust_stock, decide_adjustment
 from .barcodes import add_item_barcode, remove_item_barcode, set_item_barcodes
 from .ledger import MoveLine, change_allocated, lock_levels, lock_quants, lock_site_quants, post_moves, reserve_quants
-from .master import create_item, create_location, create_zone, ensure_virtual_locations, update_item
+from .master import (
+    create_item,
+    create_location,
+    create_zone,
+    ensure_virtual_locations,
+    update_item,
+    update_location,
+)
 from .stock import (
     change_status,
     find_quant,
@@ -40,5 +47,6 @@ __all__ = [
     "set_item_barcodes",
     "unreserve_stock",
     "update_item",
+    "update_location",
     "virtual_location",
 ]

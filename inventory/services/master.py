@@ -195,6 +195,34 @@ def create_location(
     return location
 
 
+#: what update_location may change (the site and the code are the location's natural key)
+LOCATION_FIELDS = ("kind", "zone", "aisle", "capacity", "active")
+
+
+@transaction.atomic
+def update_location(*, user, location: Location, **changes) -> Location:
+    """Change a physical location's kind, zone, aisle, capacity or active flag (site admins and supervisors, as
+    :func:`create_location`); virtual locations belong to the site and are not changed. Every change is in
+    history."""
+    locked = Location.objects.select_for_update(no_key=True).select_related("site").get(pk=location.pk)
+    if user is not None:
+        permissions.require(user, "location.manage", locked.site, what="site")
+    if locked.is_virtual:
+        raise StateConflict(f"{locked} is a virtual location of the site; it cannot be changed.")
+    for name, value in changes.items():
+        if name not in LOCATION_FIELDS:
+            raise field_error(name, "This field cannot be changed.", "read_only")
+        if name == "kind" and value in Location.VIRTUAL_KINDS:
+            raise field_error("kind", "A location cannot become a virtual one.", "virtual_kind")
+        if name == "zone" and value is not None and value.site_id != locked.site_id:
+            raise field_error("zone", f"Zone {value.code} belongs to another site.", "other_site")
+        setattr(locked, name, value)
+    full_clean_or_raise(locked)
+    set_history_user(locked, user)
+    locked.save()
+    return locked
+
+
 # --- bulk loading (demo data, data migration) -------------------------------------------------------------------
 
 
