@@ -73,7 +73,8 @@ WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 class ProblemAutoSchema(AutoSchema):
     def _view_handler(self):
         action = getattr(self.view, "action", None)
-        return getattr(self.view, action, None) if action else None
+        # a viewset's action, or a plain APIView's method handler (items/bulk/)
+        return getattr(self.view, action or self.method.lower(), None)
 
     def _is_idempotent_create(self) -> bool:
         return self.method == "POST" and bool(getattr(self._view_handler(), "idempotent", False))

@@ -1,5 +1,8 @@
+from django.urls import path
+
 from distribution_erp.api.router import router
 
+from .bulk import ItemBulkView, LocationBulkView, StockLevelQueryView
 from .counts import CycleCountViewSet
 from .views import (
     AdjustmentViewSet,
@@ -18,4 +21,9 @@ router.register("stock-moves", StockMoveViewSet, basename="stock-move")
 router.register("adjustments", AdjustmentViewSet, basename="adjustment")
 router.register("cycle-counts", CycleCountViewSet, basename="cycle-count")
 
-urlpatterns = []
+# before the router's detail routes (items/{sku}/ would take "bulk" as a SKU)
+urlpatterns = [
+    path("items/bulk/", ItemBulkView.as_view(), name="item-bulk"),
+    path("locations/bulk/", LocationBulkView.as_view(), name="location-bulk"),
+    path("stock-levels/query/", StockLevelQueryView.as_view(), name="stock-level-query"),
+]

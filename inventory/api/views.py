@@ -44,6 +44,32 @@ from .serializers import (
 # --- items ---------------------------------------------------------------------------------------------------
 
 
+def create_item_from(*, user, validated: dict) -> Item:
+    """``create_item`` with an ItemSerializer's validated data (items/ and items/bulk/)."""
+    data = dict(validated)
+    units = [dict(u) for u in data.pop("units", [])]
+    substitutes = data.pop("substitutes", [])
+    barcodes = [dict(b) for b in data.pop("barcodes", [])]
+    return create_item(
+        user=user,
+        sku=data.pop("sku"),
+        description=data.pop("description"),
+        units=units,
+        substitutes=substitutes,
+        barcodes=barcodes,
+        **data,
+    )
+
+
+def update_item_from(*, user, item: Item, validated: dict) -> Item:
+    """``update_item`` with an ItemUpdateSerializer's validated (partial) data: the lists given replace the item's."""
+    data = dict(validated)
+    units = [dict(u) for u in data.pop("units")] if "units" in data else None
+    substitutes = data.pop("substitutes", None)
+    barcodes = [dict(b) for b in data.pop("barcodes")] if "barcodes" in data else None
+    return update_item(user=user, item=item, units=units, substitutes=substitutes, barcodes=barcodes, **data)
+
+
 @extend_schema_view(
     create=extend_schema(
         summary="Create an item (admins and planners)",
@@ -100,33 +126,15 @@ class ItemViewSet(
         return ItemUpdateSerializer if self.action == "partial_update" else ItemSerializer
 
     def perform_create(self, serializer):
-        data = dict(serializer.validated_data)
-        units = [dict(u) for u in data.pop("units", [])]
-        substitutes = data.pop("substitutes", [])
-        barcodes = [dict(b) for b in data.pop("barcodes", [])]
-        return create_item(
-            user=self.request.user,
-            sku=data.pop("sku"),
-            description=data.pop("description"),
-            units=units,
-            substitutes=substitutes,
-            barcodes=barcodes,
-            **data,
-        )
+        return create_item_from(user=self.request.user, validated=serializer.validated_data)
 
     def partial_update(self, request, *args, **kwargs):
         item = self.get_object()
         serializer = ItemUpdateSerializer(item, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        units = [dict(u) for u in data.pop("units")] if "units" in data else None
-        substitutes = data.pop("substitutes", None)
-        barcodes = [dict(b) for b in data.pop("barcodes")] if "barcodes" in data else None
         with transaction.atomic():
             locked = self.lock_for_write(request, item)
-            item = update_item(
-                user=request.user, item=locked, units=units, substitutes=substitutes, barcodes=barcodes, **data
-            )
+            item = update_item_from(user=request.user, item=locked, validated=serializer.validated_data)
         return self.respond(item)
 
 

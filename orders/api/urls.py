@@ -2,6 +2,7 @@ from django.urls import path
 
 from distribution_erp.api.router import router
 
+from .bulk import CustomerBulkView
 from .purchasing import PurchaseOrderViewSet, SupplierViewSet
 from .replenishment import PickFaceViewSet, PolicyViewSet, RunViewSet, SuggestionViewSet
 from .returns import ReturnViewSet
@@ -17,4 +18,8 @@ router.register("replenishment/pick-faces", PickFaceViewSet, basename="replenish
 router.register("replenishment/runs", RunViewSet, basename="replenishment-run")
 router.register("replenishment/suggestions", SuggestionViewSet, basename="replenishment-suggestion")
 
-urlpatterns = [path("atp/", AtpView.as_view(), name="atp")]
+# customers/bulk/ before the router's customers/{code}/ (which would take "bulk" as a code)
+urlpatterns = [
+    path("atp/", AtpView.as_view(), name="atp"),
+    path("customers/bulk/", CustomerBulkView.as_view(), name="customer-bulk"),
+]
