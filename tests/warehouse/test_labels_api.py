@@ -146,3 +146,55 @@ class AcmeCarrier:
 
 class NotACarrier:
     code = "BAD"
+
+
+def test_carrier_rates_tracking_and_label_through_the_api(api, shipment_id, make_user, site, outsider):
+    from governance.models import OutboxMessage
+    from warehouse.models import Shipment
+
+    pk, user = shipment_id
+    client = api(user)
+    rates = client.get(f"/api/v1/shipments/{pk}/rates/")
+    assert rates.status_code == 200, rates.json()
+    body = rates.json()
+    assert body["adapter"] == "MANUAL" and body["rates"][0]["service"] == "LTL" and body["rates"][0]["amount"] is None
+    assert "2 piece(s), 1.2 kg" in body["rates"][0]["note"]
+    label = client.get(f"/api/v1/shipments/{pk}/carrier-label/")
+    assert label.status_code == 200 and label["Content-Type"].startswith("text/html")
+    assert "bill of lading" in label.content.decode().lower()
+    # a bad number is a field error and ships nothing
+    no_carrier = client.post(f"/api/v1/shipments/{pk}/tracking/", {"tracking_number": "PRO-1"}, format="json")
+    assert no_carrier.status_code == 400 and no_carrier.json()["errors"][0]["field"] == "carrier"
+    bad = client.post(f"/api/v1/shipments/{pk}/tracking/", {"tracking_number": "??", "carrier": "LTL-X"}, format="json")
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "tracking_number"
+    assert Shipment.objects.get(pk=pk).status == Shipment.Status.PACKED
+    # a reader may look but not ship
+    auditor = make_user("auditor", site)
+    assert api(auditor).get(f"/api/v1/shipments/{pk}/tracking/").status_code == 200
+    refused = api(auditor).post(
+        f"/api/v1/shipments/{pk}/tracking/", {"tracking_number": "PRO-9", "carrier": "LTL-X"}, format="json"
+    )
+    assert refused.status_code == 403
+    assert Shipment.objects.get(pk=pk).status == Shipment.Status.PACKED
+    # the scanned number, cleaned by the adapter, confirms the shipment
+    done = client.post(
+        f"/api/v1/shipments/{pk}/tracking/", {"tracking_number": " pro 777\r", "carrier": "ltl-x"}, format="json"
+    )
+    assert done.status_code == 200, done.json()
+    assert (done.json()["status"], done.json()["carrier"], done.json()["tracking_number"]) == (
+        "SHIPPED",
+        "LTL-X",
+        "PRO777",
+    )
+    tracked = client.get(f"/api/v1/shipments/{pk}/tracking/").json()
+    assert (tracked["number"], tracked["status"]) == ("PRO777", "SHIPPED") and tracked["shipped_at"]
+    # a second number without correct keeps the first (409); with correct it replaces it and emits the correction
+    again = client.post(f"/api/v1/shipments/{pk}/tracking/", {"tracking_number": "PRO778"}, format="json")
+    assert again.status_code == 409
+    fixed = client.post(
+        f"/api/v1/shipments/{pk}/tracking/", {"tracking_number": "PRO778", "correct": True}, format="json"
+    )
+    assert fixed.status_code == 200 and fixed.json()["tracking_number"] == "PRO778"
+    assert OutboxMessage.objects.filter(topic="shipment.tracking_corrected", document_key=f"shipment:{pk}").count() == 1
+    assert api(outsider).get(f"/api/v1/shipments/{pk}/rates/").status_code == 404
+    assert api(outsider).post(f"/api/v1/shipments/{pk}/tracking/", {"tracking_number": "X-1"}).status_code == 404
