@@ -20,12 +20,13 @@ that calls :func:`run_bulk`. More than ``MAX_ROWS`` rows is a 400 and nothing is
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.http import Http404
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -341,6 +342,26 @@ def _one_row(handler: BulkHandler, index: int, row: dict, key) -> RowResult:
     return RowResult(index=index, status=outcome, key=text, id=obj.pk)
 
 
+def lock_keys(handler: BulkHandler, keys: list) -> None:
+    """Take a transaction-scoped advisory lock per key, in one global order (sorted ids): two requests that
+    write the same keys in one transaction each (atomic, or under an Idempotency-Key) wait for each other instead
+    of deadlocking on rows inserted in different orders."""
+    ids = sorted(
+        {
+            int.from_bytes(
+                hashlib.sha256(f"bulk:{type(handler).__name__}:{handler.key_text(k)}".encode()).digest()[:8],
+                "big",
+                signed=True,
+            )
+            for k in keys
+            if k is not None
+        }
+    )
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(pg_advisory_xact_lock(id)) FROM unnest(%s::bigint[]) AS t(id)", [ids])
+
+
 def run_bulk(handler: BulkHandler, data) -> Response:
     """Validate the request, write its rows as the module says, and answer (200, or 422 for a refused atomic
     request). Raises DRF's ValidationError for a malformed request (400: nothing is read or written)."""
@@ -349,17 +370,34 @@ def run_bulk(handler: BulkHandler, data) -> Response:
     rows, atomic = request.validated_data["rows"], request.validated_data["atomic"]
     handler.check_request()
     keys, failed = _keys(handler, rows)
-    handler.existing = handler.fetch_existing([k for k in keys if k is not None])
-    if not atomic:
-        results = [
-            failed[index] if index in failed else _one_row(handler, index, row, keys[index])
-            for index, row in enumerate(rows)
-        ]
-        return Response(_body(results), status=status.HTTP_200_OK)
-    return _run_atomic(handler, rows, keys, failed)
+    if not atomic and not connection.in_atomic_block:
+        # each row is its own transaction: it holds one key's row at a time, no lock order to keep
+        handler.existing = handler.fetch_existing([k for k in keys if k is not None])
+        return Response(_body(_each_row(handler, rows, keys, failed)), status=status.HTTP_200_OK)
+    try:
+        with transaction.atomic():
+            lock_keys(handler, keys)
+            handler.existing = handler.fetch_existing([k for k in keys if k is not None])
+            if not atomic:  # rows in savepoints of the Idempotency-Key's transaction
+                return Response(_body(_each_row(handler, rows, keys, failed)), status=status.HTTP_200_OK)
+            results = _all_rows(handler, rows, keys, failed)
+            if failed:
+                raise _RollBack
+            return Response(_body(results), status=status.HTTP_200_OK)
+    except _RollBack:
+        return _refused(handler, rows, keys, failed)
 
 
-def _run_atomic(handler: BulkHandler, rows: list, keys: list, failed: dict[int, RowResult]) -> Response:
+def _each_row(handler: BulkHandler, rows: list, keys: list, failed: dict[int, RowResult]) -> list[RowResult]:
+    return [
+        failed[index] if index in failed else _one_row(handler, index, row, keys[index])
+        for index, row in enumerate(rows)
+    ]
+
+
+def _all_rows(handler: BulkHandler, rows: list, keys: list, failed: dict[int, RowResult]) -> list[RowResult]:
+    """Atomic: validate every row, then (only if all are valid) write them in order, each in a savepoint so that
+    a failure found while writing is reported for its row and the later rows are still tried."""
     plans: dict[int, Plan] = {}
     for index, row in enumerate(rows):
         if index in failed:
@@ -369,24 +407,21 @@ def _run_atomic(handler: BulkHandler, rows: list, keys: list, failed: dict[int, 
         except ROW_ERRORS as exc:
             failed[index] = _error(index, handler.key_text(keys[index]), row_failure(exc))
     results: list[RowResult] = []
-    if not failed:
+    if failed:
+        return results
+    for index, plan in plans.items():
+        text = handler.key_text(plan.key)
         try:
             with transaction.atomic():
-                for index, plan in plans.items():
-                    text = handler.key_text(plan.key)
-                    try:
-                        with transaction.atomic():
-                            outcome, obj = handler.write(plan)
-                    except ROW_ERRORS as exc:
-                        failed[index] = _error(index, text, row_failure(exc))
-                        continue
-                    results.append(RowResult(index=index, status=outcome, key=text, id=obj.pk))
-                if failed:
-                    raise _RollBack
-        except _RollBack:
-            pass
-        else:
-            return Response(_body(results), status=status.HTTP_200_OK)
+                outcome, obj = handler.write(plan)
+        except ROW_ERRORS as exc:
+            failed[index] = _error(index, text, row_failure(exc))
+            continue
+        results.append(RowResult(index=index, status=outcome, key=text, id=obj.pk))
+    return results
+
+
+def _refused(handler: BulkHandler, rows: list, keys: list, failed: dict[int, RowResult]) -> Response:
     everything = [
         failed.get(index) or RowResult(index=index, status=SKIPPED, key=handler.key_text(keys[index]))
         for index in range(len(rows))

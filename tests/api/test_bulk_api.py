@@ -270,6 +270,10 @@ def test_location_rows_of_other_sites_read_as_unknown_and_missing_roles_are_per_
     assert results[1]["errors"]["site"] == ["No site 'DC2'."] and results[1]["status"] == "error"
     assert results[2]["code"] == "permission_denied" and results[2]["status"] == "error"
     assert Location.objects.get(site=other_site, code="SECRET").capacity is None
+    # changing a known location needs the same right as creating one (update_location)
+    LocationFactory(site=third, code="OPS-0")
+    refused = by_index(post(api(user), LOCATIONS, [{"site": "DC3", "code": "OPS-0", "capacity": 9}]).json())[0]
+    assert refused["code"] == "permission_denied" and Location.objects.get(site=third, code="OPS-0").capacity is None
     assert not Location.objects.filter(code="OPS-1").exists()
     # an atomic request with a refused row writes none of it
     problem(post(api(user), LOCATIONS, [{"site": "DC1", "code": "OK-2", "kind": "STORAGE"}, rows[2]], True), 422)
@@ -351,10 +355,18 @@ def test_the_stock_query_hides_what_the_list_hides_from_a_blind_counter(api, sup
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_bulk_requests_creating_the_same_skus_at_once_create_each_once_and_never_fail(make_user, site, api):
+@pytest.mark.parametrize(
+    ("atomic", "reverse", "key"),
+    [(False, False, False), (True, True, False), (False, True, True)],
+    ids=["rows-on-their-own", "atomic-opposite-orders", "idempotency-key-opposite-orders"],
+)
+def test_two_bulk_requests_creating_the_same_skus_at_once_create_each_once_and_never_fail(
+    make_user, site, api, atomic, reverse, key
+):
     users = [make_user("planner", site, username=f"bulk-planner-{n}") for n in range(2)]
     clients = [api(u) for u in users]
     rows = [{"sku": f"RACE-{i:02d}", "description": f"Race {i}"} for i in range(30)]
+    bodies_sent = [rows, rows[::-1] if reverse else rows]  # opposite orders would deadlock without the key locks
     barrier = threading.Barrier(2)
     answers: list = [None, None]
     errors: list[BaseException] = []
@@ -362,7 +374,8 @@ def test_two_bulk_requests_creating_the_same_skus_at_once_create_each_once_and_n
     def run(n):
         try:
             barrier.wait()
-            answers[n] = post(clients[n], ITEMS, rows)
+            headers = {"HTTP_IDEMPOTENCY_KEY": f"race-{n}"} if key else {}
+            answers[n] = post(clients[n], ITEMS, bodies_sent[n], atomic=atomic, **headers)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
