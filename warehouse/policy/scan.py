@@ -2,16 +2,22 @@
 
 The scan screens use the per-field checks for immediate feedback; the services (pick, transfer pick and
 pick-face refill confirmations) call :func:`confirmation_problems` with the same rules when the task is
-confirmed, so a page, a scanner calling the API and a service never disagree about a scan."""
+confirmed, so a page, a scanner calling the API and a service never disagree about a scan. Reading a scanned
+code as a barcode (GTIN, GS1-128 label) is ``inventory.policy.scanning``'s, re-exported here."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from inventory.policy import gs1
-from inventory.policy.barcodes import clean_gtin
+from inventory.policy.scanning import (  # noqa: F401 (re-exported for the scan screens)
+    ScannedLabel,
+    label_fill,
+    lot_from_scan,
+    normalise,
+    read_label,
+)
 
 
 @dataclass(frozen=True)
@@ -21,62 +27,6 @@ class ScanCheck:
     warn: bool = False
     #: what a GS1-128 label filled in for the next fields: lot, expiry (ISO date), quantity (base units)
     fill: dict = field(default_factory=dict)
-
-
-def normalise(scanned: str) -> str:
-    """A keyboard-wedge scanner may add spaces or a trailing control character. The GS character (FNC1 in a
-    GS1-128 label) is kept: it separates the label's fields."""
-    return "".join(ch for ch in (scanned or "") if ch.isprintable() or ch == gs1.GS).strip().strip(gs1.GS)
-
-
-@dataclass(frozen=True)
-class ScannedLabel:
-    """A scanned code read as a barcode: a GTIN alone, or a GS1-128 label with GTIN, lot, expiry and count."""
-
-    raw: str
-    gtin: str = ""  # GTIN-14
-    lot: str = ""
-    expiry: dt.date | None = None
-    count: int | None = None
-    sscc: str = ""
-    is_gs1: bool = False
-    error: str = ""
-
-
-def read_label(scanned: str) -> ScannedLabel:
-    value = normalise(scanned)
-    if gs1.looks_like_gs1(value):
-        try:
-            label = gs1.parse(value)
-        except gs1.GS1Error as exc:
-            return ScannedLabel(raw=value, is_gs1=True, error=f"Not a valid GS1 label: {exc}")
-        return ScannedLabel(
-            raw=value,
-            gtin=label.item_gtin,
-            lot=label.lot,
-            expiry=label.expiry or label.best_before,
-            count=label.count,
-            sscc=label.sscc,
-            is_gs1=True,
-        )
-    if value.isdigit():
-        result = clean_gtin(value)
-        if result.ok:
-            return ScannedLabel(raw=value, gtin=result.gtin14)
-    return ScannedLabel(raw=value)
-
-
-def label_fill(label: ScannedLabel, *, factor: int) -> dict:
-    """The fields a GS1 label fills: its lot, its expiry, and its quantity in base units (count x the factor of
-    the unit its GTIN labels; one unit without a count)."""
-    if not label.is_gs1 or label.error:
-        return {}
-    fill: dict = {"quantity": (label.count if label.count is not None else 1) * factor}
-    if label.lot:
-        fill["lot"] = label.lot
-    if label.expiry:
-        fill["expiry"] = label.expiry.isoformat()
-    return fill
 
 
 def check_location(*, expected: str, scanned: str) -> ScanCheck:
@@ -131,12 +81,6 @@ def check_lot(*, expected: str, scanned: str) -> ScanCheck:
     if value != expected:
         return ScanCheck(False, f"Wrong lot: scanned {value or 'nothing'}, the task names lot {expected}.")
     return ScanCheck(True, f"Lot {value} ✓")
-
-
-def lot_from_scan(scanned: str) -> str:
-    """The lot number a scan gives: the (10) of a GS1-128 label, else the scanned text."""
-    label = read_label(scanned)
-    return label.lot if label.is_gs1 and not label.error and label.lot else normalise(scanned)
 
 
 def check_quantity(*, scanned: str, maximum: int, allow_zero: bool) -> ScanCheck:
