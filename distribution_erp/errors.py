@@ -65,6 +65,13 @@ class RuleViolation(DomainError):
     title = "Site rule violation"
 
 
+class ScanRefused(DomainError):
+    """A scanned barcode names another item or lot, or is not a valid label (HTTP 422, with the field)."""
+
+    code = "wrong_scan"
+    title = "Scan refused"
+
+
 class SegregationOfDuties(DomainError):
     code = "segregation_of_duties"
     title = "Segregation of duties"

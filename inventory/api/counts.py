@@ -11,6 +11,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from distribution_erp.api.idempotency import idempotent
+from distribution_erp.api.scanning import (
+    SCANNED_ITEM_HELP,
+    identified_item,
+    required_quantity,
+    scanned_item,
+    unit_for,
+)
 from distribution_erp.errors import NotFound
 from distribution_erp.validation import field_error
 from governance import permissions
@@ -127,14 +134,27 @@ class CycleCountInputSerializer(serializers.Serializer):
 
 
 class CountEntrySerializer(serializers.Serializer):
-    quantity = serializers.DecimalField(max_digits=16, decimal_places=3, help_text="Counted, in `unit`")
+    quantity = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=3,
+        required=False,
+        help_text="Counted, in `unit` (or in the unit of a scanned unit GTIN); left out: a scanned label's count",
+    )
     unit = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    item = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text=SCANNED_ITEM_HELP + "; checked against the line's item and lot when given",
+    )
 
 
 class FoundStockSerializer(CountEntrySerializer):
     location = serializers.CharField(max_length=40)
-    item = serializers.CharField(max_length=40)
-    lot = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    item = serializers.CharField(max_length=200, help_text="The SKU, or a GTIN or GS1-128 label of any item")
+    lot = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Lot number (or a GS1-128 label with one)"
+    )
 
 
 class CountDecisionSerializer(serializers.Serializer):
@@ -210,14 +230,26 @@ class CycleCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def count_line(self, request, pk=None, line_id=None):
         """Enter the counted quantity of one line (blind: the response never shows the expected quantity)."""
         count = self.get_object()
-        line = CycleCountLine.objects.select_related("item").filter(pk=line_id, count=count).first()
+        line = CycleCountLine.objects.select_related("item", "lot").filter(pk=line_id, count=count).first()
         if line is None:
             raise NotFound("No such count line.")
         data = CountEntrySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         item = Item.objects.prefetch_related("units").get(pk=line.item_id)
-        quantity = to_base_quantity(item, v["quantity"], v.get("unit") or None, allow_zero=True)
+        scan = scanned_item(
+            item,
+            scanned=v.get("item", ""),
+            quantity=v.get("quantity"),
+            task_lot=line.lot.number if line.lot_id else "",
+            sku_required=True,
+        )
+        quantity = to_base_quantity(
+            item,
+            required_quantity(scan.quantity, what="counted quantity"),
+            unit_for(scan, v.get("unit")),
+            allow_zero=True,
+        )
         line = enter_count(user=request.user, line=line, quantity=quantity)
         line = CycleCountLine.objects.select_related(
             "count", "location", "item", "lot", "first_counted_by", "recounted_by", "decided_by"
@@ -235,15 +267,18 @@ class CycleCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         location = Location.objects.filter(site_id=count.site_id, code=v["location"]).first()
         if location is None:
             raise field_error("location", f"No location {v['location']!r} at this site.", "does_not_exist")
-        item = Item.objects.prefetch_related("units").filter(sku=v["item"]).first()
+        item = identified_item(v["item"])
         if item is None:
             raise field_error("item", f"No item {v['item']!r}.", "does_not_exist")
+        scan = scanned_item(item, scanned=v["item"], quantity=v.get("quantity"), lot=v.get("lot", ""))
         lot = None
-        if v.get("lot"):
-            lot = Lot.objects.filter(item=item, number=v["lot"]).first()
+        if scan.lot:
+            lot = Lot.objects.filter(item=item, number=scan.lot).first()
             if lot is None:
-                raise field_error("lot", f"{item.sku} has no lot {v['lot']!r}.", "does_not_exist")
-        quantity = to_base_quantity(item, v["quantity"], v.get("unit") or None)
+                raise field_error("lot", f"{item.sku} has no lot {scan.lot!r}.", "does_not_exist")
+        quantity = to_base_quantity(
+            item, required_quantity(scan.quantity, what="quantity found"), unit_for(scan, v.get("unit"))
+        )
         line = record_found_stock(
             user=request.user, count=count, location=location, item=item, lot=lot, quantity=quantity
         )

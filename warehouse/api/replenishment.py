@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 
 from distribution_erp.api.mixins import ApiViewMixin
+from distribution_erp.api.scanning import SCANNED_ITEM_HELP, required_quantity, scanned_item
 from distribution_erp.validation import MAX_QUANTITY
 from governance import permissions
 from warehouse.models import ReplenishmentTask
@@ -45,10 +46,17 @@ class ReplenishmentTaskSerializer(serializers.ModelSerializer):
 
 
 class ReplenishmentConfirmSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY, help_text="Less than asked: short")
+    quantity = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_QUANTITY,
+        required=False,
+        help_text="Less than asked: short. In the unit of a scanned unit GTIN; left out: a scanned label's count",
+    )
     location = serializers.CharField(max_length=40, help_text="Scanned source (reserve) location code")
-    lot = serializers.CharField(max_length=60, required=False, allow_blank=True, help_text="Scanned lot")
-    item = serializers.CharField(max_length=40, required=False, allow_blank=True, help_text="Scanned item SKU")
+    lot = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Scanned lot (or a GS1-128 label with one)"
+    )
+    item = serializers.CharField(max_length=200, required=False, allow_blank=True, help_text=SCANNED_ITEM_HELP)
 
 
 class ReplenishmentTaskFilter(django_filters.FilterSet):
@@ -80,16 +88,24 @@ class ReplenishmentTaskViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.Retri
     @extend_schema(request=ReplenishmentConfirmSerializer, responses={200: ReplenishmentTaskSerializer})
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
+        task = self.get_object()
         data = ReplenishmentConfirmSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        scan = scanned_item(
+            task.item,
+            scanned=v.get("item", ""),
+            quantity=v.get("quantity"),
+            lot=v.get("lot", ""),
+            task_lot=task.lot.number if task.lot_id else "",
+        )
         task = confirm_replenishment_task(
             user=request.user,
-            task=self.get_object(),
-            quantity=v["quantity"],
+            task=task,
+            quantity=required_quantity(scan.quantity, what="moved quantity"),
             location_code=v["location"],
-            lot_number=v.get("lot", ""),
-            item_sku=v.get("item", ""),
+            lot_number=scan.lot,
+            item_sku=scan.item,
         )
         return self.respond(task)
 

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from distribution_erp.api.feeds import updated_since_filter
 from distribution_erp.api.idempotency import idempotent
+from distribution_erp.api.scanning import SCANNED_ITEM_HELP, required_quantity, scanned_item, scanned_lines
 from distribution_erp.validation import field_error
 from governance import permissions
 from inventory.models import Location
@@ -20,8 +21,14 @@ from warehouse.services.putaway import OVERRIDE_REASONS
 
 
 class ReceiptLineInputSerializer(serializers.Serializer):
-    item = serializers.CharField(max_length=40)
-    quantity = serializers.DecimalField(max_digits=16, decimal_places=3, min_value=0)
+    item = serializers.CharField(
+        max_length=200,
+        help_text="The SKU, or a scanned GTIN of any item or unit (quantities then count that unit) or GS1-128 label "
+        "(fills lot, expiry and, left out, quantity)",
+    )
+    quantity = serializers.DecimalField(
+        max_digits=16, decimal_places=3, min_value=0, required=False, help_text="Left out: a scanned label's count"
+    )
     damaged_quantity = serializers.DecimalField(max_digits=16, decimal_places=3, min_value=0, required=False, default=0)
     unit = serializers.CharField(max_length=12, required=False, allow_blank=True)
     lot = serializers.CharField(max_length=60, required=False, allow_blank=True, allow_null=True)
@@ -131,7 +138,18 @@ class PutawayTaskSerializer(serializers.ModelSerializer):
 
 class PutawayConfirmSerializer(serializers.Serializer):
     location = serializers.CharField(max_length=40, help_text="Location code at the task's site")
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000_000)
+    quantity = serializers.IntegerField(
+        min_value=1,
+        max_value=1_000_000_000,
+        required=False,
+        help_text="In the unit of a scanned unit GTIN; left out: a scanned label's count",
+    )
+    item = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text=SCANNED_ITEM_HELP + "; checked against the task's item and lot when given",
+    )
     reason_code = serializers.ChoiceField(choices=list(OVERRIDE_REASONS), required=False, allow_blank=True)
 
 
@@ -184,7 +202,7 @@ class ReceiptViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         receipt = receive(
             user=request.user,
             purchase_order=po,
-            lines=[dict(line) for line in v["lines"]],
+            lines=scanned_lines([dict(line) for line in v["lines"]]),
             final=v["final"],
             note=v.get("note", ""),
         )
@@ -248,11 +266,18 @@ class PutawayTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             raise field_error(
                 "location", f"No location {data.validated_data['location']!r} at this site.", "does_not_exist"
             )
+        scan = scanned_item(
+            task.item,
+            scanned=data.validated_data.get("item", ""),
+            quantity=data.validated_data.get("quantity"),
+            task_lot=task.lot.number if task.lot_id else "",
+            sku_required=True,
+        )
         task = confirm_putaway(
             user=request.user,
             task=task,
             location=location,
-            quantity=data.validated_data["quantity"],
+            quantity=required_quantity(scan.quantity, what="quantity put away"),
             reason_code=data.validated_data.get("reason_code", ""),
         )
         return Response(PutawayTaskSerializer(self.get_queryset().get(pk=task.pk)).data)
