@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from distribution_erp.api.feeds import updated_since_filter
 from distribution_erp.api.idempotency import idempotent
+from distribution_erp.api.scanning import SCANNED_ITEM_HELP, required_quantity, scanned_item, scanned_lines
 from distribution_erp.errors import StateConflict
 from distribution_erp.validation import field_error
 from governance import permissions
@@ -30,6 +31,7 @@ from warehouse.services.transfers import (
     ship_transfer,
 )
 
+from .carriers import ShipmentCarrierActions
 from .views import ReceiptSerializer
 
 
@@ -109,10 +111,17 @@ class WaveSerializer(serializers.ModelSerializer):
 
 
 class PickConfirmSerializer(serializers.Serializer):
-    quantity = serializers.IntegerField(min_value=0, max_value=1_000_000_000, help_text="Less than asked: short")
+    quantity = serializers.IntegerField(
+        min_value=0,
+        max_value=1_000_000_000,
+        required=False,
+        help_text="Less than asked: short. In the unit of a scanned unit GTIN; left out: a scanned label's count",
+    )
     location = serializers.CharField(max_length=40, help_text="Scanned location code")
-    lot = serializers.CharField(max_length=60, required=False, allow_blank=True, help_text="Scanned lot")
-    item = serializers.CharField(max_length=40, required=False, allow_blank=True, help_text="Scanned item SKU")
+    lot = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Scanned lot (or a GS1-128 label with one)"
+    )
+    item = serializers.CharField(max_length=200, required=False, allow_blank=True, help_text=SCANNED_ITEM_HELP)
 
 
 class ShipmentLineSerializer(serializers.Serializer):
@@ -274,16 +283,24 @@ class PickTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(request=PickConfirmSerializer, responses={200: PickTaskSerializer})
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
+        task = self.get_object()
         data = PickConfirmSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        scan = scanned_item(
+            task.item,
+            scanned=v.get("item", ""),
+            quantity=v.get("quantity"),
+            lot=v.get("lot", ""),
+            task_lot=task.lot.number if task.lot_id else "",
+        )
         task = confirm_pick(
             user=request.user,
-            task=self.get_object(),
-            quantity=v["quantity"],
+            task=task,
+            quantity=required_quantity(scan.quantity, what="picked quantity"),
             location_code=v["location"],
-            lot_number=v.get("lot", ""),
-            item_sku=v.get("item", ""),
+            lot_number=scan.lot,
+            item_sku=scan.item,
         )
         return Response(PickTaskSerializer(self.get_queryset().get(pk=task.pk)).data)
 
@@ -299,7 +316,9 @@ class ShipmentFilter(django_filters.FilterSet):
         fields = ["site", "status", "order", "customer_code", "tracking_number"]
 
 
-class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ShipmentViewSet(
+    ShipmentCarrierActions, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Shipments; confirm with carrier and tracking number to send the staged stock to the customer."""
 
     serializer_class = ShipmentSerializer
@@ -362,8 +381,12 @@ class TransferInputSerializer(serializers.Serializer):
 
 
 class TransferReceiveLineSerializer(serializers.Serializer):
-    item = serializers.CharField(max_length=40)
-    quantity = serializers.DecimalField(max_digits=16, decimal_places=3, min_value=0)
+    item = serializers.CharField(
+        max_length=200, help_text="The SKU, or a scanned GTIN of the item or a unit, or GS1-128 label (as receipts/)"
+    )
+    quantity = serializers.DecimalField(
+        max_digits=16, decimal_places=3, min_value=0, required=False, help_text="Left out: a scanned label's count"
+    )
     damaged_quantity = serializers.DecimalField(max_digits=16, decimal_places=3, min_value=0, default=0)
     unit = serializers.CharField(max_length=12, required=False, allow_blank=True)
 
@@ -509,6 +532,8 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = TransferReceiveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         receipt = receive_transfer(
-            user=request.user, transfer=self.get_object(), lines=[dict(line) for line in data.validated_data["lines"]]
+            user=request.user,
+            transfer=self.get_object(),
+            lines=scanned_lines([dict(line) for line in data.validated_data["lines"]]),
         )
         return Response(ReceiptSerializer(receipt).data, status=status.HTTP_201_CREATED)
