@@ -151,7 +151,9 @@ def check_item(found: ScannedItem, *, po_number: str, open_by_sku: dict[str, int
         return ScanCheck(False, found.error)
     sku = found.item.sku
     per = f" ({found.factor} per unit scanned)" if found.factor > 1 else ""
-    needs = " Lot and expiry needed." if found.item.lot_tracked and not found.fill.get("lot") else ""
+    needs = ""
+    if found.item.lot_tracked and not found.fill.get("lot"):
+        needs = " Lot and expiry needed." if found.item.shelf_life_days else " Lot needed."
     if sku not in open_by_sku:
         return ScanCheck(
             True,

@@ -176,6 +176,8 @@ def test_po_page_shows_lines_ship_notice_receipts_and_status_history(client, bos
     # the receipt page links back to the PO, the receipt list and the dashboard to the PO list
     receipt_page = client.get(reverse("web:receipt-detail", args=[receipt.number])).content.decode()
     assert reverse("web:po-detail", args=[po.number]) in receipt_page
+    receipt_list = client.get(reverse("web:receipt-list")).content.decode()
+    assert f'<a href="{reverse("web:po-detail", args=[po.number])}">{po.number} · SUP1</a>' in receipt_list
     po_list = reverse("web:po-list") + "?status=TO_RECEIVE"
     assert po_list in client.get(reverse("web:receipt-list")).content.decode()
     assert po_list in client.get(reverse("web:dashboard")).content.decode()
@@ -433,6 +435,8 @@ def test_scan_checks_read_gs1_labels_and_warn_about_unexpected_items_and_over_re
     assert "Item MILK (6 per unit scanned) ✓ — 12 still open." in page
     assert 'data-fill-lot="L42"' in page and 'data-fill-quantity="12"' in page
     assert 'data-fill-expiry="2027-01-31"' in page
+    page = client.get(check, {"field": "item", "item": "MILK"}).content.decode()
+    assert "Item MILK ✓ — 12 still open. Lot and expiry needed." in page
     page = client.get(check, {"field": "item", "item": "STRAY"}).content.decode()
     assert "STRAY is not on" in page and "unexpected item" in page and "warn" in page
     page = client.get(check, {"field": "item", "item": "NOTHING"}).content.decode()

@@ -50,6 +50,14 @@ def _source(r) -> str:
     return ""
 
 
+def _source_url(r) -> str | None:
+    if r.purchase_order_id:
+        return reverse("web:po-detail", args=[r.purchase_order.number])
+    if r.transfer_order_id:
+        return reverse("web:transfer-detail", args=[r.transfer_order.number])
+    return None
+
+
 RECEIPT_STATES = (
     ("AWAITING_PUTAWAY", "Awaiting putaway"),
     ("PENDING_INSPECTION", "Pending inspection"),
@@ -79,7 +87,7 @@ def _state(r) -> str:
 
 RECEIPT_COLUMNS = (
     Column("number", "Receipt", lambda r: r.number, "number", link=_receipt_url),
-    Column("source", "Purchase order / transfer", _source, "purchase_order__number"),
+    Column("source", "Purchase order / transfer", _source, "purchase_order__number", link=_source_url),
     Column("received", "Received", lambda r: r.received_at, "received_at"),
     Column("lines", "Lines", lambda r: r.line_count, "line_count", css="num"),
     Column("putaway", "Open putaway", lambda r: r.open_putaway, "open_putaway", css="num"),
