@@ -150,10 +150,9 @@ def row_failure(exc: Exception) -> RowFailed:
         return RowFailed(errors, code)
     if isinstance(exc, DomainError):
         flat = exc.errors or [{"field": exc.field or "non_field_errors", "code": exc.code, "message": exc.message}]
-        errors, _ = _grouped(flat)
-        # the domain error's own code (permission_denied, state_conflict ...) unless it is a plain validation
-        code = exc.code if exc.code not in ("invalid", "domain_error") else _grouped(flat)[1]
-        return RowFailed(errors, code)
+        errors, first_code = _grouped(flat)
+        # the error's own code (permission_denied, state_conflict ...); a validation's: its first field's code
+        return RowFailed(errors, first_code if exc.code in ("invalid", "domain_error") else exc.code)
     if isinstance(exc, Http404):
         return RowFailed({"non_field_errors": ["No such object, or it is not visible to you."]}, "not_found")
     if isinstance(exc, DjangoValidationError):
