@@ -210,7 +210,9 @@ def po_receive(request, number, *, site):
     except DomainError as exc:
         general = refusal_to_forms(exc, [formset.forms[i] for i in from_rows], None)
         po.refresh_from_db()
-        context = _receive_context(po, detail, source, rows, formset, header, refused=exc.message, general=general)
+        # the service's words: on the lines they name, and above the form when they name no line
+        refused = exc.message if general or not exc.errors else "Not received: see the highlighted lines."
+        context = _receive_context(po, detail, source, rows, formset, header, refused=refused, general=general)
         return render(request, "web/purchasing/receive.html", context, status=exc.status_code)
     flash_receipt(request, receipt)
     if permissions.can(request.user, "warehouse.plan", po.site_id):  # who may see the receipt pages
