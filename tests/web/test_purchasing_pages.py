@@ -209,8 +209,12 @@ def test_roles_without_receiving_can_view_but_not_receive(client, make_user, sit
     before = _snapshot()
     client.force_login(make_user(role, site))
     assert client.get(reverse("web:po-list")).status_code == 200
+    receive(user=None, purchase_order=po, lines=[{"item": "WIDGET", "quantity": 1}], final=False)
+    before = _snapshot()
     page = client.get(reverse("web:po-detail", args=[po.number])).content.decode()
     assert po.number in page and reverse("web:po-receive", args=[po.number]) not in page
+    receipt = Receipt.objects.get()
+    assert receipt.number in page and reverse("web:receipt-detail", args=[receipt.number]) not in page  # 403 there
     assert f'href="{reverse("web:scan-receive")}"' not in page  # no menu entry
     for url in (reverse("web:po-receive", args=[po.number]), reverse("web:scan-receive-po", args=[po.number])):
         response = client.get(url)

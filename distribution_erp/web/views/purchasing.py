@@ -26,6 +26,7 @@ from ..workspace import site_page
 
 PO = PurchaseOrder.Status
 RECEIVE_ACTION = "inventory.receive"
+RECEIPT_PAGES_ACTION = "warehouse.plan"  # the receipt list and pages (web.views.inbound)
 EXTRA_ROWS = 2  # blank rows for items that came but are not on the order
 
 
@@ -99,7 +100,12 @@ def po_list(request, *, site):
     can_receive = permissions.can(request.user, RECEIVE_ACTION, site)
     return listing.respond(
         "web/purchasing/list.html",
-        {"table_id": "po-table", "can_receive": can_receive, "crumbs": [("Purchase orders", None)]},
+        {
+            "table_id": "po-table",
+            "can_receive": can_receive,
+            "can_see_receipts": permissions.can(request.user, RECEIPT_PAGES_ACTION, site),
+            "crumbs": [("Purchase orders", None)],
+        },
     )
 
 
@@ -115,6 +121,7 @@ def po_detail(request, number, *, site):
             **detail,
             "po": po,
             "can_receive": can_receive and po.status in PurchaseOrder.RECEIVABLE,
+            "can_see_receipts": permissions.can(request.user, RECEIPT_PAGES_ACTION, po.site_id),
             "crumbs": [("Purchase orders", reverse("web:po-list")), (po.number, None)],
         },
     )
@@ -215,7 +222,7 @@ def po_receive(request, number, *, site):
         context = _receive_context(po, detail, source, rows, formset, header, refused=refused, general=general)
         return render(request, "web/purchasing/receive.html", context, status=exc.status_code)
     flash_receipt(request, receipt)
-    if permissions.can(request.user, "warehouse.plan", po.site_id):  # who may see the receipt pages
+    if permissions.can(request.user, RECEIPT_PAGES_ACTION, po.site_id):
         return redirect("web:receipt-detail", receipt.number)
     return redirect("web:po-detail", po.number)
 
