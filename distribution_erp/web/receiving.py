@@ -31,6 +31,7 @@ SERVICE_FIELDS = {
     "expiry_date": "expiry",
 }
 MAX_LINES = 500
+LOT_LENGTH = 60
 
 
 # --- the desktop receive page -----------------------------------------------------------------------------------
@@ -42,7 +43,7 @@ class ReceiveLineForm(forms.Form):
     item = forms.CharField(max_length=40, required=False)
     quantity = forms.IntegerField(min_value=0, max_value=1_000_000_000, required=False)
     damaged = forms.IntegerField(min_value=0, max_value=1_000_000_000, required=False)
-    lot = forms.CharField(max_length=60, required=False)
+    lot = forms.CharField(max_length=LOT_LENGTH, required=False)
     expiry = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def service_line(self) -> dict | None:
@@ -217,6 +218,8 @@ class ScanReceiveForm(forms.Form):
         if fill.get("lot") and typed_lot and typed_lot != fill["lot"]:
             self.add_error("lot", f"The label is lot {fill['lot']}, not {typed_lot}.")
         data["lot"] = typed_lot or fill.get("lot", "")
+        if len(data["lot"]) > LOT_LENGTH:  # as the API's serializer: a lot number has at most 60 characters
+            self.add_error("lot", f"A lot number has at most {LOT_LENGTH} characters.")
         if data.get("expiry") is None and fill.get("expiry") and "expiry" not in self.errors:
             data["expiry"] = date.fromisoformat(fill["expiry"])
         if data.get("quantity") is None and "quantity" not in self.errors:

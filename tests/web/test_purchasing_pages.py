@@ -496,6 +496,8 @@ def test_scan_receive_refusals_are_the_services_and_change_nothing(
     assert response.status_code == 400 and "The label is lot L42, not L99." in response.content.decode()
     response = client.post(url, {"item": "MILK", "quantity": "2", "damaged": "3", "lot": "L1", "expiry": "2027-01-01"})
     assert response.status_code == 400 and "at most 2 damaged" in response.content.decode()
+    response = client.post(url, {"item": "MILK", "quantity": "3", "lot": "L" * 61, "expiry": "2027-01-01"})
+    assert response.status_code == 400 and "A lot number has at most 60 characters." in response.content.decode()
     response = client.post(url, {"item": "MILK", "quantity": "x"})
     assert response.status_code == 400 and "Enter a whole number." in response.content.decode()
     assert _snapshot() == before
