@@ -443,6 +443,8 @@ class BulkView(ApiViewMixin, GenericAPIView):
     answer. Subclasses document ``post`` with ``extend_schema_view``."""
 
     handler_class: type[BulkHandler]
+    #: what OPTIONS describes (subclasses: their documented request, with the rows' fields)
+    serializer_class = BulkRequestSerializer
 
     @idempotent
     def post(self, request, *args, **kwargs):

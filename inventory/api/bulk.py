@@ -113,6 +113,7 @@ ItemBulkRequest = bulk_request_serializer(
 )
 class ItemBulkView(BulkView):
     handler_class = ItemBulkHandler
+    serializer_class = ItemBulkRequest
 
 
 # --- locations ---------------------------------------------------------------------------------------------------
@@ -173,6 +174,7 @@ LocationBulkRequest = bulk_request_serializer(
 )
 class LocationBulkView(BulkView):
     handler_class = LocationBulkHandler
+    serializer_class = LocationBulkRequest
 
 
 # --- stock levels by item and site -----------------------------------------------------------------------------
@@ -208,7 +210,7 @@ class StockLevelQueryView(BlindStockMixin, ApiViewMixin, GenericAPIView):
 
     #: a POST that only reads: a token's ``read`` scope is enough (distribution_erp.api.permissions)
     reads_only = True
-    serializer_class = StockLevelSerializer
+    serializer_class = StockLevelQueryRequestSerializer  # what OPTIONS describes
 
     def get_queryset(self):
         return selectors.stock_levels_for(self.request.user)

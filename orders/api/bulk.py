@@ -82,3 +82,4 @@ CustomerBulkRequest = bulk_request_serializer(
 )
 class CustomerBulkView(BulkView):
     handler_class = CustomerBulkHandler
+    serializer_class = CustomerBulkRequest

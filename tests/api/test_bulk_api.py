@@ -351,6 +351,14 @@ def test_the_stock_query_hides_what_the_list_hides_from_a_blind_counter(api, sup
     assert seen["available"] == 40  # an approver who does not count still sees it
 
 
+def test_the_bulk_endpoints_describe_themselves_to_options(api, admin_user):
+    for url in (ITEMS, LOCATIONS, CUSTOMERS, QUERY):
+        response = api(admin_user).options(url)
+        assert response.status_code == 200, (url, response.content[:200])
+    rows = api(admin_user).options(ITEMS).json()["actions"]["POST"]["rows"]
+    assert "sku" in rows["child"]["children"]
+
+
 # --- concurrency -----------------------------------------------------------------------------------------------
 
 
