@@ -70,6 +70,8 @@ ReceiveLineFormSet = forms.formset_factory(
 class ReceiveHeaderForm(forms.Form):
     final = forms.BooleanField(required=False, initial=True, label="Delivery complete: what is missing is short")
     note = forms.CharField(max_length=2000, required=False)
+    #: the PO's last change when the form was drawn: a post against a PO that changed since is refused
+    seen = forms.CharField(max_length=40, required=False, widget=forms.HiddenInput)
 
 
 def service_lines(formset) -> tuple[list[dict], list[int]]:

@@ -91,6 +91,7 @@ def _form(po, rows, final=True, note="", source="po"):
         "line-MIN_NUM_FORMS": "0",
         "line-MAX_NUM_FORMS": "500",
         "receipt-note": note,
+        "receipt-seen": PurchaseOrder.objects.get(pk=po.pk).updated_at.isoformat(),  # as the page draws it
     }
     if final:
         data["receipt-final"] = "on"
@@ -330,6 +331,21 @@ def test_a_bad_post_is_refused_by_the_form_and_writes_nothing(client, receiver, 
     response = client.post(url, _form(po, [{"item": "WIDGET", "quantity": 0}, {}, {}]))
     assert response.status_code == 400 and "A receipt needs lines." in response.content.decode()
     assert _snapshot() == before
+
+
+def test_a_form_posted_twice_receives_once(client, receiver, item, floor, new_po):
+    po = new_po([("WIDGET", 10)])
+    client.force_login(receiver)
+    url = reverse("web:po-receive", args=[po.number])
+    assert 'name="receipt-seen"' in client.get(url).content.decode()
+    data = _form(po, [{"item": "WIDGET", "quantity": 4}, {}, {}], final=False)
+    assert client.post(url, data).status_code == 302
+    before = _snapshot()
+    response = client.post(url, data)  # a double click, or a second clerk with the same delivery
+    assert response.status_code == 409
+    assert "changed since this page was drawn (another receipt?): nothing was received" in response.content.decode()
+    assert 'name="line-0-quantity" value="6"' in response.content.decode()  # drawn again from what is open now
+    assert _snapshot() == before and Receipt.objects.count() == 1
 
 
 def test_a_lot_tracked_line_needs_its_lot_and_expiry_and_the_ship_notice_fills_them(

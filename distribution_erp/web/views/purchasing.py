@@ -158,6 +158,11 @@ def _rows(source: str, detail: dict) -> list[dict]:
     return rows
 
 
+def _version(po) -> str:
+    """What the receive form was drawn from: the PO's last change (a receipt changes it)."""
+    return po.updated_at.isoformat()
+
+
 def _receive_context(po, detail, source, rows, formset, header, refused=None, general=()) -> dict:
     return {
         **detail,
@@ -190,19 +195,30 @@ def po_receive(request, number, *, site):
     initial = [row["initial"] for row in rows]
     if request.method != "POST":
         formset = ReceiveLineFormSet(initial=initial, prefix="line")
-        header = ReceiveHeaderForm(prefix="receipt")
+        header = ReceiveHeaderForm(initial={"seen": _version(po)}, prefix="receipt")
         return render(
             request, "web/purchasing/receive.html", _receive_context(po, detail, source, rows, formset, header)
         )
     formset = ReceiveLineFormSet(request.POST, initial=initial, prefix="line")
     header = ReceiveHeaderForm(request.POST, prefix="receipt")
-    if not formset.management_form.is_valid() or len(formset.forms) != len(rows):
-        # an incomplete POST, or the order's open lines changed since the form was drawn: draw it again
+    header_ok = header.is_valid()
+    seen = header.cleaned_data["seen"] if header_ok else ""
+    stale = bool(seen) and seen != _version(po)
+    if stale or not seen or not formset.management_form.is_valid() or len(formset.forms) != len(rows):
+        # the PO changed since the form was drawn (another receipt, this one posted twice), or an incomplete POST:
+        # draw it again from what the PO is now, receiving nothing
         formset = ReceiveLineFormSet(initial=initial, prefix="line")
-        refused = f"{po.number} changed meanwhile or the form was incomplete: check the lines and receive again."
+        kept = {"seen": _version(po), **({k: header.cleaned_data[k] for k in ("final", "note")} if header_ok else {})}
+        header = ReceiveHeaderForm(initial=kept, prefix="receipt")
+        refused = (
+            f"{po.number} changed since this page was drawn (another receipt?): nothing was received; "
+            "check the lines and post again."
+            if stale
+            else "The form was incomplete: nothing was received; check the lines and post again."
+        )
         context = _receive_context(po, detail, source, rows, formset, header, refused=refused)
-        return render(request, "web/purchasing/receive.html", context, status=400)
-    if not (formset.is_valid() and header.is_valid()):
+        return render(request, "web/purchasing/receive.html", context, status=409 if stale else 400)
+    if not (formset.is_valid() and header_ok):
         context = _receive_context(po, detail, source, rows, formset, header, refused="Check the highlighted fields.")
         return render(request, "web/purchasing/receive.html", context, status=400)
     lines, from_rows = service_lines(formset)
