@@ -631,7 +631,16 @@ class DemoLoader:
         for code, name, region, kind, tz, address in SITES:
             if code in existing:
                 continue
-            create_site(user=self.admin, code=code, name=name, region=region, kind=kind, timezone=tz, address=address)
+            create_site(
+                user=self.admin,
+                code=code,
+                name=name,
+                region=region,
+                kind=kind,
+                timezone=tz,
+                address=address,
+                stage=Site.Stage.LIVE,
+            )
             self._count("sites", 1)
         self.site_of = {s.code: s for s in Site.objects.filter(code__in=ALL_SITES)}
 

@@ -352,6 +352,7 @@ SPECTACULAR_SETTINGS = {
         "LocationKindEnum": "inventory.models.Location.Kind",
         "PhysicalLocationKindEnum": "inventory.api.serializers.PHYSICAL_LOCATION_KINDS",
         "RoleEnum": "governance.models.Role",
+        "SiteStageEnum": "governance.models.Site.Stage",
         "ApprovalStatusEnum": "governance.models.ApprovalRequest.Status",
         "ExceptionStatusEnum": "governance.models.ExceptionCase.Status",
         "SeverityEnum": "governance.models.ExceptionCode.Severity",

@@ -312,13 +312,16 @@ class SiteAdmin(SiteScopedAdmin):
     ``update_site``; only enterprise admins do either."""
 
     site_field = "pk"
-    list_display = ("code", "name", "region", "kind", "timezone", "active", "created_at")
-    list_filter = ("region", "kind", "active")
+    list_display = ("code", "name", "region", "kind", "stage", "timezone", "active", "created_at")
+    list_filter = ("region", "kind", "stage", "active")
     search_fields = ("code", "name", "region")
     inlines = [MembershipInline]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("code", "created_at") if obj else ("created_at",)
+        # the stage is chosen when the site is added (PLANNED, or LIVE for a site already run elsewhere); after
+        # that only the roll-out steps (governance.services.lifecycle) move it
+        lifecycle = ("stage", "stage_changed_at", "hypercare_ends_on")
+        return ("code", *lifecycle, "created_at") if obj else ("stage_changed_at", "hypercare_ends_on", "created_at")
 
     def has_add_permission(self, request):
         return permissions.is_enterprise_admin(request.user) and super().has_add_permission(request)
@@ -336,8 +339,12 @@ class SiteAdmin(SiteScopedAdmin):
                 user=request.user, site=obj, **{f: form.cleaned_data[f] for f in fields if f in form.changed_data}
             )
         else:
+            stage = form.cleaned_data.get("stage") or Site.Stage.PLANNED
             site = create_site(
-                user=request.user, code=form.cleaned_data["code"], **{f: form.cleaned_data[f] for f in fields}
+                user=request.user,
+                code=form.cleaned_data["code"],
+                stage=stage,
+                **{f: form.cleaned_data[f] for f in fields},
             )
         obj.pk = site.pk
         obj.created_at = site.created_at

@@ -31,6 +31,14 @@ class Site(models.Model):
         BRANCH = "BRANCH", "Branch"
         CROSS_DOCK = "CROSS_DOCK", "Cross-dock"
 
+    class Stage(models.TextChoices):
+        """Where the site is in its roll-out (issue 13): ``governance.services.lifecycle`` moves it."""
+
+        PLANNED = "PLANNED", "Planned"
+        CUTOVER = "CUTOVER", "Cutover (stock frozen)"
+        PILOT = "PILOT", "Pilot"
+        LIVE = "LIVE", "Live"
+
     code = models.SlugField(max_length=20, unique=True, help_text="Short code used everywhere, e.g. DC1.")
     name = models.CharField(max_length=120)
     region = models.CharField(max_length=60, db_index=True)
@@ -38,6 +46,11 @@ class Site(models.Model):
     timezone = models.CharField(max_length=60, default="UTC")
     address = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+    #: the roll-out stage; in CUTOVER the site's stock is frozen (only cutover postings change it)
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.PLANNED, db_index=True)
+    stage_changed_at = models.DateTimeField(null=True, blank=True)
+    #: LIVE sites: the last day of hypercare (null: none, or ended)
+    hypercare_ends_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
@@ -46,6 +59,33 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class SiteStageChange(models.Model):
+    """One step of a site's roll-out, with who took it, the gate results it was taken on (a snapshot of the
+    readiness scorecard) and, when a gate was red, the enterprise admin's recorded waiver."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=10, choices=Site.Stage.choices)
+    to_stage = models.CharField(max_length=10, choices=Site.Stage.choices)
+    changed_at = models.DateTimeField(default=timezone.now)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=500, blank=True)
+    #: the gate criteria as evaluated at the step: [{key, label, status, value, threshold, evidence}]
+    scorecard = models.JSONField(default=list, blank=True)
+    waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    waiver_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["site", "changed_at", "id"]
+        indexes = [models.Index(fields=["site", "changed_at"], name="stage_change_site_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.site} {self.from_stage} -> {self.to_stage} at {self.changed_at:%Y-%m-%d}"
 
 
 class SiteMembership(models.Model):

@@ -320,6 +320,18 @@ register(
 )
 register(
     RuleDefinition(
+        "rollout.hypercare_days",
+        "int",
+        30,
+        "How many days of hypercare follow a site's go-live (the hypercare command centre follows it until then).",
+        LOCAL,
+        min_value=0,
+        max_value=365,
+        unit="days",
+    )
+)
+register(
+    RuleDefinition(
         "cutover.reconciliation_tolerance_percent",
         "decimal",
         D("0.5"),

@@ -35,6 +35,7 @@ class SiteFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda s: f"Site {s.code}")
     region = "EAST"
     kind = Site.Kind.DISTRIBUTION_CENTER
+    stage = Site.Stage.LIVE
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):

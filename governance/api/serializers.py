@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from distribution_erp.api.fields import SiteField, UserField, UsernameField
 from governance import permissions
-from governance.models import ApprovalRequest, ExceptionCase, JobRun, Role, Site, SiteMembership
+from governance.models import ApprovalRequest, ExceptionCase, JobRun, Role, Site, SiteMembership, SiteStageChange
 
 
 @functools.cache
@@ -18,14 +18,63 @@ def known_time_zones() -> frozenset[str]:
 class SiteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Site
-        fields = ["id", "code", "name", "region", "kind", "timezone", "address", "active", "created_at"]
-        read_only_fields = ["id", "created_at"]
-        extra_kwargs = {"code": {"validators": []}}  # uniqueness is the service's answer (400 on `code`)
+        fields = [
+            "id",
+            "code",
+            "name",
+            "region",
+            "kind",
+            "timezone",
+            "address",
+            "active",
+            "stage",
+            "stage_changed_at",
+            "hypercare_ends_on",
+            "created_at",
+        ]
+        read_only_fields = ["id", "stage_changed_at", "hypercare_ends_on", "created_at"]
+        extra_kwargs = {
+            "code": {"validators": []},  # uniqueness is the service's answer (400 on `code`)
+            "stage": {"help_text": "Set when the site is created (default PLANNED); then moved by stage/ only"},
+        }
 
     def validate_timezone(self, value: str) -> str:
         if value not in known_time_zones():
             raise serializers.ValidationError("Not a known time zone (e.g. Europe/Berlin, UTC).", code="invalid")
         return value
+
+
+class StageChangeInputSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Site.Stage.choices, help_text="The stage to move to")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    waiver_reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text="Enterprise admins: move although a gate is red, for this recorded reason",
+    )
+
+
+class SiteStageChangeSerializer(serializers.ModelSerializer):
+    site = serializers.CharField(source="site.code", read_only=True)
+    changed_by = serializers.CharField(source="changed_by.username", default=None, allow_null=True, read_only=True)
+    waived_by = serializers.CharField(source="waived_by.username", default=None, allow_null=True, read_only=True)
+
+    class Meta:
+        model = SiteStageChange
+        fields = [
+            "id",
+            "site",
+            "from_stage",
+            "to_stage",
+            "changed_at",
+            "changed_by",
+            "note",
+            "scorecard",
+            "waived_by",
+            "waiver_reason",
+        ]
+        read_only_fields = fields
 
 
 class SiteMembershipSerializer(serializers.ModelSerializer):

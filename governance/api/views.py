@@ -28,6 +28,7 @@ from governance.services import (
     clear_rule_value,
     create_site,
     decide_approval,
+    lifecycle,
     remove_membership,
     resolve_exception,
     set_rule_value,
@@ -50,6 +51,8 @@ from .serializers import (
     SiteRuleSerializer,
     SiteRuleWriteSerializer,
     SiteSerializer,
+    SiteStageChangeSerializer,
+    StageChangeInputSerializer,
 )
 
 # --- sites and memberships ---------------------------------------------------------------------------
@@ -85,6 +88,35 @@ class SiteViewSet(
 
     def perform_create(self, serializer):
         return create_site(user=self.request.user, **serializer.validated_data)
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: SiteStageChangeSerializer(many=True)},
+        summary="The site's roll-out steps, oldest first, with the gate results each was taken on",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=StageChangeInputSerializer,
+        responses={201: SiteStageChangeSerializer},
+        summary="Move the site to its next roll-out stage (site admins; LIVE and waivers: enterprise admins)",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="stage")
+    def stage(self, request, code=None):
+        site = self.get_object()
+        if request.method == "GET":
+            steps = site.stage_changes.select_related("changed_by", "waived_by").order_by("changed_at", "id")
+            return Response(SiteStageChangeSerializer(steps, many=True).data)
+        data = StageChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        step = lifecycle.change_stage(
+            user=request.user,
+            site=site,
+            to_stage=v["stage"],
+            note=v.get("note", ""),
+            waiver_reason=v.get("waiver_reason", ""),
+        )
+        return Response(SiteStageChangeSerializer(step).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(

@@ -44,11 +44,15 @@ def create_site(
     timezone: str = "UTC",
     address: str = "",
     active: bool = True,
+    stage: str = Site.Stage.PLANNED,
 ) -> Site:
-    """Create a site with its virtual locations (enterprise admins only)."""
+    """Create a site with its virtual locations (enterprise admins only). A new site starts PLANNED (its roll-out:
+    ``governance.services.lifecycle``); a site already run elsewhere may be created LIVE."""
     if user is not None:
         permissions.require_enterprise_admin(user)
-    site = Site(code=code, name=name, region=region, kind=kind, timezone=timezone, address=address, active=active)
+    site = Site(
+        code=code, name=name, region=region, kind=kind, timezone=timezone, address=address, active=active, stage=stage
+    )
     full_clean_or_raise(site)
     set_history_user(site, user)
     site.save()

@@ -24,6 +24,7 @@ from django.utils import timezone
 from distribution_erp.db import bulk_update_columns, lock_rows
 from distribution_erp.errors import InsufficientStock, ValidationFailed
 from distribution_erp.validation import MAX_QUANTITY
+from governance.services.lifecycle import refuse_frozen
 from inventory.events import emit_level_changes
 from inventory.models import LEVEL_FIELD, InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant
 from inventory.signals import stock_available
@@ -211,6 +212,8 @@ def _post_moves(
                 reserved_delta[key] -= line.consume_reserved
     for level_key, delta in (allocated_deltas or {}).items():
         level_delta[level_key]["allocated"] += delta
+    if kind != StockMove.Kind.OPENING:  # a site in its cutover freeze takes the cutover postings only
+        refuse_frozen({site_id for _, site_id in level_delta})
 
     # Source quants must exist already; only destinations are created.
     to_create = [k for k, d in quant_delta.items() if d > 0]
@@ -367,6 +370,9 @@ def reserve_quants(reservations: dict[int, int]) -> dict[int, StockQuant]:
     if not reservations:
         return {}
     quants = {q.pk: q for q in lock_rows(StockQuant.objects.filter(pk__in=sorted(reservations)))}
+    claimed = {quants[pk].location_id for pk, delta in reservations.items() if delta > 0 and pk in quants}
+    if claimed:  # no new pick, refill or transfer task takes stock at a site in its cutover freeze
+        refuse_frozen(Location.objects.filter(pk__in=claimed).values_list("site_id", flat=True).distinct())
     now = timezone.now()
     for pk, delta in reservations.items():
         quant = quants.get(pk)

@@ -48,7 +48,8 @@ DECISION_FIELDS = ["order", "line", "site", "item", "rule", "quantity", "message
 
 
 def _sites() -> list[policy.SiteInfo]:
-    sites = list(Site.objects.filter(active=True).order_by("code"))
+    # a site in its cutover freeze ships nothing: its orders wait, or ship from elsewhere when the rules allow it
+    sites = list(Site.objects.filter(active=True).exclude(stage=Site.Stage.CUTOVER).order_by("code"))
     split = get_rule_for_sites("orders.allow_split_shipments", [s.pk for s in sites])
     return [policy.SiteInfo(s.pk, s.code, s.region, bool(split[s.pk])) for s in sites]
 

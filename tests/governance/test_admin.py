@@ -245,12 +245,14 @@ def test_site_added_in_admin_gets_its_virtual_locations(admin_client_logged):
             "timezone": "UTC",
             "address": "",
             "active": "on",
+            "stage": "PLANNED",
             "memberships-TOTAL_FORMS": "0",
             "memberships-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302
     site = Site.objects.get(code="BR9")
+    assert site.stage == Site.Stage.PLANNED  # a new site starts its roll-out
     assert set(Location.objects.filter(site=site).values_list("kind", flat=True)) == set(Location.VIRTUAL_KINDS)
 
 
