@@ -97,6 +97,7 @@ class PurchaseOrderSerializer(serializers.ModelSerializer):
             "note",
             "created_at",
             "closed_at",
+            "updated_at",
             "lines",
         ]
 

@@ -169,6 +169,7 @@ class SalesOrderSerializer(serializers.ModelSerializer):
             "allocated_at",
             "cancelled_at",
             "shipped_at",
+            "updated_at",
             "version",
             "lines",
             "decisions",
@@ -195,6 +196,7 @@ class SalesOrderListSerializer(serializers.ModelSerializer):
             "cutoff",
             "created_at",
             "released_at",
+            "updated_at",
         ]
 
 

@@ -108,6 +108,8 @@ def record_pick(*, order: SalesOrder, line_id: int, allocation_id: int, picked: 
     line.picked_quantity += picked
     set_history_user(line, user)
     line.save(update_fields=["allocated_quantity", "picked_quantity"])
+    # the (locked) order changed: its change feed shows it again (the line's history records the pick)
+    SalesOrder.objects.filter(pk=order.pk).update(updated_at=timezone.now())
 
 
 def consume_for_shipment(

@@ -241,6 +241,10 @@ def record_rejection(*, po_line_id: int, quantity: int, user) -> PurchaseOrderLi
     move ``quantity`` from the line's received to its rejected quantity, with history. The PO's status does not
     change (the line's total is the same). Refused when the line has fewer units received."""
     quantity = _quantity(quantity, "quantity")
+    po_id = PurchaseOrderLine.objects.filter(pk=po_line_id).values_list("purchase_order_id", flat=True).first()
+    if po_id is None:
+        raise NotFound("No such purchase order line.")
+    lock_purchase_order(po_id, None)  # the order's row first, as receipts lock it: then its line
     line = (
         PurchaseOrderLine.objects.select_for_update(of=("self",), no_key=True)
         .select_related("purchase_order")
@@ -258,6 +262,8 @@ def record_rejection(*, po_line_id: int, quantity: int, user) -> PurchaseOrderLi
     line.rejected_quantity += quantity
     set_history_user(line, user)
     line.save(update_fields=["received_quantity", "rejected_quantity"])
+    # the order changed (its change feed shows it again); no history row of its own: the line has one
+    PurchaseOrder.objects.filter(pk=line.purchase_order_id).update(updated_at=timezone.now())
     return line
 
 

@@ -75,3 +75,54 @@ def test_items_and_stock_levels_have_feeds_too(api, make_user, site, stock, stor
     StockLevel.objects.filter(item=b).update(updated_at=now)
     levels = _rows(client, f"/api/v1/stock-levels/?updated_since={since}")
     assert [(r["item"], r["available"]) for r in levels] == [("FEED-2", 7)]
+
+
+def test_feed_rows_carry_updated_at_and_a_pick_or_a_rejection_moves_the_order(api, make_user, site, stock, storage):
+    """Integrators deduplicate on (id, updated_at): the order lists show it; a pick (only the order's line
+    changes) and a PO line's rejection after inspection bring the order back into the feed."""
+    from inventory.models import Location
+    from orders.models import PurchaseOrder
+    from orders.services import allocate_orders, create_order, create_purchase_order, create_supplier, release_order
+    from orders.services.purchasing import record_rejection
+    from tests.factories import LocationFactory
+    from warehouse.models import PickTask
+    from warehouse.services import confirm_pick, plan_wave, release_wave
+
+    boss = make_user(["coordinator", "supervisor", "operator", "admin"], site, username="feed-boss")
+    item = ItemFactory(sku="FEED-PICK")
+    LocationFactory(site=site, code="STAGE", kind=Location.Kind.STAGING)
+    stock(item, storage, 10)
+    order = create_order(
+        user=boss,
+        customer=CustomerFactory(code="FEED-C", home_site=site),
+        promised_date=timezone.localdate() + timedelta(days=2),
+        lines=[{"item": item.sku, "quantity": 3}],
+    )
+    release_order(user=boss, order=order)
+    allocate_orders([order.pk])
+    client = api(boss)
+    listed = _rows(client, "/api/v1/sales-orders/")[0]
+    assert listed["updated_at"] and client.get(f"/api/v1/sales-orders/{order.pk}/").json()["updated_at"]
+    wave = release_wave(user=boss, wave=plan_wave(user=boss, site=site))
+    task = PickTask.objects.get(wave=wave)
+    SalesOrder.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    since = (timezone.now() - timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    assert _rows(client, f"/api/v1/sales-orders/?updated_since={since}") == []
+    confirm_pick(user=boss, task=task, quantity=3, location_code=storage.code)
+    assert [r["number"] for r in _rows(client, f"/api/v1/sales-orders/?updated_since={since}")] == [order.number]
+
+    po = create_purchase_order(
+        user=boss,
+        supplier=create_supplier(user=None, code="FEED-SUP", name="Feed supplier", lead_time_days=3),
+        site=site,
+        expected_date=timezone.localdate(),
+        lines=[{"item": item.sku, "quantity": 5}],
+    )
+    assert _rows(client, "/api/v1/purchase-orders/")[0]["updated_at"]
+    line = po.lines.get()
+    line.received_quantity = 5
+    line.save(update_fields=["received_quantity"])
+    PurchaseOrder.objects.filter(pk=po.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    assert _rows(client, f"/api/v1/purchase-orders/?updated_since={since}") == []
+    record_rejection(po_line_id=line.pk, quantity=2, user=boss)
+    assert [r["number"] for r in _rows(client, f"/api/v1/purchase-orders/?updated_since={since}")] == [po.number]
