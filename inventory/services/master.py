@@ -191,7 +191,13 @@ def create_location(
     location = Location(site=site, code=code, kind=kind, zone=zone, capacity=capacity, aisle=aisle, active=active)
     full_clean_or_raise(location)
     set_history_user(location, user)
-    location.save()
+    try:
+        with transaction.atomic():
+            location.save()
+    except IntegrityError:
+        # another request created the code since the check above (it has committed now): the check's answer
+        full_clean_or_raise(location)
+        raise field_error("code", f"{site.code} already has a location {code}.", "unique")
     return location
 
 

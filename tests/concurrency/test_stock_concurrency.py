@@ -227,3 +227,25 @@ def test_concurrent_reservations_of_one_quant_never_exceed_its_quantity(hot_worl
     assert quant.quantity == OPENING
     assert sum(out.counts["refused"] for out in outcomes) == THREADS * 5 - 11
     assert find_inventory_drift() == []
+
+
+def test_two_requests_creating_one_location_code_give_one_location_and_a_field_error():
+    """The uniqueness check and the insert are two statements: a second request may pass the check before the
+    first commits. It gets the same 400 on `code` as a later request would, never a server error."""
+    from distribution_erp.errors import ValidationFailed
+    from inventory.models import Location
+    from inventory.services import create_location
+    from tests.concurrency.test_allocation_concurrency import run_threads
+    from tests.factories import SiteFactory
+
+    site = SiteFactory(code="LOC-RACE")
+    for n in range(5):
+        code = f"R-{n:02d}"
+        results, errors = run_threads(
+            lambda c: create_location(user=None, site=site, code=c, kind=Location.Kind.STORAGE), [(code,), (code,)]
+        )
+        assert Location.objects.filter(site=site, code=code).count() == 1
+        assert len(errors) == 1 and isinstance(errors[0], ValidationFailed), errors
+        with pytest.raises(ValidationFailed) as later:  # the answer a request after both would get
+            create_location(user=None, site=site, code=code, kind=Location.Kind.STORAGE)
+        assert errors[0].errors == later.value.errors
