@@ -30,6 +30,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "inventory.receive": frozenset({R.ADMIN, R.SUPERVISOR, R.OPERATOR, R.INTEGRATOR}),
     "inventory.move": frozenset({R.ADMIN, R.SUPERVISOR, R.OPERATOR, R.INTEGRATOR}),
     "inventory.change_status": frozenset({R.ADMIN, R.SUPERVISOR, R.OPERATOR}),
+    # putting stock on hold at will, releasing it, recalling a lot (inventory.services.holds)
+    "inventory.hold": frozenset({R.ADMIN, R.SUPERVISOR}),
     "inventory.adjust": frozenset({R.ADMIN, R.SUPERVISOR, R.OPERATOR, R.INTEGRATOR}),
     "inventory.reserve": frozenset({R.ADMIN, R.SUPERVISOR, R.OPERATOR, R.COORDINATOR, R.INTEGRATOR}),
     "inventory.count": frozenset({R.ADMIN, R.SUPERVISOR, R.OPERATOR, R.INTEGRATOR}),

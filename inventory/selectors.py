@@ -328,3 +328,49 @@ def resolve_code(user, raw: str) -> CodeResolution:
     )
     result.lots = list(Lot.objects.filter(number=code).select_related("item")[:20])
     return result
+
+
+# --- held stock, lots and an item's stock (the hold, recall and item pages) -------------------------------------
+
+
+def held_stock(*, site, item=None) -> QuerySet[StockQuant]:
+    """HOLD and DAMAGED quants of ``site`` with units, by item, lot and location (what a supervisor releases)."""
+    from inventory.models import InventoryStatus
+
+    qs = StockQuant.objects.filter(
+        site=site, status__in=[InventoryStatus.HOLD, InventoryStatus.DAMAGED], quantity__gt=0
+    ).select_related("item", "lot", "location")
+    if item is not None:
+        qs = qs.filter(item=item)
+    return qs.order_by("item__sku", "lot__number", "location__code", "status")
+
+
+def lot_stock_for(user, *, item, lot) -> QuerySet[StockQuant]:
+    """Every quant of ``lot`` with units at the sites ``user`` can see (physical locations), by site and location
+    (the recall preview); blind-count locations left out."""
+    from inventory.models import Location
+
+    qs = (
+        stock_quants_for(user)
+        .filter(item=item, lot=lot, quantity__gt=0)
+        .exclude(location__kind__in=Location.VIRTUAL_KINDS)
+        .order_by("site__code", "location__code", "status")
+    )
+    return blind_stock_for(user).exclude_quants(qs)
+
+
+def item_stock_for(user, *, item) -> QuerySet[StockQuant]:
+    """The item's quants with units at the sites ``user`` can see, by site, location, lot and status (the item
+    page); blind-count locations left out."""
+    qs = (
+        stock_quants_for(user)
+        .filter(item=item, quantity__gt=0)
+        .order_by("site__code", "location__code", "lot__number", "status")
+    )
+    return blind_stock_for(user).exclude_quants(qs)
+
+
+def recent_moves_for(user, *, item, limit: int = 20) -> list[StockMove]:
+    """The item's latest ledger rows the user may see (moves at blind-count locations left out)."""
+    qs = stock_moves_for(user).filter(item=item).order_by("-created_at", "-id")
+    return list(blind_stock_for(user).exclude_moves(qs)[:limit])
