@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "distribution_erp.middleware.ContentSecurityPolicyMiddleware",  # CONTENT_SECURITY_POLICY on every page
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "distribution_erp.middleware.RequestSizeLimitMiddleware",
+    "warehouse.services.floor.FloorEventMiddleware",  # refused scans are recorded even when the request rolls back
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -12,3 +12,8 @@ variance_found = Signal()
 #: sent INSIDE the counting transaction when every line of a location in a cycle count has been counted
 #: (kwargs: site_id, location_id, count_id, counted_at). Warehouse closes the location's count requests.
 location_counted = Signal()
+
+#: sent when a scan is refused where only a lower app knows it (the API's barcode reading of count entries and
+#: task confirmations): kwargs site_id, user, process (a warehouse FloorEvent process), field, code, expected,
+#: scanned, detail, task_id, task_ref. Warehouse records it as an adoption event (warehouse.services.floor).
+scan_refused = Signal()

@@ -19,3 +19,7 @@ class WarehouseConfig(AppConfig):
         from .services.alerts import register_sweeps
 
         register_sweeps()
+
+        from .services.floor import connect as connect_floor_events
+
+        connect_floor_events()

@@ -438,3 +438,60 @@ class ReplenishmentTask(models.Model):
 
     def __str__(self) -> str:
         return f"REPL-{self.pk} {self.item_id} x{self.quantity} -> {self.to_location_id}"
+
+
+class FloorEvent(models.Model):
+    """What the floor did instead of what a task asked for (issue 13, adoption): a scan the checks refused, a
+    confirmation without a scan the step asks for, an override of the system's direction. Append-only: written by
+    ``warehouse.services.floor`` only, never updated or deleted. Holds what was expected and what was scanned
+    (a location, SKU, barcode or lot: no personal data, no secrets), cut to 80 characters."""
+
+    class Process(models.TextChoices):
+        PICK = "PICK", "Pick"
+        TRANSFER_PICK = "TRANSFER_PICK", "Transfer pick"
+        PUTAWAY = "PUTAWAY", "Putaway"
+        REFILL = "REFILL", "Pick-face refill"
+        COUNT = "COUNT", "Cycle count"
+        RECEIVE = "RECEIVE", "Receive"
+
+    class Kind(models.TextChoices):
+        REFUSED_SCAN = "REFUSED_SCAN", "Refused scan"
+        SKIPPED_SCAN = "SKIPPED_SCAN", "Skipped scan"
+        OVERRIDE = "OVERRIDE", "Override"
+
+    class Channel(models.TextChoices):
+        SCREEN = "SCREEN", "Scan screen"
+        API = "API", "API"
+        DESKTOP = "DESKTOP", "Desktop page"
+        OTHER = "OTHER", "Other"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    process = models.CharField(max_length=14, choices=Process.choices)
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+    field = models.CharField(max_length=20, blank=True, help_text="The scan field: location, item, lot, quantity ...")
+    code = models.CharField(max_length=30, blank=True, help_text="Why: wrong_location, short_pick, not_suggested ...")
+    expected = models.CharField(max_length=80, blank=True)
+    scanned = models.CharField(max_length=80, blank=True)
+    detail = models.CharField(max_length=200, blank=True, help_text="The message the operator saw")
+    task_id = models.PositiveBigIntegerField(null=True, blank=True, help_text="The task, count or PO of the process")
+    task_ref = models.CharField(max_length=40, blank=True, help_text="PICK-12, PUT-3, CC-000004, PO-000123 ...")
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.OTHER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["site", "kind", "created_at"], name="floor_event_site_kind_idx"),
+            models.Index(fields=["process", "task_id"], name="floor_event_task_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.process} {self.task_ref} {self.field}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("Floor events are append-only.")
+        super().save(*args, **kwargs)

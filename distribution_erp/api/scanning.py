@@ -18,6 +18,7 @@ from distribution_erp.validation import field_error
 from inventory.policy import scanning
 from inventory.policy.barcodes import display_gtin
 from inventory.selectors import barcode_for_gtin, gtin_factors
+from inventory.signals import scan_refused
 
 SCANNED_ITEM_HELP = (
     "Scanned item: the SKU, a GTIN of the item or of one of its units (the quantity then counts that unit), or a "
@@ -48,6 +49,22 @@ def _owner_of(scanned: str) -> dict[str, str]:
     return {label.gtin: barcode.item.sku} if barcode is not None else {}
 
 
+def report_refusal(exc: DomainError, *, record: dict | None, scanned: str, expected: str = "") -> DomainError:
+    """Tell the adoption records (``inventory.signals.scan_refused``) about a refused scan of the task
+    ``record`` names (site_id, user, process, task_id, task_ref); returns ``exc`` to raise."""
+    if record:
+        scan_refused.send(
+            sender=ScannedInput,
+            field=(exc.field or "item").rsplit(".", 1)[-1],
+            code=exc.code or "",
+            expected=expected,
+            scanned=scanned,
+            detail=exc.message,
+            **record,
+        )
+    return exc
+
+
 def scanned_item(
     item,
     *,
@@ -56,10 +73,12 @@ def scanned_item(
     lot: str = "",
     task_lot: str = "",
     sku_required: bool = False,
+    record: dict | None = None,
 ) -> ScannedInput:
     """Read an ``item`` field scanned for a task or count line of ``item`` (with ``lot`` given alongside,
     ``task_lot`` the lot the task names). ``sku_required``: a wrong SKU is refused here (400) too, for
-    endpoints whose service does not check the item."""
+    endpoints whose service does not check the item. ``record``: the task (site_id, user, process, task_id,
+    task_ref) a refusal is recorded against as a refused scan."""
     lot = scanning.lot_from_scan(lot or "")
     gtins = gtin_factors(item)
     result = scanning.item_scan(scanned or "", sku=item.sku, gtins=gtins, lot=lot, task_lot=task_lot)
@@ -69,9 +88,14 @@ def scanned_item(
         )
     if result.problem:
         if result.barcode:
-            raise refuse(result)
+            raise report_refusal(refuse(result), record=record, scanned=scanned, expected=item.sku)
         if sku_required:
-            raise field_error(result.field, result.message, result.code)
+            raise report_refusal(
+                field_error(result.field, result.message, result.code),
+                record=record if scanned else None,
+                scanned=scanned,
+                expected=item.sku,
+            )
         return ScannedInput(item=result.sku, lot=lot, quantity=quantity)
     if quantity is None:
         counted = result.quantity

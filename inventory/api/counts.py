@@ -14,11 +14,12 @@ from distribution_erp.api.idempotency import idempotent
 from distribution_erp.api.scanning import (
     SCANNED_ITEM_HELP,
     identified_item,
+    report_refusal,
     required_quantity,
     scanned_item,
     unit_for,
 )
-from distribution_erp.errors import NotFound
+from distribution_erp.errors import DomainError, NotFound
 from distribution_erp.validation import field_error
 from governance import permissions
 from governance.models import Site
@@ -41,6 +42,17 @@ REVIEW_FIELDS = (
     "variance",
     "variance_value",
 )
+
+
+def _floor_record(request, count: CycleCount) -> dict:
+    """What a refused scan of a count entry is recorded against (the adoption records, warehouse.FloorEvent)."""
+    return {
+        "site_id": count.site_id,
+        "user": request.user,
+        "process": "COUNT",
+        "task_id": count.pk,
+        "task_ref": count.number,
+    }
 
 
 class CycleCountLineSerializer(serializers.ModelSerializer):
@@ -243,6 +255,7 @@ class CycleCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             quantity=v.get("quantity"),
             task_lot=line.lot.number if line.lot_id else "",
             sku_required=True,
+            record=_floor_record(request, count),
         )
         quantity = to_base_quantity(
             item,
@@ -267,10 +280,19 @@ class CycleCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         location = Location.objects.filter(site_id=count.site_id, code=v["location"]).first()
         if location is None:
             raise field_error("location", f"No location {v['location']!r} at this site.", "does_not_exist")
-        item = identified_item(v["item"])
+        try:
+            item = identified_item(v["item"])
+        except DomainError as exc:
+            raise report_refusal(exc, record=_floor_record(request, count), scanned=v["item"])
         if item is None:
             raise field_error("item", f"No item {v['item']!r}.", "does_not_exist")
-        scan = scanned_item(item, scanned=v["item"], quantity=v.get("quantity"), lot=v.get("lot", ""))
+        scan = scanned_item(
+            item,
+            scanned=v["item"],
+            quantity=v.get("quantity"),
+            lot=v.get("lot", ""),
+            record=_floor_record(request, count),
+        )
         lot = None
         if scan.lot:
             lot = Lot.objects.filter(item=item, number=scan.lot).first()

@@ -22,6 +22,7 @@ from orders.models import TransferOrder
 from warehouse import labels as label_data
 from warehouse.models import PickTask, Shipment, Wave
 from warehouse.services import confirm_pick, confirm_shipment, pack_wave, plan_wave, release_wave
+from warehouse.services.floor import floor_record
 from warehouse.services.outbound import MAX_PACKAGE_GRAMS
 from warehouse.services.transfers import (
     cancel_transfer,
@@ -293,6 +294,7 @@ class PickTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             quantity=v.get("quantity"),
             lot=v.get("lot", ""),
             task_lot=task.lot.number if task.lot_id else "",
+            record=floor_record(request, task),
         )
         task = confirm_pick(
             user=request.user,

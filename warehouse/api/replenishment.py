@@ -12,6 +12,7 @@ from distribution_erp.api.scanning import SCANNED_ITEM_HELP, required_quantity, 
 from distribution_erp.validation import MAX_QUANTITY
 from governance import permissions
 from warehouse.models import ReplenishmentTask
+from warehouse.services.floor import floor_record
 from warehouse.services.replenishment import cancel_replenishment_task, confirm_replenishment_task
 
 
@@ -98,6 +99,7 @@ class ReplenishmentTaskViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.Retri
             quantity=v.get("quantity"),
             lot=v.get("lot", ""),
             task_lot=task.lot.number if task.lot_id else "",
+            record=floor_record(request, task),
         )
         task = confirm_replenishment_task(
             user=request.user,

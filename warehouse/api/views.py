@@ -17,6 +17,7 @@ from inventory.models import Location
 from orders.models import PurchaseOrder
 from warehouse.models import Discrepancy, PutawayTask, Receipt, ReceiptLine
 from warehouse.services import confirm_putaway, inspect_receipt_line, receive
+from warehouse.services.floor import floor_record
 from warehouse.services.putaway import OVERRIDE_REASONS
 
 
@@ -272,6 +273,7 @@ class PutawayTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             quantity=data.validated_data.get("quantity"),
             task_lot=task.lot.number if task.lot_id else "",
             sku_required=True,
+            record=floor_record(request, task),
         )
         task = confirm_putaway(
             user=request.user,

@@ -304,7 +304,9 @@ def confirm_pick(
         .select_related("location", "lot", "order_line", "wave_line__allocation", "item")
         .get(pk=task.pk)
     )
-    if check_scan(locked, quantity=quantity, location_code=location_code, lot_number=lot_number, item_sku=item_sku):
+    if check_scan(
+        locked, quantity=quantity, location_code=location_code, lot_number=lot_number, item_sku=item_sku, user=user
+    ):
         return locked
     fulfilment.require_action(order, lifecycle.PICK)
     short = locked.quantity - quantity

@@ -24,6 +24,8 @@ from warehouse.models import CountRequest, PickTask
 from warehouse.policy import picking as policy
 from warehouse.policy import scan
 
+from . import floor
+
 
 def quant_infos(quants: list[StockQuant]) -> list[policy.QuantInfo]:
     """What the picking policy needs of each candidate quant (location, zone, aisle, lot expiry, free units);
@@ -55,10 +57,11 @@ def staging_location(site_id: int) -> Location:
     return location
 
 
-def check_scan(locked: PickTask, *, quantity, location_code: str, lot_number: str, item_sku: str) -> bool:
+def check_scan(locked: PickTask, *, quantity, location_code: str, lot_number: str, item_sku: str, user=None) -> bool:
     """Validate a pick confirmation against the locked task. True: the task was already confirmed with the
     same data (nothing to do). Different data on a confirmed task, or a cancelled task, is a 409; wrong scans
-    are 400s (the scan policy's words, the same as on the scan screen)."""
+    are 400s (the scan policy's words, the same as on the scan screen). Adoption events (``floor``): a wrong scan
+    is a refused scan; a confirmation without the item scan a skipped scan; less than asked a short-pick override."""
     if locked.status == PickTask.Status.CANCELLED:
         raise StateConflict(f"PICK-{locked.pk} was cancelled; there is nothing to pick.")
     if locked.status != PickTask.Status.OPEN:
@@ -78,6 +81,22 @@ def check_scan(locked: PickTask, *, quantity, location_code: str, lot_number: st
         expected_sku=locked.item.sku,
         lot_number=lot_number,
         expected_lot=locked.lot.number if locked.lot_id else "",
+    )
+    floor.record_confirmation_scans(
+        site_id=locked.site_id,
+        user=user,
+        process=floor.P.TRANSFER_PICK if locked.transfer_line_id else floor.P.PICK,
+        task_id=locked.pk,
+        task_ref=f"PICK-{locked.pk}",
+        problem=problems[0] if problems else None,
+        expected={
+            "location": locked.location.code,
+            "item": locked.item.sku,
+            "lot": locked.lot.number if locked.lot_id else "",
+        },
+        scanned={"location": location_code, "item": item_sku, "lot": lot_number or ""},
+        quantity=quantity,
+        maximum=locked.quantity,
     )
     if problems:
         raise field_error(problems[0].field, problems[0].message, problems[0].code)

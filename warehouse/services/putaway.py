@@ -17,6 +17,8 @@ from inventory.services import move_stock
 from warehouse.models import PutawayRule, PutawayTask, ReceiptLine
 from warehouse.policy import putaway as policy
 
+from . import floor
+
 OVERRIDE_REASONS = ("LOCATION_FULL", "LOCATION_BLOCKED", "CONSOLIDATE", "DAMAGED_LOCATION", "SUPERVISOR", "OTHER")
 
 
@@ -85,6 +87,22 @@ def create_putaway_task(*, line: ReceiptLine, quantity: int, from_location: Loca
 
 
 @atomic_with_retry
+def _refused_location(locked: PutawayTask, user, location: Location, message: str, code: str):
+    floor.record_refused_scan(
+        site_id=locked.site_id,
+        user=user,
+        process=floor.P.PUTAWAY,
+        field="location",
+        code=code,
+        expected=locked.suggested_location.code if locked.suggested_location_id else "",
+        scanned=location.code,
+        detail=message,
+        task_id=locked.pk,
+        task_ref=f"PUT-{locked.pk}",
+    )
+    raise field_error("location", message, code)
+
+
 def confirm_putaway(
     *, user, task: PutawayTask, location: Location, quantity: int, reason_code: str = ""
 ) -> PutawayTask:
@@ -103,10 +121,12 @@ def confirm_putaway(
     if locked.status != PutawayTask.Status.OPEN:
         raise StateConflict(f"This putaway task is {locked.status.lower()}.")
     if location.site_id != locked.site_id:
-        raise field_error("location", f"{location.code} is not at this site.", "other_site")
+        _refused_location(locked, user, location, f"{location.code} is not at this site.", "other_site")
     if location.kind not in (Location.Kind.STORAGE, Location.Kind.PICK):
-        raise field_error(
-            "location",
+        _refused_location(
+            locked,
+            user,
+            location,
             f"{location.code} is a {location.get_kind_display().lower()} location; put away to storage or a pick face.",
             "wrong_kind",
         )
@@ -127,6 +147,20 @@ def confirm_putaway(
                 f"{location.code} holds {held} of {location.capacity}; no room for {quantity}.",
                 "over_capacity",
             )
+    if location.pk != locked.suggested_location_id and locked.suggested_location_id:
+        floor.record_floor_event(
+            site_id=locked.site_id,
+            user=user,
+            process=floor.P.PUTAWAY,
+            kind=floor.K.OVERRIDE,
+            field="location",
+            code=reason_code or "not_suggested",
+            expected=locked.suggested_location.code,
+            scanned=location.code,
+            detail=f"Put away to {location.code} instead of {locked.suggested_location.code} ({reason_code}).",
+            task_id=locked.pk,
+            task_ref=f"PUT-{locked.pk}",
+        )
     now = timezone.now()
     move_stock(
         user=user,

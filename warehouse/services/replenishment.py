@@ -33,6 +33,7 @@ from orders.policy.replenishment import pick_face_refill
 from warehouse.models import CountRequest, ReplenishmentTask, Wave
 from warehouse.policy import picking, scan
 
+from . import floor
 from .picking import quant_infos
 
 FACE, RESERVE = Location.Kind.PICK, Location.Kind.STORAGE
@@ -237,6 +238,22 @@ def confirm_replenishment_task(
         lot_number=lot_number,
         expected_lot=locked.lot.number if locked.lot_id else "",
         what="moved",
+    )
+    floor.record_confirmation_scans(
+        site_id=locked.site_id,
+        user=user,
+        process=floor.P.REFILL,
+        task_id=locked.pk,
+        task_ref=f"REPL-{locked.pk}",
+        problem=problems[0] if problems else None,
+        expected={
+            "location": locked.from_location.code,
+            "item": locked.item.sku,
+            "lot": locked.lot.number if locked.lot_id else "",
+        },
+        scanned={"location": location_code, "item": item_sku, "lot": lot_number or ""},
+        quantity=quantity,
+        maximum=locked.quantity,
     )
     if problems:
         raise field_error(problems[0].field, problems[0].message, problems[0].code)

@@ -185,7 +185,9 @@ def confirm_transfer_pick(
     )
     if locked.status == PickTask.Status.CANCELLED:
         raise StateConflict(f"This pick task was cancelled ({transfer.number} is {transfer.status}).")
-    if check_scan(locked, quantity=quantity, location_code=location_code, lot_number=lot_number, item_sku=item_sku):
+    if check_scan(
+        locked, quantity=quantity, location_code=location_code, lot_number=lot_number, item_sku=item_sku, user=user
+    ):
         return locked
     if transfer.status != T.PICKING:
         raise StateConflict(f"{transfer.number} is {transfer.status}; its picks cannot be confirmed.")

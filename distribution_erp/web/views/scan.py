@@ -20,6 +20,7 @@ from warehouse.policy import scan
 from warehouse.services import confirm_pick, confirm_putaway
 from warehouse.services.putaway import OVERRIDE_REASONS
 
+from .. import adoption
 from ..workspace import field_errors, site_page
 
 # --- GS1-128 labels ----------------------------------------------------------------------------------------
@@ -133,6 +134,23 @@ def pick_check(request, pk, *, site):
         result = scan.check_quantity(scanned=value, maximum=task.quantity, allow_zero=True)
     else:
         raise Http404("No such field.")
+    if field != "quantity":
+        expected = {
+            "location": task.location.code,
+            "item": task.item.sku,
+            "lot": task.lot.number if task.lot_id else "",
+        }
+        adoption.refused(
+            request,
+            result,
+            site_id=task.site_id,
+            process=adoption.P.TRANSFER_PICK if task.transfer_line_id else adoption.P.PICK,
+            field=field,
+            scanned=value,
+            expected=expected[field],
+            task_id=task.pk,
+            task_ref=f"PICK-{task.pk}",
+        )
     return render(request, "web/scan/_feedback.html", {"result": result})
 
 
@@ -177,9 +195,11 @@ def putaway_task(request, pk, *, site):
     )
     if not item_check.ok:
         errors["item"] = [item_check.message]
+        _putaway_refused(request, task, item_check, "item", values["item"])
     location = Location.objects.filter(site_id=task.site_id, code=values["location"]).first()
     if location is None:
         errors["location"] = [f"No location {values['location'] or '(nothing scanned)'} at this site."]
+        _putaway_refused(request, task, scan.ScanCheck(False, errors["location"][0]), "location", values["location"])
     if not errors:
         try:
             confirm_putaway(
@@ -223,4 +243,23 @@ def putaway_check(request, pk, *, site):
         result = scan.check_quantity(scanned=value, maximum=task.quantity, allow_zero=False)
     else:
         raise Http404("No such field.")
+    if field != "quantity":
+        _putaway_refused(request, task, result, field, value)
     return render(request, "web/scan/_feedback.html", {"result": result})
+
+
+def _putaway_refused(request, task, result, field: str, value: str) -> None:
+    expected = (
+        task.item.sku if field == "item" else (task.suggested_location.code if task.suggested_location_id else "")
+    )
+    adoption.refused(
+        request,
+        result,
+        site_id=task.site_id,
+        process=adoption.P.PUTAWAY,
+        field=field,
+        scanned=value,
+        expected=expected,
+        task_id=task.pk,
+        task_ref=f"PUT-{task.pk}",
+    )

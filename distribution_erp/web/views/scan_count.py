@@ -19,6 +19,7 @@ from inventory.models import CycleCount, CycleCountLine, Item, Location, Lot
 from inventory.services.counts import enter_count, record_found_stock
 from warehouse.policy import scan
 
+from .. import adoption
 from .. import count_scan as checks
 from ..workspace import field_errors, site_page
 
@@ -84,6 +85,7 @@ def count_task(request, pk, *, site):
         loc_check = checks.ScanCheck(True, "")  # a counted location: the service answers for the line
     if not loc_check.ok:
         errors["location"] = [loc_check.message]
+        _count_refused(request, count, loc_check, "location", values["location"])
     else:
         location = Location.objects.filter(site_id=count.site_id, code=values["location"]).first()
     if not values["item"]:
@@ -184,4 +186,19 @@ def count_check(request, pk, *, site):
         result = checks.ScanCheck(True, f"Lot {lot} ✓" if lot else "")
     else:
         raise Http404("No such field.")
+    _count_refused(request, count, result, field, value)
     return render(request, "web/scan/_feedback.html", {"result": result})
+
+
+def _count_refused(request, count, result, field: str, value: str) -> None:
+    """Blind: what was expected is not recorded (it would name what the count still asks for)."""
+    adoption.refused(
+        request,
+        result,
+        site_id=count.site_id,
+        process=adoption.P.COUNT,
+        field=field,
+        scanned=value,
+        task_id=count.pk,
+        task_ref=count.number,
+    )

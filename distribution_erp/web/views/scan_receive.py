@@ -20,7 +20,7 @@ from orders.models import PurchaseOrder
 from warehouse.policy import scan
 from warehouse.services import receive
 
-from .. import receiving, selectors
+from .. import adoption, receiving, selectors
 from ..workspace import site_page
 from .purchasing import RECEIVE_ACTION, flash_receipt, forbidden, purchase_order_for
 
@@ -44,6 +44,14 @@ def receive_start(request, *, site):
             receivable = receivable.filter(pk__in=[p.pk for p in by_reference])
         elif po is None:
             error = f"No purchase order {scanned} at {site.code}."
+            adoption.refused(
+                request,
+                scan.ScanCheck(False, error),
+                site_id=site.pk,
+                process=adoption.P.RECEIVE,
+                field="po",
+                scanned=scanned,
+            )
         elif po.status not in PurchaseOrder.RECEIVABLE:
             error = f"{po.number} is {po.get_status_display().lower()}: nothing to receive."
         else:
@@ -133,6 +141,16 @@ def receive_check(request, number, *, site):
     if field == "item":
         found = receiving.resolve_item(value, ordered=ordered)
         result = receiving.check_item(found, po_number=po.number, open_by_sku=open_by_sku)
+        adoption.refused(
+            request,
+            result,
+            site_id=po.site_id,
+            process=adoption.P.RECEIVE,
+            field="item",
+            scanned=value,
+            task_id=po.pk,
+            task_ref=po.number,
+        )
     elif field == "quantity":
         found = receiving.resolve_item(request.GET.get("item", ""), ordered=ordered)
         sku = found.item.sku if found.item else ""
