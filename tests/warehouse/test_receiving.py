@@ -67,6 +67,27 @@ def test_partial_delivery_is_not_short_when_more_is_coming(receiver, item, dock,
     assert po.status == PurchaseOrder.Status.PARTIALLY_RECEIVED
 
 
+def test_a_late_delivery_received_in_several_receipts_on_one_day_is_late_once(receiver, item, dock, new_po):
+    po = new_po([("WIDGET", 10)], expected_date=timezone.localdate() - timedelta(days=2))
+    first = receive(user=receiver, purchase_order=po, lines=[{"item": "WIDGET", "quantity": 4}], final=False)
+    second = receive(user=receiver, purchase_order=po, lines=[{"item": "WIDGET", "quantity": 6}], final=False)
+    assert codes(first) == ["LATE"] and codes(second) == []
+    assert ExceptionCase.objects.filter(code__code="LATE_RECEIPT").count() == 1
+    # a delivery on another day is late again
+    Receipt.objects.filter(pk__in=[first.pk, second.pk]).update(received_at=timezone.now() - timedelta(days=1))
+    third = receive(
+        user=receiver,
+        purchase_order=new_po([("WIDGET", 1)], expected_date=po.expected_date),
+        lines=[{"item": "WIDGET", "quantity": 1}],
+    )
+    assert codes(third) == ["LATE"]
+    po2 = new_po([("WIDGET", 3)], expected_date=po.expected_date)
+    receive(user=receiver, purchase_order=po2, lines=[{"item": "WIDGET", "quantity": 1}], final=False)
+    Receipt.objects.filter(purchase_order=po2).update(received_at=timezone.now() - timedelta(days=1))
+    again = receive(user=receiver, purchase_order=po2, lines=[{"item": "WIDGET", "quantity": 2}])
+    assert codes(again) == ["LATE"]
+
+
 def test_over_receipt_within_tolerance_is_recorded_and_accepted(receiver, item, dock, new_po, site):
     po = new_po([("WIDGET", 100)])
     receipt = receive(user=receiver, purchase_order=po, lines=[{"item": "WIDGET", "quantity": 104}])

@@ -4,7 +4,7 @@ RECEIVED (or HOLD / DAMAGED), create putaway tasks; quality inspection releases 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +16,7 @@ from governance import permissions
 from governance.services import open_exception
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
-from governance.services.sites import site_local_date
+from governance.services.sites import site_local_date, site_zone
 from inventory.models import InventoryStatus, Item, Location, StockMove
 from inventory.services import MoveLine, post_moves, resolve_lot, virtual_location
 from inventory.units import to_base_quantity
@@ -312,7 +312,7 @@ def receive(
             putaway.append((line, regular))
 
     received_on = site_local_date(po.site, now)
-    if received_on > po.expected_date:
+    if received_on > po.expected_date and not _late_recorded(po, received_on):
         add_disc(
             D.LATE,
             f"Received {received_on}, expected {po.expected_date}.",
@@ -361,6 +361,19 @@ def receive(
         create_putaway_task(line=line, quantity=qty, from_location=dock, received_at=now)
     emit_receipt_confirmed(receipt, [disc for disc, _code in discrepancies])
     return receipt
+
+
+def _late_recorded(po: PurchaseOrder, received_on: date) -> bool:
+    """A delivery received over several receipts on one day (scanned case by case) is late once: a LATE
+    discrepancy of another receipt of the (locked) PO on that site day counts for all of them."""
+    zone = site_zone(po.site)
+    start = datetime.combine(received_on, time.min, tzinfo=zone)
+    return Discrepancy.objects.filter(
+        code=Discrepancy.Code.LATE,
+        receipt__purchase_order_id=po.pk,
+        receipt__received_at__gte=start,
+        receipt__received_at__lt=start + timedelta(days=1),
+    ).exists()
 
 
 @atomic_with_retry
