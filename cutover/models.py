@@ -7,8 +7,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
-from governance.models import ApprovalRequest, Site
+from governance.models import ApprovalRequest, Site, SiteStageChange
 from inventory.models import Item
 
 
@@ -160,3 +161,86 @@ class ReconciliationLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku}: {self.difference_units:+d}"
+
+
+class TrainingRecord(models.Model):
+    """A user trained and certified for one process at one site (issue 13, the readiness scorecard's "users
+    trained"). Valid from ``certified_on`` up to and including ``valid_until`` (empty: does not expire) unless
+    revoked. Recorded by the site's admins or an enterprise admin (``cutover.services.training``)."""
+
+    class Process(models.TextChoices):
+        RECEIVING = "RECEIVING", "Receiving"
+        PUTAWAY = "PUTAWAY", "Putaway"
+        PICKING = "PICKING", "Picking"
+        SHIPPING = "SHIPPING", "Packing and shipping"
+        COUNTING = "COUNTING", "Cycle counting"
+        EXCEPTIONS = "EXCEPTIONS", "Exceptions and approvals"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="training_records")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="training_records")
+    process = models.CharField(max_length=12, choices=Process.choices)
+    certified_on = models.DateField()
+    valid_until = models.DateField(null=True, blank=True, help_text="Empty: does not expire")
+    trainer = models.CharField(max_length=120, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site", "user", "process", "-certified_on", "-id"]
+        indexes = [models.Index(fields=["site", "process"], name="training_site_process_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("certified_on")),
+                name="training_valid_after_certified",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.process} @ {self.site.code} ({self.certified_on})"
+
+
+class GoLiveRequest(models.Model):
+    """The go / no-go request of a PILOT site: the scorecard as it stood when asked (``scorecard``), decided
+    through an approval of kind GO_LIVE by an enterprise admin other than the requester. Approved: the site moves
+    to LIVE (``stage_change``, which holds the scorecard as it stood at the decision and any waiver)."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Awaiting the decision"
+        APPROVED = "APPROVED", "Go: the site went live"
+        REJECTED = "REJECTED", "No-go"
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="go_live_requests")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    note = models.CharField(max_length=500, blank=True)
+    scorecard = models.JSONField(default=list, blank=True, help_text="The criteria when the request was made")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    approval = models.ForeignKey(ApprovalRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    waiver_reason = models.CharField(max_length=500, blank=True)
+    stage_change = models.ForeignKey(SiteStageChange, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site"], condition=Q(status="PENDING"), name="go_live_one_pending_per_site"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="PENDING") | Q(decided_at__isnull=False), name="go_live_decided_has_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Go-live {self.site.code} #{self.pk}"
+
+    @property
+    def red_at_request(self) -> list[dict]:
+        return [c for c in self.scorecard if c.get("status") == "RED"]

@@ -330,6 +330,43 @@ register(
         unit="days",
     )
 )
+
+# --- hypercare and adoption (issue 13): the command centre's KPI targets and the workaround window ---------
+register(
+    RuleDefinition(
+        "adoption.workaround_minutes",
+        "int",
+        60,
+        "An inventory adjustment at an item and location within this many minutes after a pick there counts as a "
+        "manual workaround (the adoption KPI manual_workarounds).",
+        LOCAL,
+        min_value=1,
+        max_value=1440,
+        unit="minutes",
+    )
+)
+#: (KPI key, target, unit, upper bound, what it means); a target is a floor when higher is better, else a ceiling
+KPI_TARGETS = (
+    ("on_time_shipment", D("95"), "%", D("100"), "at least"),
+    ("short_pick_rate", D("2"), "%", D("100"), "at most"),
+    ("inventory_accuracy", D("97"), "%", D("100"), "at least"),
+    ("scan_compliance", D("98"), "%", D("100"), "at least"),
+    ("override_rate", D("5"), "%", D("100"), "at most"),
+    ("refused_scan_rate", D("5"), "per 100", D("1000"), "at most"),
+)
+for _key, _target, _unit, _max, _sense in KPI_TARGETS:
+    register(
+        RuleDefinition(
+            f"kpi.target.{_key}",
+            "decimal",
+            _target,
+            f"Target of the KPI {_key} on the hypercare command centre: {_sense} this value.",
+            LOCAL,
+            min_value=D("0"),
+            max_value=_max,
+            unit=_unit,
+        )
+    )
 register(
     RuleDefinition(
         "cutover.reconciliation_tolerance_percent",
@@ -342,6 +379,134 @@ register(
         max_value=D("100"),
         unit="%",
         control=True,
+    )
+)
+
+# --- readiness scorecard (issue 13): the thresholds of the go-live gate (cutover.readiness) ----------------
+register(
+    RuleDefinition(
+        "readiness.master_data_min_percent",
+        "decimal",
+        D("98"),
+        "Readiness: the share of the site's stocked or ordered items with units, a weight and a barcode, of its "
+        "pick faces with a min/max, and of its storage and pick locations with a capacity, must each be at least "
+        "this percentage for the site to go live.",
+        LOCAL,
+        min_value=D("0"),
+        max_value=D("100"),
+        unit="%",
+    )
+)
+register(
+    RuleDefinition(
+        "readiness.max_reconciliation_lines_outside",
+        "int",
+        0,
+        "Readiness: the latest reconciliation of the site's latest posted opening-balance batch may have at most "
+        "this many lines outside the reconciliation tolerance (cutover.reconciliation_tolerance_percent).",
+        LOCAL,
+        min_value=0,
+        max_value=100000,
+        unit="lines",
+    )
+)
+register(
+    RuleDefinition(
+        "readiness.max_open_discrepancies",
+        "int",
+        0,
+        "Readiness: at most this many receiving discrepancies at the site may still be open (their exception "
+        "case not resolved) when it goes live.",
+        LOCAL,
+        min_value=0,
+        max_value=100000,
+    )
+)
+register(
+    RuleDefinition(
+        "readiness.count_accuracy_min_percent",
+        "decimal",
+        D("98"),
+        "Readiness: of the cycle-count lines counted at the site in the last readiness.count_window_days days "
+        "(the pre-go-live count), at least this percentage must show no variance.",
+        LOCAL,
+        min_value=D("0"),
+        max_value=D("100"),
+        unit="%",
+    )
+)
+register(
+    RuleDefinition(
+        "readiness.count_window_days",
+        "int",
+        14,
+        "Readiness: how many days back the pre-go-live count accuracy looks.",
+        LOCAL,
+        min_value=1,
+        max_value=365,
+        unit="days",
+    )
+)
+register(
+    RuleDefinition(
+        "readiness.min_staff_per_role",
+        "int",
+        1,
+        "Readiness: each role a site needs to run (admin, supervisor, operator, coordinator) must be held by at "
+        "least this many active users at the site.",
+        LOCAL,
+        min_value=1,
+        max_value=1000,
+        unit="users",
+    )
+)
+register(
+    RuleDefinition(
+        "readiness.training_min_percent",
+        "decimal",
+        D("90"),
+        "Readiness: at least this percentage of the site's operators and supervisors must hold a valid "
+        "certification for every process their role needs.",
+        LOCAL,
+        min_value=D("0"),
+        max_value=D("100"),
+        unit="%",
+    )
+)
+register(
+    RuleDefinition(
+        "readiness.integration_window_hours",
+        "int",
+        72,
+        "Readiness: each active webhook subscription scoped to the site must have delivered an event of the site "
+        "successfully within this many hours, and none of the site's deliveries in that time may have been given "
+        "up.",
+        LOCAL,
+        min_value=1,
+        max_value=24 * 90,
+        unit="hours",
+    )
+)
+register(
+    RuleDefinition(
+        "readiness.max_open_exceptions",
+        "int",
+        10,
+        "Readiness: at most this many exception cases may be open (not resolved) at the site when it goes live.",
+        LOCAL,
+        min_value=0,
+        max_value=100000,
+    )
+)
+register(
+    RuleDefinition(
+        "readiness.max_overdue_exceptions",
+        "int",
+        0,
+        "Readiness: at most this many of the site's open exception cases may be past their due time.",
+        LOCAL,
+        min_value=0,
+        max_value=100000,
     )
 )
 register(
