@@ -360,6 +360,7 @@ SPECTACULAR_SETTINGS = {
         "JobRunStatusEnum": "governance.models.JobRun.Status",
         "ReceiptInspectionEnum": "warehouse.models.ReceiptLine.Inspection",
         "ReturnInspectionEnum": "orders.models.ReturnLine.Inspection",
+        "HeldStatusEnum": "inventory.policy.holds.HELD",
     },
 }
 

@@ -4,6 +4,7 @@ from distribution_erp.api.router import router
 
 from .bulk import ItemBulkView, LocationBulkView, StockLevelQueryView
 from .counts import CycleCountViewSet
+from .stock_actions import StockHoldView, StockMoveView, StockReleaseView
 from .views import (
     AdjustmentViewSet,
     ItemViewSet,
@@ -26,4 +27,7 @@ urlpatterns = [
     path("items/bulk/", ItemBulkView.as_view(), name="item-bulk"),
     path("locations/bulk/", LocationBulkView.as_view(), name="location-bulk"),
     path("stock-levels/query/", StockLevelQueryView.as_view(), name="stock-level-query"),
+    path("stock/move/", StockMoveView.as_view(), name="stock-move-action"),
+    path("stock/hold/", StockHoldView.as_view(), name="stock-hold"),
+    path("stock/release/", StockReleaseView.as_view(), name="stock-release"),
 ]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from distribution_erp.api.router import router
 
@@ -8,12 +8,15 @@ router.register("receipts", ReceiptViewSet, basename="receipt")
 router.register("putaway-tasks", PutawayTaskViewSet, basename="putaway-task")
 
 from .barcodes import BarcodeLookupView  # noqa: E402
+from .recall import LotRecallView  # noqa: E402
 from .returns import ReturnReceiveView  # noqa: E402
 
 # before the shared router's returns/ routes (orders'): receiving a return is warehouse work
 urlpatterns = [
     path("returns/<int:pk>/receive/", ReturnReceiveView.as_view(), name="return-receive"),
     path("barcodes/lookup/", BarcodeLookupView.as_view(), name="barcode-lookup"),
+    # a lot number may hold a slash: everything between the SKU and /recall/
+    re_path(r"^lots/(?P<sku>[^/]+)/(?P<lot>.+)/recall/$", LotRecallView.as_view(), name="lot-recall"),
 ]
 
 from .outbound import PickTaskViewSet, ShipmentViewSet, TransferViewSet, WaveViewSet  # noqa: E402
