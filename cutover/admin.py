@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from governance.admin import ScopedModelAdmin
 
-from .models import ImportBatch, ImportRowError, Reconciliation, ReconciliationLine
+from .models import GoLiveRequest, ImportBatch, ImportRowError, Reconciliation, ReconciliationLine, TrainingRecord
 
 
 class ReadOnlyAdmin(ScopedModelAdmin):
@@ -90,3 +90,54 @@ class ReconciliationAdmin(ReadOnlyAdmin):
         from governance import permissions
 
         return permissions.restrict(super().get_queryset(request), request.user, site_field="batch__site")
+
+
+@admin.register(TrainingRecord)
+class TrainingRecordAdmin(ScopedModelAdmin):
+    """Training records are added through the service (site admins, enterprise admins), which checks the trainee
+    works at the site; the admin's add form calls it too."""
+
+    list_display = ("user", "site", "process", "certified_on", "valid_until", "revoked_at", "recorded_by")
+    list_filter = ("site", "process")
+    search_fields = ("user__username", "trainer")
+    fields = ("user", "site", "process", "certified_on", "valid_until", "trainer", "note", "revoked_at")
+    readonly_fields = ("revoked_at",)
+
+    def get_queryset(self, request):
+        from governance import permissions
+
+        return permissions.restrict(super().get_queryset(request), request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None  # records are not edited: revoke one and record a new one
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from .services.training import record_training
+
+        if change:  # pragma: no cover - change is not permitted
+            return
+        saved = record_training(
+            user=request.user,
+            site=obj.site,
+            trainee=obj.user,
+            process=obj.process,
+            certified_on=obj.certified_on,
+            valid_until=obj.valid_until,
+            trainer=obj.trainer,
+            note=obj.note,
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(GoLiveRequest)
+class GoLiveRequestAdmin(ReadOnlyAdmin):
+    list_display = ("site", "status", "requested_by", "requested_at", "decided_by", "decided_at", "waiver_reason")
+    list_filter = ("status", "site")
+
+    def get_queryset(self, request):
+        from governance import permissions
+
+        return permissions.restrict(super().get_queryset(request), request.user)

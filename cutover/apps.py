@@ -6,6 +6,13 @@ class CutoverConfig(AppConfig):
     verbose_name = "Cutover"
 
     def ready(self):
-        from .services.batches import register_handlers
+        from governance.models import Site
+        from governance.services.lifecycle import register_stage_gate
 
-        register_handlers()
+        from . import selectors
+        from .services import batches, go_live
+
+        batches.register_handlers()
+        go_live.register_handlers()
+        # the readiness scorecard is the gate of the step to LIVE: change_stage stores it and refuses on RED
+        register_stage_gate(Site.Stage.LIVE, selectors.readiness_gate)
