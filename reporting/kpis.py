@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import (
     Aggregate,
+    BooleanField,
     Case,
     Count,
     DateField,
@@ -49,7 +50,7 @@ from governance.rules import LOCAL, REGISTRY
 from governance.services.rules import get_rule_for_sites
 from inventory.models import CycleCountLine, Location, StockMove, StockQuant
 from orders.models import Allocation, ReturnAuthorization, ReturnLine, SalesOrder, SalesOrderLine, TransferOrder
-from warehouse.models import Discrepancy, PickTask, PutawayTask, ReceiptLine, ReplenishmentTask
+from warehouse.models import Discrepancy, FloorEvent, PickTask, PutawayTask, ReceiptLine, ReplenishmentTask
 
 HOUR = 3600.0
 MONEY = DecimalField(max_digits=20, decimal_places=2)
@@ -856,9 +857,18 @@ def _scan_ok() -> Q:
     return Q(scanned_location=F("location__code")) & (Q(lot__isnull=True) | Q(scanned_lot=F("lot__number")))
 
 
+def _no_skipped_scan(*processes: str) -> Q:
+    """No scan of the task was skipped (a FloorEvent SKIPPED_SCAN: the API confirmed it without the item scan)."""
+    skipped = FloorEvent.objects.filter(
+        kind=FloorEvent.Kind.SKIPPED_SCAN, process__in=processes, task_id=OuterRef("pk")
+    )
+    return ~Q(Exists(skipped))
+
+
 def scan_compliance(site, date_from, date_to) -> KpiValue:
     """Scanned task confirmations (pick tasks and pick-face replenishment tasks confirmed in the period) whose
-    scanned location, and lot when the task names one, are the task's / all of them; by site and operator.
+    scanned location, and lot when the task names one, are the task's and whose item scan was not skipped (no
+    SKIPPED_SCAN adoption event: the API confirms without one) / all of them; by site and operator.
     Putaway confirmations record no scan and are not counted."""
     p = period_for(site, date_from, date_to)
     picks = _confirmed_picks(site, date_from, date_to)
@@ -873,7 +883,9 @@ def scan_compliance(site, date_from, date_to) -> KpiValue:
     )
     repl_ok = Q(scanned_location=F("from_location__code")) & (Q(lot__isnull=True) | Q(scanned_lot=F("lot__number")))
     acc: dict = {}
-    for qs, ok in ((picks, _scan_ok()), (repl, repl_ok)):
+    picks_ok = _scan_ok() & _no_skipped_scan(FloorEvent.Process.PICK, FloorEvent.Process.TRANSFER_PICK)
+    repl_ok &= _no_skipped_scan(FloorEvent.Process.REFILL)
+    for qs, ok in ((picks, picks_ok), (repl, repl_ok)):
         grouped = qs.values("site__code", "confirmed_by__username").annotate(den=Count("pk"), num=count_if(ok))
         for r in grouped.order_by():
             key = (r["site__code"], r["confirmed_by__username"])
@@ -941,6 +953,227 @@ def override_rate(site, date_from, date_to) -> KpiValue:
         den,
         "%",
         {"by_kind": [_ratio_row(r["num"], r["den"], kind=k) for k, r in kinds.items()]},
+    )
+
+
+# --- adoption (issue 13; not in KPIS.md, which defines scan compliance and override rate only) -------------
+#
+# Confirmations: pick tasks (sales order and transfer) and pick-face refills confirmed, putaways confirmed, count
+# entries (first counts and recounts) and receipt lines received, each placed in the day and site it was confirmed,
+# under the user who confirmed it and its process (the FloorEvent processes).
+
+P = FloorEvent.Process
+
+
+def _confirmations(site, p: Period) -> list[tuple[str, str, str, int]]:
+    """(site code, username, process, confirmations) in the period, one grouped query per kind of task."""
+    picks = in_period(
+        PickTask.objects.filter(status__in=(PickTask.Status.PICKED, PickTask.Status.SHORT), confirmed_at__isnull=False),
+        "confirmed_at",
+        "site",
+        site,
+        p,
+    )
+    sources = [
+        (picks, "site__code", "confirmed_by__username", None),
+        (
+            in_period(
+                ReplenishmentTask.objects.filter(
+                    status__in=(ReplenishmentTask.Status.DONE, ReplenishmentTask.Status.SHORT),
+                    confirmed_at__isnull=False,
+                ),
+                "confirmed_at",
+                "site",
+                site,
+                p,
+            ),
+            "site__code",
+            "confirmed_by__username",
+            P.REFILL,
+        ),
+        (
+            in_period(
+                PutawayTask.objects.filter(status=PutawayTask.Status.CONFIRMED, confirmed_at__isnull=False),
+                "confirmed_at",
+                "site",
+                site,
+                p,
+            ),
+            "site__code",
+            "confirmed_by__username",
+            P.PUTAWAY,
+        ),
+        (
+            in_period(
+                CycleCountLine.objects.filter(first_counted_at__isnull=False),
+                "first_counted_at",
+                "count__site",
+                site,
+                p,
+            ),
+            "count__site__code",
+            "first_counted_by__username",
+            P.COUNT,
+        ),
+        (
+            in_period(
+                CycleCountLine.objects.filter(recounted_at__isnull=False),
+                "recounted_at",
+                "count__site",
+                site,
+                p,
+            ),
+            "count__site__code",
+            "recounted_by__username",
+            P.COUNT,
+        ),
+        (
+            in_period(ReceiptLine.objects.all(), "receipt__received_at", "receipt__site", site, p),
+            "receipt__site__code",
+            "receipt__received_by__username",
+            P.RECEIVE,
+        ),
+    ]
+    out = []
+    for qs, site_path, user_path, process in sources:
+        if process is None:  # picks: the process is a column
+            rows = (
+                qs.annotate(_transfer=ExpressionWrapper(Q(transfer_line__isnull=False), output_field=BooleanField()))
+                .values(site_path, user_path, "_transfer")
+                .annotate(n=Count("pk"))
+                .order_by()
+            )
+            for r in rows:
+                proc = P.TRANSFER_PICK if r["_transfer"] else P.PICK
+                out.append((r[site_path], r[user_path], proc, r["n"]))
+            continue
+        for r in qs.values(site_path, user_path).annotate(n=Count("pk")).order_by():
+            out.append((r[site_path], r[user_path], process, r["n"]))
+    return out
+
+
+def _floor_events(site, p: Period, kind: str) -> list[tuple[str, str, str, int]]:
+    qs = in_period(FloorEvent.objects.filter(kind=kind), "created_at", "site", site, p)
+    rows = qs.values("site__code", "user__username", "process").annotate(n=Count("pk")).order_by()
+    return [(r["site__code"], r["user__username"], r["process"], r["n"]) for r in rows]
+
+
+def _per_confirmations(key: str, site, date_from, date_to, kind: str) -> KpiValue:
+    p = period_for(site, date_from, date_to)
+    acc: dict[tuple, list[int]] = {}
+    for code, user, process, n in _floor_events(site, p, kind):
+        acc.setdefault((code, user, process), [0, 0])[0] += n
+    for code, user, process, n in _confirmations(site, p):
+        acc.setdefault((code, user, process), [0, 0])[1] += n
+
+    def roll(index: tuple[int, ...], *labels: str) -> list[dict]:
+        out: dict[tuple, list[int]] = {}
+        for k, (num, den) in acc.items():
+            group = tuple(k[i] for i in index)
+            row = out.setdefault(group, [0, 0])
+            row[0] += num
+            row[1] += den
+        return [
+            _ratio_row(num, den, **dict(zip(labels, group, strict=True)))
+            for group, (num, den) in sorted(out.items(), key=lambda kv: tuple(x or "" for x in kv[0]))
+        ]
+
+    num = sum(v[0] for v in acc.values())
+    den = sum(v[1] for v in acc.values())
+    return KpiValue(
+        key,
+        ADOPTION_KPIS[key].label,
+        ratio(num, den),
+        num,
+        den,
+        ADOPTION_KPIS[key].unit,
+        {
+            "by_site": roll((0,), "site"),
+            "by_operator": roll((0, 1), "site", "operator"),
+            "by_process": roll((0, 2), "site", "process"),
+        },
+    )
+
+
+def refused_scan_rate(site, date_from, date_to) -> KpiValue:
+    """Refused scans per 100 confirmations: FloorEvents REFUSED_SCAN (a scan the screens' checks, the services or
+    the API refused; the same scan refused again within 2 minutes is one) / confirmations (see above) x 100, in the
+    period; by site, operator and process. It can exceed 100 (several refusals before one confirmation)."""
+    return _per_confirmations("refused_scan_rate", site, date_from, date_to, FloorEvent.Kind.REFUSED_SCAN)
+
+
+def skipped_scan_rate(site, date_from, date_to) -> KpiValue:
+    """Skipped scans per 100 confirmations: FloorEvents SKIPPED_SCAN (a confirmation without a scan its step asks
+    for, e.g. a pick confirmed through the API without the item scan; one per missing scan) / confirmations x 100."""
+    return _per_confirmations("skipped_scan_rate", site, date_from, date_to, FloorEvent.Kind.SKIPPED_SCAN)
+
+
+def floor_override_rate(site, date_from, date_to) -> KpiValue:
+    """Floor overrides per 100 tasks: FloorEvents OVERRIDE (short picks and refills, putaways elsewhere than
+    suggested) / confirmations x 100; by site, operator and process. KPIS.md's ``override_rate`` is the per-kind
+    rate of the system's choices overridden (allocations and holds included); this one is the floor's, per user."""
+    return _per_confirmations("floor_override_rate", site, date_from, date_to, FloorEvent.Kind.OVERRIDE)
+
+
+def manual_workarounds(site, date_from, date_to) -> KpiValue:
+    """Manual workarounds: ADJUST moves in the period at an item and location (either end of the move) where a PICK
+    move of that item left from that location within the ``adoption.workaround_minutes`` (site rule) before it —
+    stock fixed by hand after a pick instead of a short pick. Derived from the ledger, not recorded. Count (value =
+    numerator), by site and by the adjusting user; denominator = pick moves at the site in the period."""
+    p = period_for(site, date_from, date_to)
+    sites = [site] if site is not None else list(Site.objects.filter(active=True))
+    minutes = get_rule_for_sites("adoption.workaround_minutes", [s.pk for s in sites])
+    by_site: dict[str, int] = {}
+    by_user: dict[tuple, int] = {}
+    picks_by_site: dict[str, int] = {}
+    for window in sorted(set(minutes.values())):
+        site_ids = [s for s, m in minutes.items() if m == window]
+        span = timedelta(minutes=window)
+        picked = StockMove.objects.filter(
+            kind=StockMove.Kind.PICK,
+            item_id=OuterRef("item_id"),
+            created_at__lte=OuterRef("created_at"),
+            created_at__gte=ExpressionWrapper(OuterRef("created_at") - span, output_field=DateTimeField()),
+        )
+        adjust = in_period(
+            StockMove.objects.filter(kind=StockMove.Kind.ADJUST), "created_at", "from_location__site", site, p
+        ).filter(Q(from_location__site_id__in=site_ids) | Q(to_location__site_id__in=site_ids))
+        found = adjust.filter(
+            Exists(picked.filter(from_location_id=OuterRef("from_location_id")))
+            | Exists(picked.filter(from_location_id=OuterRef("to_location_id")))
+        )
+        for r in found.values("from_location__site__code", "user__username").annotate(n=Count("pk")).order_by():
+            code = r["from_location__site__code"]
+            by_site[code] = by_site.get(code, 0) + r["n"]
+            by_user[(code, r["user__username"])] = by_user.get((code, r["user__username"]), 0) + r["n"]
+        pick_moves = in_period(
+            StockMove.objects.filter(kind=StockMove.Kind.PICK, from_location__site_id__in=site_ids),
+            "created_at",
+            "from_location__site",
+            site,
+            p,
+        )
+        for r in pick_moves.values("from_location__site__code").annotate(n=Count("pk")).order_by():
+            picks_by_site[r["from_location__site__code"]] = r["n"]
+    num = sum(by_site.values())
+    den = sum(picks_by_site.values())
+    return KpiValue(
+        "manual_workarounds",
+        ADOPTION_KPIS["manual_workarounds"].label,
+        num,
+        num,
+        den,
+        "moves",
+        {
+            "by_site": [
+                {"site": c, "workarounds": by_site.get(c, 0), "pick_moves": picks_by_site.get(c, 0)}
+                for c in sorted(set(by_site) | set(picks_by_site))
+            ],
+            "by_operator": [
+                {"site": c, "operator": u, "workarounds": n}
+                for (c, u), n in sorted(by_user.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+            ],
+        },
     )
 
 
@@ -1023,8 +1256,22 @@ KPIS: dict[str, KpiDef] = {
 }
 
 
+#: adoption KPIs of issue 13 (KPIS.md, shared, does not define them; its scan compliance and override rate are in
+#: KPIS): computed like KPIS, shown on the hypercare command centre, not stored as snapshots
+ADOPTION_KPIS: dict[str, KpiDef] = {
+    key: KpiDef(key, label, unit, better, fn)
+    for key, label, unit, better, fn in [
+        ("refused_scan_rate", "Refused scans per 100 confirmations", "per 100", False, refused_scan_rate),
+        ("skipped_scan_rate", "Skipped scans per 100 confirmations", "per 100", False, skipped_scan_rate),
+        ("floor_override_rate", "Floor overrides per 100 tasks", "per 100", False, floor_override_rate),
+        ("manual_workarounds", "Manual workarounds (adjustments after a pick)", "moves", False, manual_workarounds),
+    ]
+}
+
+
 def compute(key: str, site: Site | None, date_from: date, date_to: date) -> KpiValue:
-    return KPIS[key].function(site, date_from, date_to)
+    defn = KPIS.get(key) or ADOPTION_KPIS[key]
+    return defn.function(site, date_from, date_to)
 
 
 def compute_all(site: Site | None, date_from: date, date_to: date) -> list[KpiValue]:
