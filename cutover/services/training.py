@@ -34,14 +34,23 @@ def record_training(
     trainer: str = "",
     note: str = "",
 ) -> TrainingRecord:
-    """Record that ``trainee`` is certified for ``process`` at ``site`` from ``certified_on`` (today at the site
-    unless given) up to ``valid_until`` (empty: does not expire). A new record for the same process adds to the
-    trainee's history; the scorecard counts any valid one."""
+    """Record that ``trainee`` (a user, or a username) is certified for ``process`` at ``site`` from
+    ``certified_on`` (today at the site unless given) up to ``valid_until`` (empty: does not expire). A new record
+    for the same process adds to the trainee's history; the scorecard counts any valid one."""
     permissions.require(user, ACTION, site, what="site")
     if process not in TrainingRecord.Process.values:
         raise _invalid("process", "invalid_choice", f"One of {', '.join(TrainingRecord.Process.values)}.")
-    if trainee is None or not SiteMembership.objects.filter(user=trainee, site=site).exists():
+    # a username is looked up only now, after the permission check, and only among the site's people: whether a
+    # user exists elsewhere is not told
+    members = SiteMembership.objects.filter(site=site).select_related("user")
+    member = (
+        members.filter(user__username=trainee).first()
+        if isinstance(trainee, str)
+        else (members.filter(user=trainee).first() if trainee is not None else None)
+    )
+    if member is None:
         raise _invalid("user", "not_at_site", f"{trainee} has no role at {site.code}; give them one first.")
+    trainee = member.user
     from governance.services.sites import site_local_date
 
     certified_on = certified_on or site_local_date(site)
