@@ -157,3 +157,27 @@ def in_transit_out_by_site(*, item_id: int, site_ids: list[int]) -> dict[int, in
         .values_list("transfer__from_site_id")
         .annotate(total=Sum("shipped_quantity"))
     )
+
+
+def open_order_lines_for(user, *, item: Item, limit: int = 20) -> list[SalesOrderLine]:
+    """The item's lines of orders not yet shipped or cancelled, of orders the user may see, soonest promised first
+    (the item page)."""
+    closed = (SalesOrder.Status.SHIPPED, SalesOrder.Status.CANCELLED)
+    orders = orders_for(user).exclude(status__in=closed)
+    return list(
+        SalesOrderLine.objects.filter(item=item, order__in=orders)
+        .select_related("order__customer", "order__site")
+        .order_by("order__promised_date", "order__number", "line_number")[:limit]
+    )
+
+
+def open_po_lines_for(user, *, item: Item, limit: int = 20) -> list:
+    """The item's lines of purchase orders still to receive at the user's sites, soonest expected first."""
+    from orders.models import PurchaseOrder, PurchaseOrderLine
+
+    pos = permissions.restrict(PurchaseOrder.objects.filter(status__in=PurchaseOrder.RECEIVABLE), user)
+    return list(
+        PurchaseOrderLine.objects.filter(item=item, purchase_order__in=pos)
+        .select_related("purchase_order__supplier", "purchase_order__site")
+        .order_by("purchase_order__expected_date", "purchase_order__number", "line_number")[:limit]
+    )
