@@ -225,9 +225,9 @@ def test_recall_page_needs_a_reason_and_the_confirmation(login, recall_floor):
 
 
 def test_scan_move_takes_a_gtin_label_and_moves(login, operator, item, bins):
-    from inventory.services import set_item_barcodes
-
     from django.db import transaction
+
+    from inventory.services import set_item_barcodes
 
     with transaction.atomic():
         set_item_barcodes(user=None, item=item, barcodes=[{"gtin": "04006381333931", "unit": "CASE"}])
