@@ -219,3 +219,18 @@ def test_a_refused_scan_costs_the_scan_check_two_statements(client, boss, pick, 
     assert len(bad.captured_queries) - len(good.captured_queries) <= 4, extra
     assert sum(1 for q in bad.captured_queries if q["sql"].startswith("INSERT")) == 1
     assert Location.objects.filter(code="B-02").count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_in_a_request_whose_transaction_really_rolls_back_is_committed(api, boss, pick):
+    """No test transaction around it: the service's transaction rolls back for real, the event is committed after."""
+    response = api(boss).post(
+        f"/api/v1/pick-tasks/{pick.pk}/confirm/",
+        {"location": "B-01", "quantity": 4},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="adoption-rollback-1",
+    )
+    assert response.status_code == 400
+    assert events() == [(K.REFUSED_SCAN, "PICK", "location", "P-01", "B-01", "API")]
+    pick.refresh_from_db()
+    assert pick.status == PickTask.Status.OPEN
