@@ -6,6 +6,7 @@ from governance.admin import HistoryAdmin, ScopedModelAdmin
 from .models import (
     CountRequest,
     Discrepancy,
+    FloorEvent,
     Package,
     PickTask,
     PutawayRule,
@@ -298,3 +299,25 @@ class ReplenishmentTaskAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
             lambda task: cancel_replenishment_task(user=request.user, task=task),
             "Cancelled",
         )
+
+
+@admin.register(FloorEvent)
+class FloorEventAdmin(ScopedModelAdmin):
+    """Adoption records (refused and skipped scans, overrides): read only, append-only."""
+
+    list_display = ("created_at", "site", "user", "process", "kind", "field", "expected", "scanned", "task_ref")
+    list_filter = ("kind", "process", "channel")
+    search_fields = ("task_ref", "user__username", "scanned")
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in FloorEvent._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user).select_related("site", "user")
