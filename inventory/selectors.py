@@ -374,3 +374,29 @@ def recent_moves_for(user, *, item, limit: int = 20) -> list[StockMove]:
     """The item's latest ledger rows the user may see (moves at blind-count locations left out)."""
     qs = stock_moves_for(user).filter(item=item).order_by("-created_at", "-id")
     return list(blind_stock_for(user).exclude_moves(qs)[:limit])
+
+
+def hold_reasons(quants) -> dict[int, StockMove]:
+    """quant id -> the latest STATUS move that put units into it (why and by whom it is held), one query."""
+    quants = list(quants)
+    if not quants:
+        return {}
+    rows = (
+        StockMove.objects.filter(
+            kind=StockMove.Kind.STATUS,
+            item_id__in={q.item_id for q in quants},
+            to_location_id__in={q.location_id for q in quants},
+            to_status__in={q.status for q in quants},
+        )
+        .select_related("user")
+        .order_by("-created_at", "-id")
+    )
+    wanted = {(q.item_id, q.location_id, q.lot_id, q.status): q.pk for q in quants}
+    out: dict[int, StockMove] = {}
+    for move in rows.iterator():
+        pk = wanted.get((move.item_id, move.to_location_id, move.lot_id, move.to_status))
+        if pk is not None and pk not in out:
+            out[pk] = move
+            if len(out) == len(wanted):
+                break
+    return out

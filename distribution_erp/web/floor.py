@@ -153,7 +153,7 @@ class ReleaseForm(forms.Form):
     quant = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
     quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY)
     reason_code = forms.ChoiceField(choices=_choices(RELEASE_REASONS), label="Reason")
-    note = forms.CharField(max_length=300, required=False)
+    note = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs={"placeholder": "Note"}))
 
 
 class LotSearchForm(forms.Form):

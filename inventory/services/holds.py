@@ -39,6 +39,10 @@ class HeldUnits:
     from_status: str
     quantity: int
 
+    @property
+    def from_label(self) -> str:
+        return S(self.from_status).label
+
 
 @dataclass
 class SiteHold:

@@ -107,7 +107,11 @@ def holds_page(request, *, site):
             messages.success(request, f"On hold: {form.item_obj.sku} {where}.")
             return redirect("web:holds")
     held = list(inventory_selectors.held_stock(site=site))
-    rows = [(q, ReleaseForm(initial={"quant": q.pk, "quantity": q.quantity}, prefix=f"r{q.pk}")) for q in held]
+    why = inventory_selectors.hold_reasons(held)
+    rows = [
+        (q, why.get(q.pk), ReleaseForm(initial={"quant": q.pk, "quantity": q.quantity}, prefix=f"r{q.pk}"))
+        for q in held
+    ]
     return render(
         request,
         "web/stock/holds.html",
