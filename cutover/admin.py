@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from governance.admin import ScopedModelAdmin
+from governance.admin import HistoryAdmin, ScopedModelAdmin
 
 from .models import GoLiveRequest, ImportBatch, ImportRowError, Reconciliation, ReconciliationLine, TrainingRecord
 
@@ -93,7 +93,7 @@ class ReconciliationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TrainingRecord)
-class TrainingRecordAdmin(ScopedModelAdmin):
+class TrainingRecordAdmin(HistoryAdmin):
     """Training records are added through the service (site admins, enterprise admins), which checks the trainee
     works at the site; the admin's add form calls it too."""
 
@@ -133,9 +133,26 @@ class TrainingRecordAdmin(ScopedModelAdmin):
 
 
 @admin.register(GoLiveRequest)
-class GoLiveRequestAdmin(ReadOnlyAdmin):
+class GoLiveRequestAdmin(HistoryAdmin):
+    """Read only: go-live requests are made and decided through the services (API, readiness page)."""
+
     list_display = ("site", "status", "requested_by", "requested_at", "decided_by", "decided_at", "waiver_reason")
     list_filter = ("status", "site")
+    exclude = ("scorecard",)
+    readonly_fields = ("scorecard_text",)
+
+    @admin.display(description="Scorecard when asked")
+    def scorecard_text(self, obj):
+        return "; ".join(f"{c.get('label')}: {c.get('status')} ({c.get('value')})" for c in obj.scorecard or [])
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     def get_queryset(self, request):
         from governance import permissions

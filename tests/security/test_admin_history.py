@@ -312,6 +312,17 @@ def _cutover_batch(site, *, lead, approver):
     reconcile_batch(user=lead, batch=batch, rows=[{"sku": sku, "units": 1}])
 
 
+def _going_live_rows(site, *, admin, trainee):
+    """A training record of ``trainee`` at ``site`` (through the service) and a decided go-live request there."""
+    from django.utils import timezone
+
+    from cutover.models import GoLiveRequest
+    from cutover.services import record_training
+
+    record_training(user=admin, site=site, trainee=trainee, process="PICKING")
+    GoLiveRequest.objects.create(site=site, requested_by=admin, status="REJECTED", decided_at=timezone.now())
+
+
 @pytest.fixture
 def network(admin_user, make_user, django_capture_on_commit_callbacks):
     """The small demo network (5 sites with activity, through the services) and what it lacks, also through the
@@ -340,6 +351,7 @@ def network(admin_user, make_user, django_capture_on_commit_callbacks):
         )
         PutawayRule.objects.create(site=site, priority=1, abc_class="A", location_kinds="STORAGE")
         _cutover_batch(site, lead=admin_user, approver=user)
+        _going_live_rows(site, admin=admin_user, trainee=user)
         with django_capture_on_commit_callbacks(execute=True):
             request_run(user=admin_user, site=site)
         # a webhook subscription of each site's staff and a delivery of an event of its site
