@@ -202,3 +202,23 @@ def test_a_site_admin_who_may_decide_approvals_cannot_decide_a_go_live(ready, ma
             decide_go_live(user=other_admin, request=request, approve=approve)
     request.refresh_from_db()
     assert request.status == GoLiveRequest.Status.PENDING and request.approval.status == "PENDING"
+
+
+def test_the_admin_add_form_records_training_through_the_service(client, ready, boss):
+    client.force_login(boss)
+    added = client.post(
+        "/admin/cutover/trainingrecord/add/",
+        {
+            "user": ready.coordinator.pk,
+            "site": ready.site.pk,
+            "process": "RECEIVING",
+            "certified_on": timezone.localdate().isoformat(),
+            "valid_until": "",
+            "trainer": "",
+            "note": "",
+        },
+    )
+    assert added.status_code == 302, added.content.decode()[:2000]
+    record = TrainingRecord.objects.get(user=ready.coordinator, process="RECEIVING")
+    assert record.recorded_by == boss and record.history.first().history_user == boss
+    assert client.get(f"/admin/cutover/trainingrecord/{record.pk}/history/").status_code == 200
