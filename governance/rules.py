@@ -388,9 +388,9 @@ register(
         "readiness.master_data_min_percent",
         "decimal",
         D("98"),
-        "Readiness: the share of the site's stocked or ordered items with units, a weight and a barcode, of its "
-        "pick faces with a min/max, and of its storage and pick locations with a capacity, must each be at least "
-        "this percentage for the site to go live.",
+        "Readiness: the share of the site's stocked or ordered items with a handling unit (case, pallet), a weight "
+        "and a barcode, of its pick faces with a min/max, and of its storage and pick locations with a capacity, "
+        "must each be at least this percentage for the site to go live.",
         LOCAL,
         min_value=D("0"),
         max_value=D("100"),
