@@ -12,9 +12,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from distribution_erp.api.fields import ItemField, PositiveQuantityField, SiteField, UnitField, lookup_or_fail
+from distribution_erp.api.fields import PositiveQuantityField, SiteField, UnitField, lookup_or_fail
 from distribution_erp.api.idempotency import idempotent
 from distribution_erp.api.mixins import ApiViewMixin
+from distribution_erp.api.scanning import SCANNED_ITEM_HELP, identified_item, scanned_item, unit_for
 from distribution_erp.errors import ValidationFailed
 from distribution_erp.validation import field_error
 from inventory import selectors
@@ -40,21 +41,36 @@ def _location(site, code, field):
 
 class _StockInput(serializers.Serializer):
     site = SiteField()
-    item = ItemField()
+    item = serializers.CharField(max_length=200, help_text=SCANNED_ITEM_HELP)
     lot = serializers.CharField(
-        max_length=60, required=False, allow_null=True, allow_blank=True, help_text="Lot number (lot-tracked items)"
+        max_length=200,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Lot number (lot-tracked items), or a GS1-128 label with one",
     )
     unit = UnitField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
 
     def _lot_and_quantity(self, attrs, *, quantity_required: bool):
-        item = attrs["item"]
+        """The item named or scanned (SKU, GTIN, GS1-128 label: read as the scanner endpoints do), its lot and the
+        quantity in base units. A barcode no item has, of another lot, or a label that does not parse is a 422."""
+        raw = attrs["item"]
+        item = identified_item(raw)
+        if item is None:
+            raise serializers.ValidationError(
+                {"item": [serializers.ErrorDetail(f"No item {raw!r}.", "does_not_exist")]}
+            )
+        scan = scanned_item(item, scanned=raw, quantity=attrs.get("quantity"), lot=attrs.get("lot") or "")
+        attrs["item"] = item
         try:
-            attrs["lot"] = resolve_lot(item, attrs.get("lot") or None)
-            if attrs.get("quantity") is not None:
-                attrs["quantity"] = to_base_quantity(item, attrs["quantity"], attrs.get("unit") or None)
+            if len(scan.lot) > 60:
+                raise field_error("lot", "A lot number has at most 60 characters.", "max_length")
+            attrs["lot"] = resolve_lot(item, scan.lot or None)
+            if scan.quantity is not None:
+                attrs["quantity"] = to_base_quantity(item, scan.quantity, unit_for(scan, attrs.get("unit")))
             elif quantity_required:
-                raise field_error("quantity", "This field is required.", "required")
+                raise field_error("quantity", "Give the quantity, or scan a label that carries a count.", "required")
         except ValidationFailed as exc:
             raise as_field_errors(exc)
         return attrs
@@ -63,7 +79,7 @@ class _StockInput(serializers.Serializer):
 class MoveInputSerializer(_StockInput):
     """Move units of one item (lot) and status between two locations of one site."""
 
-    quantity = PositiveQuantityField()
+    quantity = PositiveQuantityField(required=False, help_text="Left out: a scanned GS1-128 label's count")
     from_location = serializers.CharField(max_length=40, help_text="Location code the units leave")
     to_location = serializers.CharField(max_length=40, help_text="Location code the units go to")
     status = serializers.ChoiceField(
@@ -100,7 +116,7 @@ class ReleaseInputSerializer(_StockInput):
     """Release held (or damaged) units at a location back to AVAILABLE."""
 
     location = serializers.CharField(max_length=40)
-    quantity = PositiveQuantityField()
+    quantity = PositiveQuantityField(required=False, help_text="Left out: a scanned GS1-128 label's count")
     reason_code = serializers.ChoiceField(choices=list(RELEASE_REASONS.items()))
     from_status = serializers.ChoiceField(choices=list(HELD), default=S.HOLD)
 

@@ -226,3 +226,65 @@ def test_recall_of_a_lot_with_a_slash(api, supervisor, site, stock):
     stock(item, LocationFactory(site=site, code="B-9", kind=Location.Kind.STORAGE), 3, lot=lot)
     body = api(supervisor).post("/api/v1/lots/OIL/2026/12-A/recall/", {"reason": "x"}, format="json").json()
     assert body["recall"]["held_total"] == 3
+
+
+def test_move_and_hold_take_a_scanned_gtin_or_gs1_label_as_the_scanner_endpoints_do(api, supervisor, site, stock):
+    from django.db import transaction
+
+    from inventory.services import set_item_barcodes
+    from tests.factories import LotFactory
+
+    item = ItemFactory(sku="TEA", lot_tracked=True, units={"CASE": 12})
+    with transaction.atomic():
+        set_item_barcodes(user=None, item=item, barcodes=[{"gtin": "04006381333931", "unit": "CASE"}])
+    lot = LotFactory(item=item, number="L7")
+    a = LocationFactory(site=site, code="T-1", kind=Location.Kind.STORAGE)
+    b = LocationFactory(site=site, code="T-2", kind=Location.Kind.STORAGE)
+    stock(item, a, 48, lot=lot)
+    client = api(supervisor)
+    label = "0104006381333931" + "372" + "\x1d" + "10L7"  # GTIN of a case, 2 cases (37), lot L7 (10)
+    moved = client.post(
+        "/api/v1/stock/move/",
+        {"site": "DC1", "item": label, "from_location": "T-1", "to_location": "T-2"},
+        format="json",
+    )
+    assert moved.status_code == 201, moved.content
+    assert (moved.json()["quantity"], moved.json()["lot"]) == (24, "L7")
+    held = client.post(
+        "/api/v1/stock/hold/",
+        {
+            "site": "DC1",
+            "item": "04006381333931",
+            "lot": "L7",
+            "location": "T-2",
+            "quantity": 1,
+            "reason_code": "QUALITY",
+        },
+        format="json",
+    )
+    assert held.status_code == 201 and held.json()["held_total"] == 12  # one case
+    before = inventory_state()
+    other_lot = "0104006381333931" + "10L8"
+    problem(
+        client.post(
+            "/api/v1/stock/move/",
+            {
+                "site": "DC1",
+                "item": other_lot,
+                "lot": "L7",
+                "quantity": 1,
+                "from_location": "T-1",
+                "to_location": "T-2",
+            },
+            format="json",
+        ),
+        422,
+    )
+    assert "item" in field_errors(
+        client.post(
+            "/api/v1/stock/move/",
+            {"site": "DC1", "item": "NOPE", "quantity": 1, "from_location": "T-1", "to_location": "T-2"},
+            format="json",
+        )
+    )
+    assert quant_of(item, b, "AVAILABLE", lot) == (12, 0) and inventory_state() == before
