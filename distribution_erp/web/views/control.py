@@ -33,6 +33,12 @@ from warehouse.services.replenishment import cancel_replenishment_task
 from ..lists import Column, Filter, ListPage
 from ..workspace import back_url, flash_refusal, site_page
 
+
+def _item_url(item) -> str:
+    """The item page, linked from the lists' item cells."""
+    return reverse("web:item-detail", args=[item.sku])
+
+
 A = ApprovalRequest.Status
 L = CycleCountLine.Status
 
@@ -361,7 +367,13 @@ def count_decide(request, pk, action, *, site):
 
 REQUEST_COLUMNS = (
     Column("location", "Location", lambda r: r.location.code, "location__code"),
-    Column("item", "Item", lambda r: r.item.sku if r.item_id else "", "item__sku"),
+    Column(
+        "item",
+        "Item",
+        lambda r: r.item.sku if r.item_id else "",
+        "item__sku",
+        link=lambda r: _item_url(r.item) if r.item_id else None,
+    ),
     Column("reason", "Reason", lambda r: r.reason, "reason"),
     Column("status", "Status", lambda r: r.get_status_display(), "status"),
     Column("requested", "Requested", lambda r: r.requested_at, "requested_at"),
@@ -402,7 +414,13 @@ def count_requests(request, *, site):
 
 REPL_COLUMNS = (
     Column("task", "Task", lambda t: f"REPL-{t.pk}", "pk"),
-    Column("item", "Item", lambda t: t.item.sku + (f" / {t.lot.number}" if t.lot_id else ""), "item__sku"),
+    Column(
+        "item",
+        "Item",
+        lambda t: t.item.sku + (f" / {t.lot.number}" if t.lot_id else ""),
+        "item__sku",
+        link=lambda t: _item_url(t.item),
+    ),
     Column("quantity", "Qty", lambda t: t.quantity, "quantity", css="num"),
     Column("from", "From (reserve)", lambda t: t.from_location.code, "from_location__code"),
     Column("to", "To (pick face)", lambda t: t.to_location.code, "to_location__code"),
@@ -477,7 +495,7 @@ def _document_of(s) -> str:
 
 SUGGESTION_COLUMNS = (
     Column("id", "#", lambda s: s.pk, "pk", css="num"),
-    Column("item", "Item", lambda s: s.item.sku, "item__sku"),
+    Column("item", "Item", lambda s: s.item.sku, "item__sku", link=lambda s: _item_url(s.item)),
     Column("kind", "Kind", lambda s: s.get_kind_display(), "kind"),
     Column("source", "Supplier / from site", _source_of),
     Column("quantity", "Qty", lambda s: s.quantity, "quantity", css="num"),

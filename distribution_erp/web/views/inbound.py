@@ -25,6 +25,12 @@ from warehouse.services import inspect_receipt_line
 from ..lists import Column, Filter, ListPage
 from ..workspace import flash_refusal, site_page
 
+
+def _item_url(item) -> str:
+    """The item page, linked from the lists' item cells."""
+    return reverse("web:item-detail", args=[item.sku])
+
+
 P = PutawayTask.Status
 
 
@@ -251,7 +257,13 @@ PUTAWAY_COLUMNS = (
             reverse("web:receipt-detail", args=[t.receipt_line.receipt.number]) if t.receipt_line_id else None
         ),
     ),
-    Column("item", "Item", lambda t: t.item.sku + (f" / {t.lot.number}" if t.lot_id else ""), "item__sku"),
+    Column(
+        "item",
+        "Item",
+        lambda t: t.item.sku + (f" / {t.lot.number}" if t.lot_id else ""),
+        "item__sku",
+        link=lambda t: _item_url(t.item),
+    ),
     Column("quantity", "Qty", lambda t: t.quantity, "quantity", css="num"),
     Column("from", "From", lambda t: t.from_location.code, "from_location__code"),
     Column(
