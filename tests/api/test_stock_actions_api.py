@@ -288,3 +288,15 @@ def test_move_and_hold_take_a_scanned_gtin_or_gs1_label_as_the_scanner_endpoints
         )
     )
     assert quant_of(item, b, "AVAILABLE", lot) == (12, 0) and inventory_state() == before
+
+
+def test_recall_preview_shows_another_sites_stock_and_shipments_to_no_one_outside(
+    api, recall_floor, make_user, other_site
+):
+    west = make_user("supervisor", other_site, username="west-only")
+    body = api(west).get("/api/v1/lots/JAM/L-RECALL/recall/").json()
+    assert {s["site"] for s in body["stock"]} == {"DC2"}
+    assert body["shipments"] == [] and body["open_tasks"] == []
+    recall = api(west).post("/api/v1/lots/JAM/L-RECALL/recall/", {"reason": "x"}, format="json").json()
+    assert [s["site"] for s in recall["recall"]["sites"]] == ["DC2"] and recall["recall"]["unseen_sites"] == 1
+    assert recall["customers"] == []
