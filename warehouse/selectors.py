@@ -12,7 +12,7 @@ from django.db.models import Sum
 
 from governance import permissions
 from inventory.models import Item, Lot
-from warehouse.models import PickTask, ReplenishmentTask, Shipment, ShipmentLine
+from warehouse.models import PickTask, PutawayTask, ReplenishmentTask, Shipment, ShipmentLine
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def lot_shipments(user, *, item: Item, lot: Lot) -> list[LotShipment]:
 
 @dataclass(frozen=True)
 class LotTask:
-    kind: str  # PICK or REFILL
+    kind: str  # PICK, REFILL or PUTAWAY
     task_id: int
     site: str
     location: str
@@ -80,8 +80,9 @@ class LotTask:
 
 
 def lot_open_tasks(user, *, item: Item, lot: Lot) -> list[LotTask]:
-    """Open pick and refill tasks of the user's sites that reserve units of ``lot`` (what a recall leaves
-    AVAILABLE: cancel or confirm them, then recall again)."""
+    """Open tasks of the user's sites on units of ``lot``: pick and refill tasks reserve AVAILABLE units (a recall
+    leaves them: cancel or confirm the task, then recall again); putaway tasks move RECEIVED units from the dock
+    (a recall holds those: the task waits until they are released, back to RECEIVED at the dock)."""
     out: list[LotTask] = []
     picks = (
         permissions.restrict(PickTask.objects.all(), user)
@@ -105,6 +106,14 @@ def lot_open_tasks(user, *, item: Item, lot: Lot) -> list[LotTask]:
     )
     for t in refills:
         out.append(LotTask("REFILL", t.pk, t.site.code, t.from_location.code, t.quantity, f"to {t.to_location.code}"))
+    putaways = (
+        permissions.restrict(PutawayTask.objects.all(), user)
+        .filter(item=item, lot=lot, status=PutawayTask.Status.OPEN)
+        .select_related("site", "from_location")
+        .order_by("site__code", "id")
+    )
+    for t in putaways:
+        out.append(LotTask("PUTAWAY", t.pk, t.site.code, t.from_location.code, t.quantity, "putaway"))
     return out
 
 

@@ -214,7 +214,8 @@ def release_stock(
     from_status: str = S.HOLD,
     note: str = "",
 ) -> StockMove:
-    """Release held (or damaged) units at ``location`` back to AVAILABLE (supervisors and admins)."""
+    """Release held (or damaged) units at ``location`` (supervisors and admins): back to AVAILABLE, or to RECEIVED at
+    a receiving dock (they were held before putaway: their putaway task then puts them away)."""
     permissions.require(user, HOLD_ACTION, location.site_id, what="location")
     _reason(reason_code, RELEASE_REASONS)
     if from_status not in HELD:
@@ -225,7 +226,7 @@ def release_stock(
         location=location,
         quantity=quantity,
         from_status=from_status,
-        to_status=S.AVAILABLE,
+        to_status=S.RECEIVED if location.kind == Location.Kind.RECEIVING else S.AVAILABLE,
         lot=lot,
         reason_code=reason_code,
         note=note,

@@ -251,3 +251,12 @@ def test_hold_refuses_an_unknown_reason_another_sites_location_and_a_frozen_site
     with pytest.raises(StateConflict):
         hold_stock(user=boss, item=item, site=other_site, lot=lot, quantity=1, reason_code="QUALITY")
     assert inventory_state() == before
+
+
+def test_held_units_at_a_receiving_dock_are_released_to_received_for_their_putaway(network, site):
+    item, lot, boss = network["item"], network["lot"], network["boss"]
+    dock = network["bins"]["DC1-dock"]
+    recall_lot(user=boss, item=item, lot=lot, reason="recall")
+    move = release_stock(user=boss, item=item, location=dock, lot=lot, quantity=10, reason_code="RECALL_LIFTED")
+    assert (move.from_status, move.to_status) == ("HOLD", "RECEIVED")
+    assert quant_of(item, dock, "RECEIVED", lot) == (10, 0) and level_of(item, site)["received"] == 10

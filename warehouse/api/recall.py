@@ -45,7 +45,7 @@ class LotShipmentSerializer(serializers.Serializer):
 
 
 class LotTaskSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["PICK", "REFILL"])
+    kind = serializers.ChoiceField(choices=["PICK", "REFILL", "PUTAWAY"])
     task_id = serializers.IntegerField()
     site = serializers.CharField()
     location = serializers.CharField()

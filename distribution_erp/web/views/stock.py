@@ -129,7 +129,7 @@ def release(request, pk, *, site):
     form = ReleaseForm(request.POST, prefix=f"r{pk}")
     if form.is_valid() and form.cleaned_data["quant"] == quant.pk:
         try:
-            release_stock(
+            move = release_stock(
                 user=request.user,
                 item=quant.item,
                 location=quant.location,
@@ -145,7 +145,8 @@ def release(request, pk, *, site):
             messages.success(
                 request,
                 f"Released {form.cleaned_data['quantity']} {quant.item.sku}"
-                f"{f' lot {quant.lot.number}' if quant.lot_id else ''} at {quant.location.code} to available.",
+                f"{f' lot {quant.lot.number}' if quant.lot_id else ''} at {quant.location.code} to "
+                f"{move.get_to_status_display().lower()}.",
             )
             return redirect("web:holds")
     else:
