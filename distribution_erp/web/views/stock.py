@@ -24,6 +24,8 @@ from ..floor import HoldForm, LotSearchForm, MoveForm, RecallForm, ReleaseForm
 from ..workspace import field_errors, site_page
 
 STATUS_LABELS = dict(InventoryStatus.choices)
+#: rows of the item page's stock table (an item in every bin of the network would draw thousands)
+ITEM_STOCK_ROWS = 300
 
 
 def _form_refusal(form, exc: DomainError) -> None:
@@ -41,7 +43,7 @@ def item_detail(request, sku, *, site):
     if item is None:
         raise Http404("No such item.")
     user = request.user
-    stock = list(inventory_selectors.item_stock_for(user, item=item))
+    stock = list(inventory_selectors.item_stock_for(user, item=item)[: ITEM_STOCK_ROWS + 1])
     return render(
         request,
         "web/item.html",
@@ -49,7 +51,8 @@ def item_detail(request, sku, *, site):
             "item": item,
             "units": sorted(unit_factors(item).items(), key=lambda kv: kv[1]),
             "sites": order_selectors.available_to_promise(user=user, item=item, quantity=1),
-            "stock": stock,
+            "stock": stock[:ITEM_STOCK_ROWS],
+            "stock_cut": len(stock) > ITEM_STOCK_ROWS,
             "moves": inventory_selectors.recent_moves_for(user, item=item),
             "order_lines": order_selectors.open_order_lines_for(user, item=item),
             "po_lines": order_selectors.open_po_lines_for(user, item=item),
@@ -203,7 +206,8 @@ def recall_page(request, *, site):
             "preview": preview,
             "report": report,
             "recall_form": recall_form,
-            "stock": stock,
+            "stock": stock[:ITEM_STOCK_ROWS],
+            "stock_cut": len(stock) > ITEM_STOCK_ROWS,
             "status_labels": STATUS_LABELS,
             "crumbs": [("Lot recall", None)],
         },
