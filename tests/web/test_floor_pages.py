@@ -283,3 +283,14 @@ def test_scan_refill_lists_and_confirms_a_task(login, operator, item, refill):
 
 def test_refill_task_of_another_site_is_404(login, outsider, refill):
     assert login(outsider).get(reverse("web:scan-refill-task", args=[refill.pk])).status_code == 404
+
+
+def test_recall_page_finds_the_lot_from_a_scanned_gs1_label(login, recall_floor):
+    from django.db import transaction
+
+    from inventory.services import set_item_barcodes
+
+    with transaction.atomic():
+        set_item_barcodes(user=None, item=recall_floor["item"], barcodes=[{"gtin": "04006381333931", "unit": ""}])
+    response = login(recall_floor["boss"]).get(reverse("web:recall"), {"item": "0104006381333931" + "10L-RECALL"})
+    assert response.status_code == 200 and 'data-testid="recall-form"' in response.content.decode()
