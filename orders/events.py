@@ -42,14 +42,21 @@ def order_data(order, lines: list, skus: dict[int, str], customer_code: str, **e
 
 
 def emit_order_event(event_type: str, order, *, lines: list | None = None, **extra) -> None:
-    """Write the order's event (lines read fresh unless given; with their item SKUs)."""
+    """Write the order's event (lines read fresh unless given; with their item SKUs). Items and the customer
+    already loaded on the lines and the order are used as they are (no query for them)."""
     from inventory.models import Item
-    from orders.models import Customer, SalesOrderLine
+    from orders.models import Customer, SalesOrder, SalesOrderLine
 
     if lines is None:
-        lines = list(SalesOrderLine.objects.filter(order_id=order.pk))
-    skus = dict(Item.objects.filter(pk__in={line.item_id for line in lines}).values_list("pk", "sku"))
-    customer_code = Customer.objects.filter(pk=order.customer_id).values_list("code", flat=True).first() or ""
+        lines = list(SalesOrderLine.objects.filter(order_id=order.pk).select_related("item"))
+    skus = {line.item_id: line.item.sku for line in lines if SalesOrderLine.item.is_cached(line)}
+    missing = {line.item_id for line in lines} - set(skus)
+    if missing:
+        skus.update(Item.objects.filter(pk__in=missing).values_list("pk", "sku"))
+    if SalesOrder.customer.is_cached(order):
+        customer_code = order.customer.code
+    else:
+        customer_code = Customer.objects.filter(pk=order.customer_id).values_list("code", flat=True).first() or ""
     emit(
         event_type,
         site=order.site,

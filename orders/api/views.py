@@ -108,33 +108,42 @@ class SalesOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     ordering_fields = ["created_at", "promised_date", "priority", "number", "updated_at", "id"]
     ordering = ["-created_at"]
 
+    #: actions whose lookup only finds the order (the service locks and reads it again); the answer is read
+    #: afterwards with its lines (``_respond``), so prefetching them for the lookup would read them twice
+    LOOKUP_ONLY = {"partial_update", "validate", "release", "hold", "cancel"}
+
     def get_queryset(self):
         qs = selectors.orders_for(self.request.user)
-        if self.action != "list":
-            qs = qs.prefetch_related(
-                Prefetch(
-                    "lines",
-                    queryset=SalesOrderLine.objects.select_related("item", "ship_from").prefetch_related(
-                        Prefetch("allocations", queryset=Allocation.objects.select_related("site", "item"))
-                    ),
+        if self.action == "list" or self.action in self.LOOKUP_ONLY:
+            return qs
+        return self._with_lines(qs)
+
+    @staticmethod
+    def _with_lines(qs):
+        return qs.prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=SalesOrderLine.objects.select_related("item", "ship_from").prefetch_related(
+                    Prefetch("allocations", queryset=Allocation.objects.select_related("site", "item"))
                 ),
-                Prefetch("decisions", queryset=AllocationDecision.objects.select_related("site", "item", "line")),
-            )
-        return qs
+            ),
+            Prefetch("decisions", queryset=AllocationDecision.objects.select_related("site", "item", "line")),
+        )
 
     def get_serializer_class(self):
         if self.action == "list":
             return SalesOrderListSerializer
         return SalesOrderSerializer
 
-    def _respond(self, order: SalesOrder, code=status.HTTP_200_OK) -> Response:
-        order = self.get_queryset().get(pk=order.pk)
+    def _respond(self, order: SalesOrder, code=status.HTTP_200_OK, *, fetched: bool = False) -> Response:
+        if not fetched:
+            order = self._with_lines(selectors.orders_for(self.request.user)).get(pk=order.pk)
         response = Response(SalesOrderSerializer(order, context=self.get_serializer_context()).data, status=code)
         response["ETag"] = order_etag(order)
         return response
 
     def retrieve(self, request, *args, **kwargs):
-        return self._respond(self.get_object())
+        return self._respond(self.get_object(), fetched=True)  # get_object read it with its lines
 
     @extend_schema(
         request=SalesOrderInputSerializer,
@@ -148,7 +157,7 @@ class SalesOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         payload = dict(data.validated_data)
         lines = [dict(line) for line in payload.pop("lines")]
         order = services.create_order(user=request.user, lines=lines, **payload)
-        return self._respond(order, status.HTTP_201_CREATED)
+        return self._respond(order, status.HTTP_201_CREATED, fetched=True)  # handed back with its lines
 
     @extend_schema(
         request=SalesOrderPatchSerializer,

@@ -196,9 +196,10 @@ def check_order(
     return cust, order_site, checked, (cust.priority if priority is None else priority)
 
 
-def _write_lines(order: SalesOrder, checked: list[CheckedLine]) -> None:
-    order.lines.all().delete()
-    SalesOrderLine.objects.bulk_create(
+def _write_lines(order: SalesOrder, checked: list[CheckedLine], *, new: bool = False) -> list[SalesOrderLine]:
+    if not new:
+        order.lines.all().delete()
+    return SalesOrderLine.objects.bulk_create(
         [
             SalesOrderLine(
                 order=order,
@@ -274,9 +275,27 @@ def create_order(
     )
     set_history_user(order, user)
     order.save()
-    _write_lines(order, checked)
-    emit_order_event("order.created", order)
+    lines = _write_lines(order, checked, new=True)
+    emit_order_event("order.created", order, lines=lines)
+    _hand_back_with_lines(order, lines)
     return order
+
+
+def _hand_back_with_lines(order: SalesOrder, lines: list[SalesOrderLine]) -> None:
+    """A new draft is handed back with what it holds, as if read with its lines (none has allocations or
+    decisions yet): the caller answers from it without reading the order back."""
+
+    def cached(manager, rows):
+        qs = manager.all()
+        qs._result_cache, qs._prefetch_done = list(rows), True
+        return qs
+
+    for line in lines:
+        line._prefetched_objects_cache = {"allocations": cached(line.allocations, [])}
+    order._prefetched_objects_cache = {
+        "lines": cached(order.lines, lines),
+        "decisions": cached(order.decisions, []),
+    }
 
 
 def lock_order(order_id: int, user, action: str = "orders.manage") -> SalesOrder:

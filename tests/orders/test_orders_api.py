@@ -43,6 +43,24 @@ def test_create_order_converts_units_and_starts_as_draft(coord_api, customer, it
     assert response["ETag"]
 
 
+def test_the_create_answer_is_the_order_as_read_back(coord_api, customer, item):
+    """The create answers from the order the service wrote (no read back): the same body and ETag as a GET."""
+    body = order_body(
+        lines=[
+            {"item": "WIDGET", "quantity": 2, "unit": "CASE", "unit_price": "3.5"},
+            {"item": "WIDGET", "quantity": 5},
+        ],
+        allow_duplicate_lines=True,
+        customer_reference="PO-77",
+        carrier="ups",
+    )
+    created = coord_api.post("/api/v1/sales-orders/", body, format="json")
+    assert created.status_code == 201, created.json()
+    read = coord_api.get(f"/api/v1/sales-orders/{created.json()['id']}/")
+    assert created.json() == read.json()
+    assert created["ETag"] == read["ETag"]
+
+
 def test_create_order_reports_every_line_error_and_writes_nothing(coord_api, customer, item):
     body = order_body(
         lines=[
