@@ -100,7 +100,7 @@ class SiteViewSet(
         responses={201: SiteStageChangeSerializer},
         summary="Move the site to its next roll-out stage (site admins; LIVE and waivers: enterprise admins)",
     )
-    @action(detail=True, methods=["get", "post"], url_path="stage")
+    @action(detail=True, methods=["get", "post"], url_path="stage", pagination_class=None)
     def stage(self, request, code=None):
         site = self.get_object()
         if request.method == "GET":
