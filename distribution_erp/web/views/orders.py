@@ -485,20 +485,3 @@ def order_action(request, number, action, *, site):
     else:
         raise Http404("No such action.")
     return redirect("web:order-detail", order.number)
-
-
-@site_page()
-def item_detail(request, sku, *, site):
-    item = Item.objects.prefetch_related("units").filter(sku=sku).first()
-    if item is None:
-        raise Http404("No such item.")
-    return render(
-        request,
-        "web/item.html",
-        {
-            "item": item,
-            "units": sorted(unit_factors(item).items(), key=lambda kv: kv[1]),
-            "sites": order_selectors.available_to_promise(user=request.user, item=item, quantity=1),
-            "crumbs": [("Items", None), (item.sku, None)],
-        },
-    )
