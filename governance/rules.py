@@ -395,6 +395,7 @@ register(
         min_value=D("0"),
         max_value=D("100"),
         unit="%",
+        control=True,
     )
 )
 register(
@@ -408,6 +409,7 @@ register(
         min_value=0,
         max_value=100000,
         unit="lines",
+        control=True,
     )
 )
 register(
@@ -420,6 +422,7 @@ register(
         LOCAL,
         min_value=0,
         max_value=100000,
+        control=True,
     )
 )
 register(
@@ -433,6 +436,7 @@ register(
         min_value=D("0"),
         max_value=D("100"),
         unit="%",
+        control=True,
     )
 )
 register(
@@ -445,6 +449,7 @@ register(
         min_value=1,
         max_value=365,
         unit="days",
+        control=True,
     )
 )
 register(
@@ -458,6 +463,7 @@ register(
         min_value=1,
         max_value=1000,
         unit="users",
+        control=True,
     )
 )
 register(
@@ -471,6 +477,7 @@ register(
         min_value=D("0"),
         max_value=D("100"),
         unit="%",
+        control=True,
     )
 )
 register(
@@ -485,6 +492,7 @@ register(
         min_value=1,
         max_value=24 * 90,
         unit="hours",
+        control=True,
     )
 )
 register(
@@ -496,6 +504,7 @@ register(
         LOCAL,
         min_value=0,
         max_value=100000,
+        control=True,
     )
 )
 register(
@@ -507,6 +516,7 @@ register(
         LOCAL,
         min_value=0,
         max_value=100000,
+        control=True,
     )
 )
 register(

@@ -76,6 +76,7 @@ SUBJECT_PAGES = {
     "salesorder": ("web:order-detail", "label"),
     "cyclecount": ("web:count-detail", "id"),
     "transferorder": ("web:transfer-detail", "label"),
+    "goliverequest": ("web:site-readiness", None),  # the site's readiness page (the approval's own site)
 }
 
 
@@ -84,6 +85,8 @@ def _subject_url(a) -> str | None:
     if page is None:
         return None
     try:
+        if page[1] is None:
+            return reverse(page[0])
         return reverse(page[0], args=[a.subject_label if page[1] == "label" else a.object_id])
     except NoReverseMatch:  # a page another part of the workspace may not have yet
         return None
