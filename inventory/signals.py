@@ -17,3 +17,8 @@ location_counted = Signal()
 #: task confirmations): kwargs site_id, user, process (a warehouse FloorEvent process), field, code, expected,
 #: scanned, detail, task_id, task_ref. Warehouse records it as an adoption event (warehouse.services.floor).
 scan_refused = Signal()
+
+#: sent with a confirmation that skipped a scan its step asks for (a count entered through the API by line, without
+#: the location scan the count screen asks for): the kwargs of ``scan_refused``. Sent inside the confirming
+#: transaction; warehouse records it as a SKIPPED_SCAN adoption event.
+scan_skipped = Signal()

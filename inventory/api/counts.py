@@ -31,6 +31,7 @@ from inventory.services.counts import (
     may_see_expected,
     record_found_stock,
 )
+from inventory.signals import scan_skipped
 from inventory.units import to_base_quantity
 
 #: fields only approvers see, and only once counting of the line is over
@@ -264,6 +265,14 @@ class CycleCountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             allow_zero=True,
         )
         line = enter_count(user=request.user, line=line, quantity=quantity)
+        scan_skipped.send(
+            sender=CycleCountLine,
+            field="location",
+            code="no_location_scan",
+            expected=line.location.code,
+            detail="Counted through the API by line, without the location scan.",
+            **_floor_record(request, count),
+        )
         line = CycleCountLine.objects.select_related(
             "count", "location", "item", "lot", "first_counted_by", "recounted_by", "decided_by"
         ).get(pk=line.pk)

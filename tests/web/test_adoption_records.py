@@ -234,3 +234,18 @@ def test_a_refusal_in_a_request_whose_transaction_really_rolls_back_is_committed
     assert events() == [(K.REFUSED_SCAN, "PICK", "location", "P-01", "B-01", "API")]
     pick.refresh_from_db()
     assert pick.status == PickTask.Status.OPEN
+
+
+def test_the_count_api_records_a_wrong_sku_and_an_entry_without_the_location_scan(
+    api, make_user, site, supervisor, item, floor, stock
+):
+    stock(item, floor["bulk"], 5)
+    count = create_cycle_count(user=supervisor, site=site, locations=[floor["bulk"]])
+    line = count.lines.get()
+    client = api(make_user("operator", site, username="counter1"))
+    url = f"/api/v1/cycle-counts/{count.pk}/lines/{line.pk}/count/"
+    assert client.post(url, {"item": "OTHER", "quantity": 5}, format="json").status_code == 400
+    assert events() == [(K.REFUSED_SCAN, "COUNT", "item", "WIDGET", "OTHER", "API")]
+    assert client.post(url, {"item": item.sku, "quantity": 5}, format="json").status_code == 200
+    assert events()[1:] == [(K.SKIPPED_SCAN, "COUNT", "location", "B-01", "", "API")]
+    assert FloorEvent.objects.filter(task_ref=count.number).count() == 2

@@ -267,7 +267,38 @@ def on_scan_refused(
     )
 
 
+def on_scan_skipped(
+    sender,
+    *,
+    site_id,
+    user,
+    process,
+    field="",
+    code="",
+    expected="",
+    scanned="",
+    detail="",
+    task_id=None,
+    task_ref="",
+    **kwargs,
+) -> None:
+    """Receiver of ``inventory.signals.scan_skipped`` (a count entered through the API without a location scan)."""
+    record_floor_event(
+        site_id=site_id,
+        user=user,
+        process=process,
+        kind=K.SKIPPED_SCAN,
+        field=field,
+        code=code,
+        expected=expected,
+        detail=detail,
+        task_id=task_id,
+        task_ref=task_ref,
+    )
+
+
 def connect() -> None:
-    from inventory.signals import scan_refused
+    from inventory.signals import scan_refused, scan_skipped
 
     scan_refused.connect(on_scan_refused, dispatch_uid="warehouse.floor.scan_refused", weak=False)
+    scan_skipped.connect(on_scan_skipped, dispatch_uid="warehouse.floor.scan_skipped", weak=False)
