@@ -453,6 +453,7 @@ class FloorEvent(models.Model):
         REFILL = "REFILL", "Pick-face refill"
         COUNT = "COUNT", "Cycle count"
         RECEIVE = "RECEIVE", "Receive"
+        MOVE = "MOVE", "Stock move"
 
     class Kind(models.TextChoices):
         REFUSED_SCAN = "REFUSED_SCAN", "Refused scan"

@@ -249,3 +249,32 @@ def test_the_count_api_records_a_wrong_sku_and_an_entry_without_the_location_sca
     assert client.post(url, {"item": item.sku, "quantity": 5}, format="json").status_code == 200
     assert events()[1:] == [(K.SKIPPED_SCAN, "COUNT", "location", "B-01", "", "API")]
     assert FloorEvent.objects.filter(task_ref=count.number).count() == 2
+
+
+def test_the_refill_and_move_screens_record_refused_scans(client, make_user, site, item, stock):
+    from orders.services.replenishment import create_pick_face_policy
+    from warehouse.models import ReplenishmentTask
+    from warehouse.services.replenishment import sweep_pick_faces
+
+    face = LocationFactory(site=site, code="P-09", kind="PICK", capacity=100)
+    LocationFactory(site=site, code="B-09", kind="STORAGE")
+    create_pick_face_policy(user=None, location=face, item=item, min_quantity=5, max_quantity=40)
+    stock(item, face, 5)
+    stock(item, Location.objects.get(code="B-09"), 100)
+    sweep_pick_faces()
+    task = ReplenishmentTask.objects.get()
+    client.force_login(make_user(["operator", "supervisor"], site, username="mover"))
+    check = reverse("web:scan-refill-check", args=[task.pk])
+    client.get(check, {"field": "location", "location": "B-09"})
+    assert events() == []
+    client.get(check, {"field": "location", "location": "P-09"})
+    assert events() == [(K.REFUSED_SCAN, "REFILL", "location", "B-09", "P-09", "SCREEN")]
+    assert FloorEvent.objects.get().task_ref == f"REPL-{task.pk}"
+    # the post of the same scan: the service refuses it, the same refusal
+    url = reverse("web:scan-refill-task", args=[task.pk])
+    assert client.post(url, {"location": "P-09", "item": item.sku, "quantity": str(task.quantity)}).status_code == 400
+    assert len(events()) == 1
+    move = reverse("web:scan-move-check")
+    client.get(move, {"field": "from_location", "from_location": "B-09"})
+    client.get(move, {"field": "to_location", "to_location": "B-09", "from_location": "B-09"})
+    assert events()[1:] == [(K.REFUSED_SCAN, "MOVE", "to_location", "", "B-09", "SCREEN")]

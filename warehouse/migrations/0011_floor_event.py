@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             name='FloorEvent',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('process', models.CharField(choices=[('PICK', 'Pick'), ('TRANSFER_PICK', 'Transfer pick'), ('PUTAWAY', 'Putaway'), ('REFILL', 'Pick-face refill'), ('COUNT', 'Cycle count'), ('RECEIVE', 'Receive')], max_length=14)),
+                ('process', models.CharField(choices=[('PICK', 'Pick'), ('TRANSFER_PICK', 'Transfer pick'), ('PUTAWAY', 'Putaway'), ('REFILL', 'Pick-face refill'), ('COUNT', 'Cycle count'), ('RECEIVE', 'Receive'), ('MOVE', 'Stock move')], max_length=14)),
                 ('kind', models.CharField(choices=[('REFUSED_SCAN', 'Refused scan'), ('SKIPPED_SCAN', 'Skipped scan'), ('OVERRIDE', 'Override')], max_length=14)),
                 ('field', models.CharField(blank=True, help_text='The scan field: location, item, lot, quantity ...', max_length=20)),
                 ('code', models.CharField(blank=True, help_text='Why: wrong_location, short_pick, not_suggested ...', max_length=30)),

@@ -20,6 +20,7 @@ from warehouse.models import ReplenishmentTask
 from warehouse.policy import scan
 from warehouse.services.replenishment import confirm_replenishment_task
 
+from .. import adoption
 from ..floor import MoveForm
 from ..workspace import field_errors, site_page
 from .scan import _fill_from_label
@@ -78,6 +79,8 @@ def move_check(request, *, site):
         result = scan.ScanCheck(ok, f"{value} ✓" if ok else "Enter the quantity as a whole number (at least 1).")
     else:
         raise Http404("No such field.")
+    if field != "quantity":
+        adoption.refused(request, result, site_id=site.pk, process=adoption.P.MOVE, field=field, scanned=value)
     return render(request, "web/scan/_feedback.html", {"result": result})
 
 
@@ -193,4 +196,21 @@ def refill_check(request, pk, *, site):
         result = scan.check_quantity(scanned=value, maximum=task.quantity, allow_zero=True)
     else:
         raise Http404("No such field.")
+    if field != "quantity":
+        expected = {
+            "location": task.from_location.code,
+            "item": task.item.sku,
+            "lot": task.lot.number if task.lot_id else "",
+        }
+        adoption.refused(
+            request,
+            result,
+            site_id=task.site_id,
+            process=adoption.P.REFILL,
+            field=field,
+            scanned=value,
+            expected=expected[field],
+            task_id=task.pk,
+            task_ref=f"REPL-{task.pk}",
+        )
     return render(request, "web/scan/_feedback.html", {"result": result})
