@@ -13,6 +13,7 @@ import dj_database_url
 from kombu import Exchange, Queue
 
 from . import embedded
+from .db_router import REPORTING_ALIAS, pooler_options, reporting_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -105,6 +106,16 @@ else:
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("DJANGO_TEST_DB_NAME"):
     DATABASES["default"]["TEST"]["NAME"] = os.environ["DJANGO_TEST_DB_NAME"]
+# PgBouncer in transaction pooling mode (distribution_erp/db_router.py: what that turns off, and why it is safe)
+DATABASES["default"] = pooler_options(DATABASES["default"], os.environ.get("DATABASE_POOLER", ""))
+# KPI reads from a read replica (off unless REPORTING_DATABASE_URL is set; writes always go to default)
+if os.environ.get("REPORTING_DATABASE_URL"):
+    DATABASES[REPORTING_ALIAS] = reporting_database(
+        os.environ["REPORTING_DATABASE_URL"], DATABASES["default"], dj_database_url.parse
+    )
+DATABASE_ROUTERS = ["distribution_erp.db_router.ReportingRouter"]
+#: the outbox relay's LISTEN connection: straight to PostgreSQL when the application connects through a pooler
+OUTBOX_LISTEN_DATABASE_URL = os.environ.get("OUTBOX_LISTEN_DATABASE_URL", "")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

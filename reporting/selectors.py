@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+from distribution_erp.db_router import reporting_reads
 from governance import permissions
 from governance.models import Site
 from governance.services.sites import site_local_date
@@ -38,7 +39,8 @@ def kpis_for(user, site: Site | None, date_from: date, date_to: date) -> list[Kp
     """Every KPI at ``site`` (None: the network) as ``user`` may read it. Network totals are for those who may
     see the network (permissions.can_see_network); their breakdowns list sites, operators and site rules of the
     whole network, so only users who see every site get them — the others get the totals alone."""
-    values = compute_all(site, date_from, date_to)
+    with reporting_reads():  # the read replica when one is configured (distribution_erp/db_router.py)
+        values = compute_all(site, date_from, date_to)
     if site is None and permissions.site_ids_for(user) is not None:
         values = [replace(v, breakdown=HIDDEN_BREAKDOWN) for v in values]
     return values
@@ -75,6 +77,8 @@ def trend(site: Site | None, key: str, days: int = 30, *, until: date | None = N
     since = until - timedelta(days=max(days, 1) - 1)
     qs = KpiSnapshot.objects.filter(key=key, date__gte=since, date__lte=until)
     qs = qs.filter(site__isnull=True) if site is None else qs.filter(site=site)
+    with reporting_reads():
+        rows = list(qs.order_by("date").values("date", "value", "numerator", "denominator"))
     return [
         {
             "date": row["date"],
@@ -82,7 +86,7 @@ def trend(site: Site | None, key: str, days: int = 30, *, until: date | None = N
             "numerator": None if row["numerator"] is None else float(row["numerator"]),
             "denominator": None if row["denominator"] is None else float(row["denominator"]),
         }
-        for row in qs.order_by("date").values("date", "value", "numerator", "denominator")
+        for row in rows
     ]
 
 
@@ -93,7 +97,9 @@ def trends(site: Site | None, keys: list[str], days: int = 30, *, until: date | 
     qs = KpiSnapshot.objects.filter(key__in=keys, date__gte=since, date__lte=until)
     qs = qs.filter(site__isnull=True) if site is None else qs.filter(site=site)
     out: dict[str, list] = {key: [] for key in keys}
-    for row in qs.order_by("key", "date").values("key", "date", "value", "numerator", "denominator"):
+    with reporting_reads():
+        rows = list(qs.order_by("key", "date").values("key", "date", "value", "numerator", "denominator"))
+    for row in rows:
         out[row["key"]].append(
             {
                 "date": row["date"],

@@ -9,6 +9,7 @@ waited out; nothing is lost, the rows stay in the table.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 
@@ -26,17 +27,24 @@ def _listener():
     """A separate autocommit connection LISTENing on the outbox channel, or None (then the relay only polls)."""
     import psycopg
 
+    direct = getattr(settings, "OUTBOX_LISTEN_DATABASE_URL", "")
+    if not direct and os.environ.get("DATABASE_POOLER"):
+        logger.info("outbox relay: behind a pooler without OUTBOX_LISTEN_DATABASE_URL; polling only")
+        return None
     db = settings.DATABASES["default"]
     try:
-        conn = psycopg.connect(
-            dbname=db["NAME"],
-            user=db.get("USER") or None,
-            password=db.get("PASSWORD") or None,
-            host=db.get("HOST") or None,
-            port=db.get("PORT") or None,
-            autocommit=True,
-            connect_timeout=3,
-        )
+        if direct:
+            conn = psycopg.connect(direct, autocommit=True, connect_timeout=3)
+        else:
+            conn = psycopg.connect(
+                dbname=db["NAME"],
+                user=db.get("USER") or None,
+                password=db.get("PASSWORD") or None,
+                host=db.get("HOST") or None,
+                port=db.get("PORT") or None,
+                autocommit=True,
+                connect_timeout=3,
+            )
         conn.execute(f"LISTEN {CHANNEL}")
         return conn
     except Exception as exc:
