@@ -11,6 +11,10 @@ connections (one per client thread) and token auth, at each client count:
 (b) create: POST /api/v1/sales-orders/ with 5 lines;
 (c) create + release + poll GET sales-orders/<id>/ until ALLOCATED / PARTIALLY_ALLOCATED / BACKORDERED.
 
+Then (``--scale-clients``, default 16) a second "host" starts, a gunicorn and a worker of its own on another port
+against the same database and Redis, and (b) and (c) run again with the clients spread over both: the throughput
+ratio two hosts / one host (on one 2-core machine the two share the CPUs, so it shows statelessness, not speed-up).
+
 It reports throughput, p50/p95/p99 and the ratio to (a) at the same client count, and for (c) the time from the
 release's answer to the allocated status. In process, before the servers start, it counts the SQL queries of one
 create and one release request with 1, 5 and 20 lines (Django's CaptureQueriesContext, the full request path
@@ -255,15 +259,18 @@ def op_release(client: Client, world: dict, n: int, extra: dict) -> bool:
     return False
 
 
-def measure(op, port: int, world: dict, clients: int, seconds: float) -> dict:
+def measure(op, port, world: dict, clients: int, seconds: float) -> dict:
+    """``port``: one port, or a list of them (client threads take them in turn: N hosts behind a balancer)."""
+    ports = port if isinstance(port, list) else [port]
     stop = threading.Event()
     results: list[tuple[float, bool]] = []
     extras: list[dict] = []
     lock = threading.Lock()
     counter = iter(range(10**9))
+    turn = iter(range(10**9))
 
     def run() -> None:
-        client, local, extra = Client(port, world["token"]), [], {}
+        client, local, extra = Client(ports[next(turn) % len(ports)], world["token"]), [], {}
         op(client, world, next(counter), {})  # warm-up: connection, first request of the thread
         while not stop.is_set():
             started = time.perf_counter()
@@ -322,11 +329,52 @@ def percentiles(values: list[float], unit: str) -> dict:
 # --- main -------------------------------------------------------------------------------------------------------
 
 
+def start_instance(children: Children, name: str, port: int, env: dict) -> None:
+    """One "host": gunicorn as `make run` starts it on ``port`` and a Celery worker of its own."""
+    children.start(
+        f"web{name}",
+        [
+            PYTHON, "-m", "gunicorn", "distribution_erp.wsgi:application", "--bind", f"127.0.0.1:{port}",
+            "--workers", os.environ.get("WEB_WORKERS", "2"), "--threads", os.environ.get("WEB_THREADS", "4"),
+            "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "20", *gunicorn_extra(),
+        ],
+        env,
+    )  # fmt: skip
+    children.start(
+        f"worker{name}",
+        [
+            PYTHON, "-m", "celery", "-A", "distribution_erp", "worker", "-Q", QUEUES,
+            "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"), "--loglevel", "WARNING",
+            "-n", f"bench{name}-{port}@%h", "--without-gossip", "--without-mingle",
+        ],
+        env,
+    )  # fmt: skip
+
+
+def wait_up(children: Children, port: int, token: str, seconds: float = 90) -> bool:
+    deadline = time.time() + seconds
+    while time.time() < deadline and not children.dead():
+        try:
+            status, _ = Client(port, token).call("GET", f"sites/{SITE}/")
+            if status == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 and 16 clients, 4 s each (~1-2 minutes)")
     parser.add_argument("--clients", default=None, help="client counts (default 1,4,16,32)")
     parser.add_argument("--seconds", type=float, default=None, help="measurement window per point (default 10)")
+    parser.add_argument(
+        "--scale-clients",
+        type=int,
+        default=16,
+        help="scale-out phase: create and create+release at this many clients on one host, then on two (0: skip)",
+    )
     args, _unknown = parser.parse_known_args()  # `make bench BENCH_ARGS=...` passes every script the same options
     clients = [int(c) for c in (args.clients or ("1,16" if args.quick else "1,4,16,32")).split(",")]
     seconds = args.seconds or (4.0 if args.quick else 10.0)
@@ -381,37 +429,11 @@ def main() -> int:
         say(f"queries per request (lines: create / release): {queries}")
         connections.close_all()
 
-        children.start(
-            "web",
-            [
-                PYTHON, "-m", "gunicorn", "distribution_erp.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                "--workers", os.environ.get("WEB_WORKERS", "2"), "--threads", os.environ.get("WEB_THREADS", "4"),
-                "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "20", *gunicorn_extra(),
-            ],
-            env,
-        )  # fmt: skip
-        children.start(
-            "worker",
-            [
-                PYTHON, "-m", "celery", "-A", "distribution_erp", "worker", "-Q", QUEUES,
-                "--concurrency", os.environ.get("WORKER_CONCURRENCY", "2"), "--loglevel", "WARNING",
-                "-n", f"bench-{port}@%h", "--without-gossip", "--without-mingle",
-            ],
-            env,
-        )  # fmt: skip
+        start_instance(children, "", port, env)
         children.start("relay", [PYTHON, str(ROOT / "manage.py"), "outbox_relay"], env)
-        deadline = time.time() + 90
-        while True:
-            try:
-                status, _ = Client(port, world["token"]).call("GET", f"sites/{SITE}/")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if children.dead() or time.time() > deadline:
-                say(f"the system did not come up (dead: {children.dead()}); logs in {LOGS}")
-                return 2
-            time.sleep(0.5)
+        if not wait_up(children, port, world["token"]):
+            say(f"the system did not come up (dead: {children.dead()}); logs in {LOGS}")
+            return 2
         time.sleep(3)  # the worker connects to the broker
         say(f"system up on port {port}; {seconds:.0f} s per point at {clients} clients")
 
@@ -429,6 +451,29 @@ def main() -> int:
         for name in ("create", "create_release"):
             for row, null in zip(rows[name], rows["null"], strict=True):
                 row["ratio_to_null"] = round(row["throughput_per_s"] / null["throughput_per_s"], 3)
+        scale = {}
+        if args.scale_clients:
+            # two "hosts" (a second gunicorn and worker on another port) sharing the database and Redis
+            n = args.scale_clients
+            one = {name: measure(op, port, world, n, seconds) for name, op in ops.items() if name != "null"}
+            port2 = free_port()
+            start_instance(children, "2", port2, env)
+            if not wait_up(children, port2, world["token"]):
+                say(f"the second instance did not come up (dead: {children.dead()})")
+                return 2
+            time.sleep(3)
+            two = {name: measure(op, [port, port2], world, n, seconds) for name, op in ops.items() if name != "null"}
+            for name in one:
+                scale[name] = {
+                    "clients": n,
+                    "one_host_per_s": one[name]["throughput_per_s"],
+                    "two_hosts_per_s": two[name]["throughput_per_s"],
+                    "ratio": round(two[name]["throughput_per_s"] / max(one[name]["throughput_per_s"], 0.1), 2),
+                    "two_hosts_p95_ms": two[name]["p95_ms"],
+                    "errors": one[name]["errors"] + two[name]["errors"],
+                }
+                say(f"scale-out {name:>14} x{n}: one host {scale[name]['one_host_per_s']}/s, two hosts "
+                    f"{scale[name]['two_hosts_per_s']}/s (ratio {scale[name]['ratio']})")  # fmt: skip
     finally:
         children.stop()
 
@@ -462,6 +507,7 @@ def main() -> int:
         },  # fmt: skip
         "queries_per_request": {str(k): v for k, v in queries.items()},
         "results": rows,
+        "scale_out": scale,
         "targets": targets,
         "wall_seconds": round(time.time() - started, 1),
     }
@@ -489,6 +535,9 @@ def print_table(report: dict) -> None:
     q = report["queries_per_request"]
     print("\nqueries per request (1 / 5 / 20 lines): create " + " / ".join(str(q[k]["create"]) for k in q)
           + ", release " + " / ".join(str(q[k]["release"]) for k in q))  # fmt: skip
+    for name, row in (report.get("scale_out") or {}).items():
+        print(f"scale-out {name} at {row['clients']} clients: one host {row['one_host_per_s']}/s, two hosts "
+              f"{row['two_hosts_per_s']}/s, ratio {row['ratio']}")  # fmt: skip
     print("targets: " + ", ".join(f"{k} {'MET' if v else 'NOT MET'}" for k, v in report["targets"].items()))
 
 
