@@ -75,6 +75,10 @@ class Facts:
     reconciliation_lines: int = 0
     reconciliation_lines_outside: int = 0
     reconciliation_tolerance_percent: Decimal | None = None
+    # posted batches and their sign-offs (CUTOVER_SIGNOFF approved)
+    batches_posted: int = 0
+    batches_signed_off: int = 0
+    batches_unsigned_examples: tuple[str, ...] = ()
     # receiving
     open_discrepancies: int = 0
     open_discrepancies_by_code: dict[str, int] = field(default_factory=dict)
@@ -299,6 +303,27 @@ def reconciliation_criterion(f: Facts, t: Thresholds) -> dict:
     )
 
 
+def signoff_criterion(f: Facts, t: Thresholds) -> dict:
+    label = "Posted batches signed off"
+    threshold = "every posted batch"
+    if not f.batches_posted:
+        return criterion(
+            "cutover.signoff", label, AMBER, "no posted batch", threshold, "No import batch posted at the site yet.", ""
+        )
+    unsigned = f.batches_posted - f.batches_signed_off
+    evidence = (
+        f"{f.batches_signed_off} of {f.batches_posted} posted batches signed off by their data owner and the site lead."
+    )
+    if unsigned:
+        evidence += (
+            f" Waiting{_examples(f.batches_unsigned_examples)}. Fix: the data owner signs off each batch on its page, "
+            "then the site lead approves."
+        )
+    return criterion(
+        "cutover.signoff", label, RED if unsigned else GREEN, f"{unsigned} unsigned", threshold, evidence, ""
+    )
+
+
 # --- operations ------------------------------------------------------------------------------------------------
 
 
@@ -456,6 +481,7 @@ CRITERIA = (
     locations_criterion,
     putaway_criterion,
     reconciliation_criterion,
+    signoff_criterion,
     discrepancies_criterion,
     count_accuracy_criterion,
     staffing_criterion,

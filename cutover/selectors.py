@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from governance import permissions
-from governance.models import ExceptionCase, Site, SiteMembership, WebhookDelivery, WebhookSubscription
+from governance.models import ApprovalRequest, ExceptionCase, Site, SiteMembership, WebhookDelivery, WebhookSubscription
 from governance.services.rules import effective_rules
 from governance.services.sites import site_local_date
 from inventory.models import CycleCountLine, Item, ItemBarcode, ItemUnit, Location, StockQuant
@@ -171,6 +171,23 @@ def _reconciliation_facts(site: Site) -> dict:
     return facts
 
 
+def _signoff_facts(site: Site) -> dict:
+    signed = ApprovalRequest.objects.filter(
+        kind="CUTOVER_SIGNOFF",
+        status=ApprovalRequest.Status.APPROVED,
+        content_type=ContentType.objects.get_for_model(ImportBatch),
+        object_id=OuterRef("pk"),
+    )
+    posted = ImportBatch.objects.filter(site=site, status=ImportBatch.Status.POSTED).order_by()
+    counts = posted.aggregate(total=Count("pk"), signed=Count("pk", filter=Exists(signed)))
+    unsigned = tuple(posted.exclude(Exists(signed)).order_by("number").values_list("number", flat=True)[:EXAMPLES])
+    return {
+        "batches_posted": counts["total"],
+        "batches_signed_off": counts["signed"],
+        "batches_unsigned_examples": unsigned,
+    }
+
+
 def _operations_facts(site: Site, now, window_days: int) -> dict:
     open_case = ExceptionCase.objects.filter(
         content_type=ContentType.objects.get_for_model(Discrepancy), object_id=OuterRef("pk")
@@ -276,6 +293,7 @@ def readiness_facts(site: Site, *, thresholds: Thresholds | None = None, now=Non
     return Facts(
         **_master_data_facts(site),
         **_reconciliation_facts(site),
+        **_signoff_facts(site),
         **_operations_facts(site, now, thresholds.count_window_days),
         **_people_facts(site),
         **_integration_facts(site, now, thresholds.integration_window_hours),

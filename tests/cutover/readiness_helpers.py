@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from cutover.models import ImportBatch, Reconciliation, TrainingRecord
 from cutover.readiness import TRAINING_BY_ROLE
-from governance.models import Site, SiteMembership
+from governance.models import ApprovalRequest, Site, SiteMembership
 from inventory.models import CycleCount, CycleCountLine, ItemBarcode, Location
 from inventory.services import receive_stock
 from orders.models import PickFacePolicy
@@ -54,7 +55,7 @@ def certify(site, user, processes=None, *, recorded_by, valid_until=None, certif
         )
 
 
-def posted_batch(site, user, *, lines_total=10, lines_outside=0) -> ImportBatch:
+def posted_batch(site, user, *, lines_total=10, lines_outside=0, signed_off=True) -> ImportBatch:
     now = timezone.now()
     batch = ImportBatch.objects.create(
         number=f"IMP-{site.code}-{ImportBatch.objects.count() + 1}",
@@ -77,6 +78,19 @@ def posted_batch(site, user, *, lines_total=10, lines_outside=0) -> ImportBatch:
         lines_outside=lines_outside,
         created_by=user,
     )
+    if signed_off:  # the two-step sign-off, as cutover.services.signoff records it: an approved CUTOVER_SIGNOFF
+        ApprovalRequest.objects.create(
+            kind="CUTOVER_SIGNOFF",
+            site=site,
+            content_type=ContentType.objects.get_for_model(ImportBatch),
+            object_id=batch.pk,
+            subject_label=batch.number,
+            reason="signed off",
+            status=ApprovalRequest.Status.APPROVED,
+            requested_by=user,
+            decided_by=user,
+            decided_at=now,
+        )
     return batch
 
 
