@@ -68,6 +68,14 @@ class Tile:
         return f"trend-{self.key}"
 
     @property
+    def trend_json(self) -> str:
+        """The trend points as JSON text for a hidden element: the dashboard refreshes its panels through htmx,
+        which drops every <script> (json_script) of swapped content (allowScriptTags is off)."""
+        import json
+
+        return json.dumps(self.trend_points)
+
+    @property
     def trend_points(self) -> dict:
         """The trend line for the chart: x = day (epoch seconds, UTC midnight), y = value (None: a gap)."""
         return {

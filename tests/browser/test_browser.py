@@ -227,6 +227,15 @@ def test_supervisor_plans_a_wave_picks_one_short_sees_the_exception_ships_and_th
     desk.goto("/dashboard/")
     desk.wait_for_selector("[data-kpi-trend='trend-backorders'] canvas")  # uPlot drew the trend line (0 units)
     assert desk.locator("[data-kpi-trend][data-drawn]").count() == 8  # nothing measured yet: said in words
+    # the dashboard refreshes its panels through htmx: the trend lines are drawn again in the new content
+    desk.evaluate("document.querySelector('[data-testid=kpi-tiles]').dataset.stale = '1'")
+    desk.evaluate("htmx.ajax('GET', '/dashboard/', {target: '#dashboard', swap: 'innerHTML'})")
+    desk.wait_for_function(
+        "document.querySelector('[data-testid=kpi-tiles]') && "
+        "!document.querySelector('[data-testid=kpi-tiles]').dataset.stale"
+    )  # swapped in
+    desk.wait_for_selector("[data-kpi-trend='trend-backorders'] canvas")
+    assert desk.locator("[data-kpi-trend][data-drawn]").count() == 8
     tiles_before = _tiles(desk)
     assert tiles_before["tile-short"] == "0"
     desk.shot("dashboard-before")

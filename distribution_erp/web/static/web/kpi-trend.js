@@ -1,5 +1,5 @@
 // KPI trend lines: every element with data-kpi-trend="<id>" gets a small uPlot line chart of the JSON in the
-// <script id="<id>" type="application/json"> beside it ({x: [epoch seconds], y: [value or null]}). Drawn on load
+// element <id> beside it (a hidden element whose text is the JSON: htmx drops <script> tags from what it swaps in) ({x: [epoch seconds], y: [value or null]}). Drawn on load
 // and again after each htmx swap (the dashboard refreshes its panels), never twice in the same element.
 (function () {
   "use strict";
