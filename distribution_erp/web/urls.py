@@ -19,6 +19,7 @@ from .views import (
     stock,
     waves,
 )
+from .views import imports as import_views
 from .views import kpis as kpi_views
 from .views import readiness as readiness_views
 from .views import tokens as token_views
@@ -36,6 +37,24 @@ urlpatterns = [
     path("site/readiness/stage/", readiness_views.readiness_stage, name="site-readiness-stage"),
     path("site/readiness/request/", readiness_views.readiness_request, name="site-readiness-request"),
     path("site/readiness/go-live/<int:pk>/decide/", readiness_views.readiness_decide, name="site-readiness-decide"),
+    path("site/imports/", import_views.batch_list, name="import-list"),
+    path("site/imports/new/", import_views.batch_upload, name="import-new"),
+    path("site/imports/templates/<slug:kind>.csv", import_views.template_download, name="import-template"),
+    path("site/imports/<str:number>/", import_views.batch_detail, name="import-detail"),
+    path("site/imports/<str:number>/progress/", import_views.batch_progress, name="import-progress"),
+    path("site/imports/<str:number>/errors.csv", import_views.errors_csv, name="import-errors-csv"),
+    path("site/imports/<str:number>/validate/", import_views.batch_validate, name="import-validate"),
+    path("site/imports/<str:number>/post/", import_views.batch_post, name="import-post"),
+    path("site/imports/<str:number>/reconcile/", import_views.batch_reconcile, name="import-reconcile"),
+    path(
+        "site/imports/<str:number>/reconciliation.csv",
+        import_views.reconciliation_download,
+        name="import-reconciliation-csv",
+    ),
+    path("site/imports/<str:number>/sign-off/", import_views.batch_sign_off, name="import-sign-off"),
+    path(
+        "site/imports/<str:number>/sign-off/decide/", import_views.batch_sign_off_decide, name="import-sign-off-decide"
+    ),
     path("items/<str:sku>/", stock.item_detail, name="item-detail"),
     path("stock/move/", stock.move_page, name="move"),
     path("stock/holds/", stock.holds_page, name="holds"),

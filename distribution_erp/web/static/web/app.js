@@ -37,6 +37,14 @@
     var index = rows.length ? Math.max.apply(null, rows.map(function (r) { return +r.id.split("-")[1]; })) + 1 : 0;
     event.detail.parameters.index = index;
   });
+  // <form data-progress-url="u" data-progress-target="#id">: while the form's POST runs (a dry run), the page polls
+  // u into #id (the fragment keeps polling itself) until the POST's answer replaces the page.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.dataset || !form.dataset.progressUrl || !window.htmx) return;
+    var url = form.dataset.progressUrl, target = form.dataset.progressTarget;
+    window.setTimeout(function () { window.htmx.ajax("GET", url, { target: target, swap: "outerHTML" }); }, 400);
+  });
   // <div data-poll-when-idle hx-trigger="every Ns">: a poll is skipped while the user types in one of its forms.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;
