@@ -92,6 +92,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "distribution_erp.web.context.workspace",
             ],
+            # codes as labels on every page (issue 15): choice_label, rule_label, approval_kind, ... filters
+            "builtins": ["distribution_erp.web.templatetags.display"],
         },
     },
 ]
@@ -227,6 +229,15 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date and time format per locale: templates use `|date` (DATE_FORMAT) and `|date:"DATETIME_FORMAT"`, never
+# ad-hoc formats; the locale's own values are in distribution_erp/formats/<lang>/formats.py (en: ISO-like
+# 2026-03-01 and 2026-03-01 14:05, what a warehouse reads and sorts without doubt).
+FORMAT_MODULE_PATH = ["distribution_erp.formats"]
+DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = "Y-m-d H:i"
+SHORT_DATE_FORMAT = "Y-m-d"
+SHORT_DATETIME_FORMAT = "Y-m-d H:i"
+TIME_FORMAT = "H:i"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"

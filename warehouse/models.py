@@ -80,7 +80,7 @@ class ReceiptLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.receipt.number} {self.item_id} x{self.quantity}"
+        return f"{self.receipt.number} {self.item.sku} x{self.quantity}"
 
     @property
     def on_hold(self) -> int:
@@ -120,7 +120,7 @@ class Discrepancy(models.Model):
         verbose_name_plural = "discrepancies"
 
     def __str__(self) -> str:
-        return f"{self.receipt.number} {self.code}: {self.detail}"
+        return f"{self.receipt.number} {self.get_code_display().lower()}: {self.detail}"
 
 
 class PutawayRule(models.Model):
@@ -184,7 +184,7 @@ class PutawayTask(models.Model):
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="putaway_quantity_positive")]
 
     def __str__(self) -> str:
-        return f"PUT-{self.pk} {self.item_id} x{self.quantity}"
+        return f"PUT-{self.pk} {self.item.sku} x{self.quantity}"
 
 
 class Wave(models.Model):
@@ -296,7 +296,7 @@ class PickTask(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"PICK-{self.pk} {self.item_id} x{self.quantity} @ {self.location_id}"
+        return f"PICK-{self.pk} {self.item.sku} x{self.quantity} at {self.location.code}"
 
 
 class Shipment(models.Model):
@@ -345,7 +345,7 @@ class ShipmentLine(models.Model):
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_line_quantity_positive")]
 
     def __str__(self) -> str:
-        return f"{self.shipment.number} {self.item_id} x{self.quantity}"
+        return f"{self.shipment.number} {self.item.sku} x{self.quantity}"
 
 
 class Package(models.Model):
@@ -437,7 +437,7 @@ class ReplenishmentTask(models.Model):
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="repl_task_quantity_positive")]
 
     def __str__(self) -> str:
-        return f"REPL-{self.pk} {self.item_id} x{self.quantity} -> {self.to_location_id}"
+        return f"REPL-{self.pk} {self.item.sku} x{self.quantity} to {self.to_location.code}"
 
 
 class FloorEvent(models.Model):

@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.formats import date_format
 
 PAGE_SIZE = 25
 CSV_CHUNK = 2000
@@ -238,9 +239,9 @@ def _display(value: Any, *, csv: bool = False) -> str:
         return ""
     if isinstance(value, datetime):
         value = timezone.localtime(value) if timezone.is_aware(value) else value
-        return value.isoformat(timespec="seconds") if csv else value.strftime("%Y-%m-%d %H:%M")
+        return value.isoformat(timespec="seconds") if csv else date_format(value, "DATETIME_FORMAT")
     if isinstance(value, date):
-        return value.isoformat()
+        return value.isoformat() if csv else date_format(value, "DATE_FORMAT")
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
     if isinstance(value, bool):

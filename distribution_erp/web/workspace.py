@@ -86,6 +86,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry("Suggestions", "web:suggestion-list", "replenishment.plan", "control"),
     MenuEntry("Job runs", "web:job-list", "replenishment.plan", "control"),
     MenuEntry("Going live", "web:site-readiness", "site.manage", "control"),
+    MenuEntry("Cutover imports", "web:import-list", "site.manage", "control"),
     MenuEntry("Notifications", "web:notification-list", "view", "me"),
     MenuEntry("API tokens", "web:token-list", "view", "me"),
 )
@@ -144,7 +145,12 @@ def flash_refusal(request, exc: DomainError) -> None:
     """A service's refusal as one flash message: its message, field by field when it names several fields."""
     from django.contrib import messages
 
-    details = [f"{field}: {' '.join(msgs)}" if field else " ".join(msgs) for field, msgs in field_errors(exc).items()]
+    from .display import field_path_label
+
+    details = [
+        f"{field_path_label(field)}: {' '.join(msgs)}" if field else " ".join(msgs)
+        for field, msgs in field_errors(exc).items()
+    ]
     text = exc.message if len(details) <= 1 else f"{exc.message} — " + "; ".join(details)
     messages.error(request, text)
 

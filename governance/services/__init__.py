@@ -1,6 +1,13 @@
 """Every write of the governance app. See the submodules; the common names are re-exported here."""
 
-from .approvals import ApprovalHandler, decide_approval, register_approval_handler, request_approval
+from .approvals import (
+    ApprovalHandler,
+    approval_kind,
+    approval_kind_label,
+    decide_approval,
+    register_approval_handler,
+    request_approval,
+)
 from .exceptions import (
     acknowledge_exception,
     assign_exception,
@@ -17,6 +24,8 @@ from .sites import add_membership, create_site, remove_membership, update_site
 __all__ = [
     "ApprovalHandler",
     "acknowledge_exception",
+    "approval_kind",
+    "approval_kind_label",
     "add_membership",
     "assign_exception",
     "clear_rule_value",

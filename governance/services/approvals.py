@@ -29,6 +29,24 @@ class ApprovalHandler:
 
 
 _HANDLERS: dict[str, ApprovalHandler] = {}
+_KIND_LABELS: dict[str, str] = {}
+
+
+def approval_kind(code: str, label) -> str:
+    """Declare an approval kind with the label people read (a gettext_lazy string), next to the code; returns the
+    code, so a module writes ``APPROVAL_KIND = approval_kind("ADJUSTMENT", _("Stock adjustment"))``."""
+    _KIND_LABELS[code] = label
+    return code
+
+
+def approval_kind_label(code: str) -> str:
+    """The label of an approval kind; a kind nobody declared reads as its code in words ("GO_LIVE" -> "Go live")."""
+    label = _KIND_LABELS.get(code)
+    return str(label) if label is not None else code.replace("_", " ").capitalize()
+
+
+def approval_kind_labels() -> dict[str, str]:
+    return {code: str(label) for code, label in _KIND_LABELS.items()}
 
 
 def register_approval_handler(kind: str, handler: ApprovalHandler) -> None:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from distribution_erp.errors import RuleViolation, StateConflict
 from distribution_erp.validation import field_error
@@ -11,11 +12,11 @@ from governance import permissions
 from governance.models import ApprovalRequest, RuleChange, Site, SiteRuleValue
 from governance.rules import ENTERPRISE, RuleDefinition, definition
 
-from .approvals import ApprovalHandler, register_approval_handler, request_approval
+from .approvals import ApprovalHandler, approval_kind, register_approval_handler, request_approval
 from .history import set_history_user
 
 #: the approval kind of a requested change of a control rule's site override
-RULE_CHANGE_KIND = "RULE_CHANGE"
+RULE_CHANGE_KIND = approval_kind("RULE_CHANGE", _("Control rule change"))
 
 
 def get_rule(key: str, site: Site | int | None = None) -> Any:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from distribution_erp.db import atomic_with_retry
 from distribution_erp.errors import InsufficientStock, StateConflict
@@ -23,6 +24,7 @@ from governance.services import (
     request_approval,
     resolve_exceptions_for_subject,
 )
+from governance.services.approvals import approval_kind
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from inventory.models import Adjustment, InventoryStatus, Item, Location, Lot, StockMove
@@ -31,7 +33,7 @@ from inventory.policy.adjustments import AdjustmentExposure, adjustment_needs_ap
 from .ledger import MoveLine, post_moves
 from .stock import find_quant, virtual_location
 
-APPROVAL_KIND = "ADJUSTMENT"
+APPROVAL_KIND = approval_kind("ADJUSTMENT", _("Stock adjustment"))
 APPROVAL_RULE = "inventory.adjustment_approval_value"
 #: the rolling window (hours) over which a user's and a location's adjustments add up against the approval value
 WINDOW_RULE = "inventory.adjustment_approval_window_hours"

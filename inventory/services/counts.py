@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from distribution_erp.db import atomic_with_retry, lock_rows
 from distribution_erp.errors import InsufficientStock, NotFound, SegregationOfDuties, StateConflict, ValidationFailed
@@ -32,6 +33,7 @@ from governance.services import (
     request_approval,
     resolve_exceptions_for_subject,
 )
+from governance.services.approvals import approval_kind
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from governance.services.sites import site_local_date
@@ -51,7 +53,7 @@ from inventory.signals import location_counted, variance_found
 from .ledger import MoveLine, lock_levels, post_moves
 from .stock import virtual_location
 
-APPROVAL_KIND = "COUNT"
+APPROVAL_KIND = approval_kind("COUNT", _("Count variance"))
 APPROVAL_RULE = "counting.approval_value"
 TOLERANCE_RULE = "counting.tolerance_percent"
 VARIANCE_CODE = "COUNT_VARIANCE"

@@ -13,6 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from distribution_erp.db import (
     atomic_with_retry,
@@ -45,6 +46,23 @@ ALLOCATION_FIELDS = [
     "created_at",
 ]
 DECISION_FIELDS = ["order", "line", "site", "item", "rule", "quantity", "message", "created_at"]
+
+#: what each allocation rule (orders.policy.allocation) reads as on the pages; the codes stay in the API and the rows
+RULE_LABELS = {
+    policy.SHIP_FROM: gettext_lazy("Ship-from site"),
+    policy.HOME_SITE: gettext_lazy("Home site fills it"),
+    policy.REGION_SITE: gettext_lazy("Site in the region fills it"),
+    policy.OTHER_SITE: gettext_lazy("Other site fills it"),
+    policy.SPLIT: gettext_lazy("Split across sites"),
+    policy.PARTIAL: gettext_lazy("Partial at one site"),
+    policy.BACKORDER: gettext_lazy("Backordered"),
+    policy.WAIT: gettext_lazy("Waiting (no backorders)"),
+}
+
+
+def rule_label(rule: str) -> str:
+    label = RULE_LABELS.get(rule)
+    return str(label) if label is not None else rule.replace("_", " ").capitalize()
 
 
 def _sites() -> list[policy.SiteInfo]:

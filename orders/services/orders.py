@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from distribution_erp.db import atomic_with_retry
 from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
@@ -24,7 +25,7 @@ from governance.services import (
     request_approval,
     resolve_exceptions_for_subject,
 )
-from governance.services.approvals import cancel_approvals_for
+from governance.services.approvals import approval_kind, cancel_approvals_for
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from governance.services.sites import site_local_date
@@ -37,7 +38,7 @@ from orders.policy import lifecycle
 from orders.signals import order_withdrawing
 
 S = SalesOrder.Status
-HOLD_APPROVAL = "ORDER_HOLD"
+HOLD_APPROVAL = approval_kind("ORDER_HOLD", _("Order hold release"))
 EDITABLE_FIELDS = (
     "customer",
     "channel",

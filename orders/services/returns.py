@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from distribution_erp.db import atomic_with_retry, lock_rows
 from distribution_erp.errors import NotFound, RuleViolation, StateConflict, ValidationFailed
@@ -26,12 +27,13 @@ from governance.services import (
     register_approval_handler,
     request_approval,
 )
+from governance.services.approvals import approval_kind
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from orders.models import Allocation, ReturnAuthorization, ReturnLine, SalesOrder, SalesOrderLine
 
-AUTHORIZATION_KIND = "RETURN_AUTHORIZATION"
-CREDIT_KIND = "RETURN_CREDIT"
+AUTHORIZATION_KIND = approval_kind("RETURN_AUTHORIZATION", _("Return authorisation"))
+CREDIT_KIND = approval_kind("RETURN_CREDIT", _("Return credit"))
 AUTHORIZATION_RULE = "returns.authorization_value"
 CREDIT_RULE = "returns.credit_approval_value"
 MAX_LINES = 200

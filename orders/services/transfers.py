@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from distribution_erp.db import lock_rows
 from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
@@ -22,6 +23,7 @@ from distribution_erp.validation import field_error
 from governance import permissions
 from governance.models import Site
 from governance.services import ApprovalHandler, get_rule, register_approval_handler, request_approval
+from governance.services.approvals import approval_kind
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from inventory.models import Item
@@ -30,7 +32,7 @@ from orders.events import emit_transfer_event
 from orders.models import TransferOrder, TransferOrderLine
 
 T = TransferOrder.Status
-APPROVAL_KIND = "TRANSFER"
+APPROVAL_KIND = approval_kind("TRANSFER", _("Transfer"))
 
 
 def _in_transaction() -> None:

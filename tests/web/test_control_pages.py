@@ -203,7 +203,7 @@ def test_an_approval_is_decided_by_another_approver_with_a_note(
     response = client.post(
         reverse("web:approval-decide", args=[approval.pk, "approve"]), {"note": "checked the shelf"}, follow=True
     )
-    assert f"ADJUSTMENT {approval.subject_label} approved." in response.content.decode()
+    assert f"Stock adjustment {approval.subject_label} approved." in response.content.decode()
     approval.refresh_from_db()
     assert (approval.status, approval.decided_by, approval.decision_note) == (
         "APPROVED",
@@ -218,7 +218,7 @@ def test_an_approval_is_decided_by_another_approver_with_a_note(
     decided = client.get(reverse("web:approval-decided")).content.decode()
     assert approval.subject_label in decided and "checked the shelf" in decided
     rows = _csv(client.get(reverse("web:approval-decided"), {"kind": "ADJUSTMENT", "format": "csv"}))
-    assert rows[0][0] == "Kind" and rows[1][0] == "ADJUSTMENT" and "checked the shelf" in rows[1]
+    assert rows[0][0] == "Kind" and rows[1][0] == "Stock adjustment" and "checked the shelf" in rows[1]
     assert len(_csv(client.get(reverse("web:approval-list"), {"format": "csv"}))) == 1
 
 
@@ -226,7 +226,7 @@ def test_rejecting_an_adjustment_changes_no_stock(client, supervisor, pending_ad
     approval = ApprovalRequest.objects.get()
     client.force_login(supervisor)
     rows = _csv(client.get(reverse("web:approval-list"), {"format": "csv"}))
-    assert [r[0] for r in rows[1:]] == ["ADJUSTMENT"]
+    assert [r[0] for r in rows[1:]] == ["Stock adjustment"]
     response = client.post(reverse("web:approval-decide", args=[approval.pk, "reject"]), {"note": "no"}, follow=True)
     assert "rejected." in response.content.decode()
     assert StockQuant.objects.get(item=item, location=storage).quantity == 10
@@ -428,14 +428,14 @@ def test_job_runs_of_the_site_and_the_network_with_filters_and_csv(client, boss,
     client.force_login(boss)
     url = reverse("web:job-list")
     page = client.get(url).content.decode()
-    assert "pick_face_replenishment" in page and "tasks 3" in page and "RuntimeError: boom" in page
-    assert "other_site_job" not in page and "all sites" in page
+    assert "Pick face replenishment" in page and "tasks 3" in page and "RuntimeError: boom" in page
+    assert "Other site job" not in page and "all sites" in page
     page = _table(client.get(url, {"status": "FAILED"}))
-    assert "exception_alerts" in page and "pick_face_replenishment" not in page
+    assert "Exception alerts" in page and "Pick face replenishment" not in page
     page = _table(client.get(url, {"scope": "site"}))
-    assert "exception_alerts" not in page and "pick_face_replenishment" in page
+    assert "Exception alerts" not in page and "Pick face replenishment" in page
     rows = _csv(client.get(url, {"kind": "exception_alerts", "format": "csv"}))
-    assert rows[0][:3] == ["Job", "Site", "Status"] and [r[0] for r in rows[1:]] == ["exception_alerts"]
+    assert rows[0][:3] == ["Job", "Site", "Status"] and [r[0] for r in rows[1:]] == ["Exception alerts"]
 
 
 def test_an_item_the_count_does_not_list_is_recorded_as_found_stock(client, counter, count, storage):

@@ -143,7 +143,7 @@ def test_hold_page_holds_lists_and_releases(login, supervisor, item, bins):
     )
     assert response.status_code == 302 and quant_of(item, a, "HOLD") == (6, 0)
     page = client.get(reverse("web:holds")).content.decode()
-    assert 'data-testid="held-row"' in page and "Hold" in page and "QUALITY: dented" in page
+    assert 'data-testid="held-row"' in page and "Hold" in page and "Quality check: dented" in page
     held = StockMove.objects.get(kind="STATUS").to_location  # the quant's location
     from inventory.models import StockQuant
 

@@ -369,7 +369,7 @@ def test_dashboard_runs_a_fixed_number_of_queries(
     assert response.status_code == 200
     page = response.content.decode()
     assert "<html" not in page  # the htmx refresh gets the panels only
-    assert page.count("SHORT_PICK") == 2 and "Short pick PICK-" in page
+    assert page.count(">Short pick</a>") == 2 and "Short pick PICK-" in page
     assert "Replenishment tasks</a> (2)" in page and "B-01" in page
     lines = count.lines.count()
     assert f"{count.number}</a>" in page and f"{lines} of {lines} lines to count" in page

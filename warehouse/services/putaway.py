@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from distribution_erp.db import atomic_with_retry
 from distribution_erp.errors import NotFound, StateConflict
@@ -20,6 +21,15 @@ from warehouse.policy import putaway as policy
 from . import floor
 
 OVERRIDE_REASONS = ("LOCATION_FULL", "LOCATION_BLOCKED", "CONSOLIDATE", "DAMAGED_LOCATION", "SUPERVISOR", "OTHER")
+#: what each override reason reads as on the scan screen and the lists (the codes stay in the API)
+OVERRIDE_REASON_LABELS = {
+    "LOCATION_FULL": _("Suggested location full"),
+    "LOCATION_BLOCKED": _("Suggested location blocked"),
+    "CONSOLIDATE": _("Consolidating with the same item"),
+    "DAMAGED_LOCATION": _("Suggested location damaged"),
+    "SUPERVISOR": _("Supervisor's instruction"),
+    "OTHER": _("Other reason"),
+}
 
 
 def suggest_location(*, site_id: int, item: Item, quantity: int, lot: Lot | None) -> policy.Suggestion:

@@ -30,6 +30,7 @@ from orders.services.replenishment import accept_suggestion, dismiss_suggestion
 from warehouse.models import CountRequest, ReplenishmentTask
 from warehouse.services.replenishment import cancel_replenishment_task
 
+from .. import display
 from ..lists import Column, Filter, ListPage
 from ..workspace import back_url, flash_refusal, site_page
 
@@ -94,11 +95,11 @@ def _subject_url(a) -> str | None:
 
 def _kinds(site) -> list[tuple[str, str]]:
     kinds = ApprovalRequest.objects.filter(site=site).order_by("kind").values_list("kind", flat=True).distinct()
-    return [(k, k.replace("_", " ").title()) for k in kinds]
+    return [(k, display.approval_kind_label(k)) for k in kinds]
 
 
 APPROVAL_COLUMNS = (
-    Column("kind", "Kind", lambda a: a.kind, "kind"),
+    Column("kind", "Kind", lambda a: display.approval_kind_label(a.kind), "kind"),
     Column("subject", "Subject", lambda a: a.subject_label, "subject_label", link=_subject_url),
     Column("reason", "Reason", lambda a: a.reason),
     Column("value", "Value", lambda a: a.value, css="num"),
@@ -206,7 +207,7 @@ def approval_decide(request, pk, action, *, site):
         flash_refusal(request, exc)
     else:
         verb = "approved" if decided.status == A.APPROVED else "rejected"
-        messages.success(request, f"{decided.kind} {decided.subject_label} {verb}.")
+        messages.success(request, f"{display.approval_kind_label(decided.kind)} {decided.subject_label} {verb}.")
     return redirect(back_url(request, "web:approval-list"))
 
 
@@ -583,7 +584,7 @@ def _duration(j) -> str:
 
 
 JOB_COLUMNS = (
-    Column("kind", "Job", lambda j: j.kind, "kind"),
+    Column("kind", "Job", lambda j: display.job_label(j.kind), "kind"),
     Column("site", "Site", lambda j: j.site.code if j.site_id else "all sites", "site__code"),
     Column("status", "Status", lambda j: j.get_status_display(), "status"),
     Column("started", "Started", lambda j: j.started_at, "started_at"),
@@ -598,7 +599,7 @@ JOB_COLUMNS = (
 @site_page("replenishment.plan")
 def job_list(request, *, site):
     jobs = JobRun.objects.filter(Q(site=site) | Q(site__isnull=True)).select_related("site", "requested_by")
-    kinds = [(k, k) for k in jobs.order_by("kind").values_list("kind", flat=True).distinct()]
+    kinds = [(k, display.job_label(k)) for k in jobs.order_by("kind").values_list("kind", flat=True).distinct()]
     listing = ListPage(
         request,
         jobs,

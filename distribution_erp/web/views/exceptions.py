@@ -27,6 +27,7 @@ from governance.services.notifications import (
     unread_notification_count,
 )
 
+from .. import display
 from ..lists import Column, Filter, ListPage
 from ..selectors import SEVERITY_RANK
 from ..workspace import back_url, flash_refusal, site_page
@@ -93,7 +94,7 @@ def _detail_url(case) -> str:
 
 EXCEPTION_COLUMNS = (
     Column("severity", "Severity", lambda c: c.get_severity_display(), ("rank", "opened_at")),
-    Column("code", "Code", lambda c: c.code.code, "code__code", link=_detail_url),
+    Column("code", "Exception", lambda c: c.code.name, "code__name", link=_detail_url),
     Column("subject", "Subject", lambda c: c.subject_label, "subject_label", link=_detail_url),
     Column("summary", "Summary", lambda c: c.summary),
     Column("status", "Status", lambda c: c.get_status_display(), "status"),
@@ -117,10 +118,10 @@ def exception_list(request, *, site):
         filters=(
             Filter(
                 "code",
-                "Code",
+                "Exception",
                 "code__code",
                 kind="choice",
-                choices=[(c, c) for c in ExceptionCode.objects.order_by("code").values_list("code", flat=True)],
+                choices=list(ExceptionCode.objects.order_by("name").values_list("code", "name")),
             ),
             Filter("severity", "Severity", "severity", kind="choice", choices=ExceptionCode.Severity.choices),
             Filter("status", "Status", kind="choice", choices=STATUSES, apply=_status, default="active"),
@@ -171,7 +172,13 @@ def exception_detail(request, pk, *, site):
         if previous is not None:
             for change in record.diff_against(previous).changes:
                 if change.field in ("status", "assignee", "escalation_level", "due_at", "resolution_note"):
-                    changes.append((change.field.replace("_", " "), change.old, change.new))
+                    changes.append(
+                        (
+                            change.field.replace("_", " "),
+                            display.history_value(ExceptionCase, change.field, change.old),
+                            display.history_value(ExceptionCase, change.field, change.new),
+                        )
+                    )
         history.append(
             {
                 "when": record.history_date,
@@ -189,13 +196,13 @@ def exception_detail(request, pk, *, site):
             "case": case,
             "age": age_text(now - case.opened_at),
             "overdue": case.is_overdue,
-            "details": sorted((case.details or {}).items()),
+            "details": display.detail_rows(case.details),
             "history": history,
             "steps": list(case.escalation_steps.order_by("level")),
             "notifications": list(case.notifications.select_related("user").order_by("created_at", "id")),
             "can_handle": permissions.can(request.user, "exception.handle", case.site_id),
             "assignees": _members(case.site),
-            "crumbs": [("Exceptions", reverse("web:exception-list")), (f"{case.code.code} {case.subject_label}", None)],
+            "crumbs": [("Exceptions", reverse("web:exception-list")), (f"{case.code.name} {case.subject_label}", None)],
         },
     )
 

@@ -26,6 +26,7 @@ from orders.models import TransferOrder
 from warehouse.models import PickTask, Receipt
 from warehouse.services import transfers as transfer_services
 
+from .. import display
 from ..lists import Column, Filter, ListPage
 from ..workspace import field_errors, flash_refusal, site_page
 
@@ -179,7 +180,11 @@ def _timeline(transfer: TransferOrder) -> list[dict]:
         changes = []
         if previous is not None:
             changes = [
-                (c.field.replace("_", " "), c.old, c.new)
+                (
+                    c.field.replace("_", " "),
+                    display.history_value(TransferOrder, c.field, c.old),
+                    display.history_value(TransferOrder, c.field, c.new),
+                )
                 for c in record.diff_against(previous).changes
                 if c.field in ("status", "shipped_at", "received_at")
             ]
