@@ -21,6 +21,12 @@ from orders.models import (
     TransferOrder,
     TransferOrderLine,
 )
+from orders.policy import lifecycle
+
+
+def default_promised_date(site: Site | None) -> date:
+    """The promised date order entry proposes: the next working day at ``site`` (orders.policy.lifecycle)."""
+    return lifecycle.default_promised_date(site_local_date(site))
 
 
 def orders_for(user) -> QuerySet[SalesOrder]:

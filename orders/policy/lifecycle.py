@@ -14,6 +14,7 @@ wave, and the site rule ``orders.cancel_waved_orders``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 DRAFT = "DRAFT"
 VALIDATED = "VALIDATED"
@@ -113,3 +114,20 @@ def refusal(facts: OrderFacts, action: str, number: str = "The order") -> str | 
 def is_open(status: str) -> bool:
     """Released and not yet finished: allocation, waves and the warehouse may still act on it."""
     return status in _ALLOCATING or status in _FULFILLING
+
+
+#: the promise a new order starts with (order entry): the next working day at the entering site. A distributor's
+#: usual promise for stock orders: allocated, waved and picked today, shipped the next working day. The customer
+#: record has no lead time of its own; the coordinator changes the date when the customer wants another.
+DEFAULT_PROMISE_WORKING_DAYS = 1
+
+
+def default_promised_date(today: date, working_days: int = DEFAULT_PROMISE_WORKING_DAYS) -> date:
+    """``today`` plus ``working_days`` working days (Saturdays and Sundays skipped)."""
+    day = today
+    left = working_days
+    while left > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day

@@ -29,7 +29,7 @@ from orders.models import Allocation, AllocationDecision, SalesOrder
 from orders.services.orders import HOLD_APPROVAL
 from warehouse.models import ShipmentLine
 
-from .. import selectors
+from .. import display, selectors
 from ..lists import Column, Filter, ListPage
 from ..workspace import field_errors, flash_refusal, site_page
 
@@ -91,7 +91,52 @@ def order_list(request, *, site):
             "status": status,
             "tabs": tabs,
             "can_enter": permissions.can(request.user, "orders.manage", site),
+            "several_sites": _order_sites(request.user).count() > 1,
             "crumbs": [("Orders", None)],
+        },
+    )
+
+
+ALL_SITES_COLUMNS = (
+    ORDER_COLUMNS[0],
+    Column("site", "Site", lambda o: o.site.code, "site__code"),
+    *ORDER_COLUMNS[1:],
+)
+
+
+def _order_sites(user):
+    return permissions.visible_sites(user).filter(active=True).order_by("code")
+
+
+@site_page()
+def order_list_all(request, *, site):
+    """Orders of every site the user sees, with a site column (for coordinators and others who see several
+    sites); the same filters, sorting and CSV as the site's list, plus a site filter."""
+    sites = list(_order_sites(request.user))
+    listing = ListPage(
+        request,
+        order_selectors.orders_for(request.user).filter(site__in=sites).select_related("customer", "site"),
+        ALL_SITES_COLUMNS,
+        filters=(
+            Filter("site", "Site", "site__code", kind="choice", choices=[(s.code, s.code) for s in sites]),
+            Filter("status", "Status", "status", kind="choice", choices=SalesOrder.Status.choices),
+            Filter("q", "Number", "number__icontains"),
+            Filter("customer", "Customer", "customer__code__iexact"),
+            Filter("from", "Promised from", "promised_date__gte", kind="date_from"),
+            Filter("to", "Promised to", "promised_date__lte", kind="date_to"),
+        ),
+        default_sort="-created",
+        csv_name="orders-all-sites",
+    )
+    if request.GET.get("format") == "csv":
+        return listing.csv_response()
+    return listing.respond(
+        "web/orders/list_all.html",
+        {
+            "table_id": "order-table",
+            "order_sites": sites,
+            "can_enter": permissions.can(request.user, "orders.manage", site),
+            "crumbs": [("Orders", reverse("web:order-list")), ("All my sites", None)],
         },
     )
 
@@ -206,7 +251,16 @@ def order_new(request, *, site):
         return render(
             request,
             "web/orders/entry.html",
-            _entry_context(request, site, values={"ship_from": site.code, "channel": SalesOrder.Channel.PHONE}),
+            _entry_context(
+                request,
+                site,
+                values={
+                    # no ship-from: the allocation rules choose the site (home, region, any; split when allowed)
+                    "ship_from": "",
+                    "promised_date": order_selectors.default_promised_date(site).isoformat(),
+                    "channel": SalesOrder.Channel.PHONE,
+                },
+            ),
         )
     values = _header_from_post(request.POST)
     rows = _rows_from_post(request.POST)
@@ -334,6 +388,30 @@ def atp_panel(request, *, site):
     return render(request, "web/orders/_atp.html", context)
 
 
+ITEM_MATCHES = 15
+
+
+@site_page()
+def item_search(request, *, site):
+    """SKU search for an entry row: active items whose SKU starts with, or whose description contains, what was
+    typed, as the <option>s of the row's datalist (htmx)."""
+    row = request.GET.get("row", "0")
+    row = row if row.isdigit() else "0"
+    typed = (request.GET.get(f"item-{row}") or request.GET.get("q") or "").strip()
+    items = []
+    if len(typed) >= 2:
+        active = Item.objects.filter(active=True)
+        items = list(active.filter(sku__istartswith=typed).order_by("sku")[:ITEM_MATCHES])
+        if len(items) < ITEM_MATCHES:
+            seen = [i.pk for i in items]
+            items += list(
+                active.filter(description__icontains=typed)
+                .exclude(pk__in=seen)
+                .order_by("sku")[: ITEM_MATCHES - len(items)]
+            )
+    return render(request, "web/orders/_sku_options.html", {"items": items, "row": row})
+
+
 @site_page()
 def customer_panel(request, *, site):
     """Customer lookup with credit status (open order value against the credit limit)."""
@@ -365,7 +443,13 @@ def _timeline(order: SalesOrder) -> list[dict]:
         if previous is not None:
             for change in record.diff_against(previous).changes:
                 if change.field not in _HIDDEN_HISTORY_FIELDS:
-                    changes.append((change.field.replace("_", " "), change.old, change.new))
+                    changes.append(
+                        (
+                            change.field.replace("_", " "),
+                            display.history_value(SalesOrder, change.field, change.old),
+                            display.history_value(SalesOrder, change.field, change.new),
+                        )
+                    )
         out.append(
             {
                 "when": record.history_date,
@@ -391,15 +475,39 @@ def pending_hold_approval(order: SalesOrder) -> ApprovalRequest | None:
     )
 
 
-@site_page()
-def order_detail(request, number, *, site):
-    order = _visible_order(request, number)
+#: how often the order page asks whether allocation is done while the order waits for it (released)
+LIVE_POLL_SECONDS = 2
+
+
+def _live_context(order: SalesOrder) -> dict:
+    """The parts of the order page that allocation changes: the status, the lines and the decisions."""
     lines = list(
         order.lines.select_related("item", "ship_from").prefetch_related(
             Prefetch("allocations", queryset=Allocation.objects.select_related("site"))
         )
     )
     decisions = list(AllocationDecision.objects.filter(order=order).select_related("site", "item", "line"))
+    return {
+        "order": order,
+        "lines": lines,
+        "decisions": decisions,
+        "waiting_for_allocation": order.status == SalesOrder.Status.RELEASED,
+        "poll_seconds": LIVE_POLL_SECONDS,
+    }
+
+
+@site_page()
+def order_live(request, number, *, site):
+    """The order page's live part (htmx): polled every LIVE_POLL_SECONDS while the order is released and waits
+    for allocation; the answer for an allocated (or held, backordered ...) order has no trigger, so polling stops."""
+    order = _visible_order(request, number)
+    return render(request, "web/orders/_live.html", {**_live_context(order), "oob": True})
+
+
+@site_page()
+def order_detail(request, number, *, site):
+    order = _visible_order(request, number)
+    live = _live_context(order)
     shipment_lines = list(
         ShipmentLine.objects.filter(order=order).select_related("shipment", "item", "lot", "order_line")
     )
@@ -414,9 +522,7 @@ def order_detail(request, number, *, site):
         request,
         "web/orders/detail.html",
         {
-            "order": order,
-            "lines": lines,
-            "decisions": decisions,
+            **live,
             "shipments": list(shipments.values()),
             "timeline": _timeline(order),
             "value": services.order_value(order),
