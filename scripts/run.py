@@ -240,6 +240,29 @@ def send_ping() -> None:
         say(f"could not send the ping task: {error}")
 
 
+def shell_python() -> str:
+    """This interpreter as a person types it in the project folder (.venv/bin/python), else its full path."""
+    try:
+        relative = Path(PYTHON).relative_to(ROOT)
+    except ValueError:
+        return PYTHON
+    return str(relative)
+
+
+def token_command(database_url: str, embedded_db: bool) -> str:
+    """The command that makes an API token for the demo integrator, runnable as printed from the project folder
+    while this runs: without DATABASE_URL manage.py attaches to the embedded server itself."""
+    from urllib.parse import urlsplit
+
+    if embedded_db:
+        prefix = ""
+    elif urlsplit(database_url).password:
+        prefix = "DATABASE_URL=<the same as here> "  # never print a password
+    else:
+        prefix = f"DATABASE_URL={database_url} "
+    return f"{prefix}{shell_python()} manage.py create_api_token integrator --scope read"
+
+
 def banner(base_url: str, database_url: str, embedded_db: bool, redis_url: str) -> None:
     lines = [
         "",
@@ -247,7 +270,9 @@ def banner(base_url: str, database_url: str, embedded_db: bool, redis_url: str) 
         f"Distribution ERP is running at {base_url}/",
         f"  workspace    {base_url}/   (coordinators, supervisors, scan screens; sign in with a demo login)",
         f"  admin        {base_url}/admin/",
-        f"  API          {base_url}/api/v1/   (token: python manage.py create_api_token <username>)",
+        f"  API          {base_url}/api/v1/   (Authorization: Token <key>)",
+        f"  API token    cd {ROOT} && {token_command(database_url, embedded_db)}",
+        "               (another terminal; prints the key on its last line; or the API tokens page)",
         f"  API docs     {base_url}/api/docs/   schema: {base_url}/api/schema/",
         f"  database     {'embedded PostgreSQL, ' if embedded_db else ''}{redact(database_url)}",
         f"  broker       {redact(redis_url) if redis_url else 'file system, var/broker'}",
@@ -257,7 +282,7 @@ def banner(base_url: str, database_url: str, embedded_db: bool, redis_url: str) 
         logins = demo_login_lines()
     except Exception as error:
         logins = [f"(could not read them: {error})"]
-    lines += [f"  {line}" for line in logins] or ["  (none: run `python manage.py load_demo`)"]
+    lines += [f"  {line}" for line in logins] or [f"  (none: run `{shell_python()} manage.py load_demo`)"]
     lines += ["Stop with Ctrl-C.", "=" * 78, ""]
     with _print_lock:
         print("\n".join(lines), flush=True)

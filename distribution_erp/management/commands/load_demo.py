@@ -35,7 +35,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, scale="full", force_demo_users=False, **options):
-        verbose = options.get("verbosity", 1) >= 2
+        # one line per step (what it created and how long it took) unless -v 0
+        verbose = options.get("verbosity", 1) >= 1
         chosen = demo.SMALL if scale == "small" else demo.FULL
         logins = demo.demo_logins_allowed(force=force_demo_users)
         self.stdout.write(f"Loading demo data ({scale} scale) ...")
