@@ -142,3 +142,17 @@ def detail_rows(details: dict | None) -> list[tuple[str, str]]:
 def job_label(kind: str) -> str:
     """A job run's kind ("allocation_sweep", "replenishment.plan") in words: "Allocation sweep"."""
     return kind.replace(".", " ").replace("_", " ").capitalize() if kind else ""
+
+
+def counts_text(counts: dict | None, prefix: str = "") -> str:
+    """A job run's counts ({"announced": 15, "by_site": {"DC1": 2}}) as "announced 15, by site · DC1 2"."""
+    parts = []
+    for key, value in (counts or {}).items():
+        name = f"{prefix}{str(key).replace('_', ' ')}"
+        if isinstance(value, dict):
+            inner = counts_text(value, prefix=f"{name} · ")
+            if inner:
+                parts.append(inner)
+        else:
+            parts.append(f"{name} {detail_value(value)}")
+    return ", ".join(parts)

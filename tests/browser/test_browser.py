@@ -124,7 +124,7 @@ def test_operator_scans_a_wrong_location_then_confirms_a_short_pick_seen_on_the_
     log_in(desk, boss.username)
     desk.goto("/dashboard/")
     assert desk.inner_text("[data-testid=tile-short]") == "1"
-    assert "SHORT_PICK" in desk.inner_text("[data-testid=exception-queue]")
+    assert "Short pick" in desk.inner_text("[data-testid=exception-queue]")
     desk.shot("dashboard")
 
 
@@ -270,14 +270,14 @@ def test_supervisor_plans_a_wave_picks_one_short_sees_the_exception_ships_and_th
     # the exception appears on the dashboard and in the exception queue
     desk.goto("/dashboard/")
     assert desk.inner_text("[data-testid=tile-short]") == "1"
-    assert "SHORT_PICK" in desk.inner_text("[data-testid=exception-queue]")
+    assert "Short pick" in desk.inner_text("[data-testid=exception-queue]")
     tiles_picked = _tiles(desk)
     assert tiles_picked["kpi-short_pick_rate"] != tiles_before["kpi-short_pick_rate"]
     assert "1 / 2" in tiles_picked["kpi-short_pick_rate"]  # one of the two picks came up short
     desk.shot("dashboard-short-pick")
     desk.goto("/exceptions/")
-    assert "SHORT_PICK" in desk.inner_text("[data-testid=exception-list]")
-    desk.click("[data-testid=exception-list] a:has-text('SHORT_PICK')")
+    assert "Short pick" in desk.inner_text("[data-testid=exception-list]")
+    desk.click("[data-testid=exception-list] a:has-text('Short pick')")
     desk.wait_for_selector("[data-testid=exception-status]")
     assert desk.inner_text("[data-testid=exception-status]") == "Open"
     desk.shot("exception-page")

@@ -93,7 +93,7 @@ def test_supervisor_inspects_a_held_receipt_and_sees_its_putaway_task(open_page,
     page.goto("/receipts/?state=PENDING_INSPECTION")
     page.click(f"text={receipt.number}")
     page.wait_for_selector("[data-testid=receipt-discrepancies]")
-    assert "DAMAGED_RECEIPT" in page.inner_text("[data-testid=receipt-discrepancies]")
+    assert "Damaged receipt" in page.inner_text("[data-testid=receipt-discrepancies]")
     page.shot("receipt-on-hold")
     form = page.locator("form[data-testid^=inspect-]")
     form.locator("input[name=release_quantity]").fill("20")

@@ -41,3 +41,18 @@ def reason_code(value):
 @register.filter
 def field_path(value):
     return display.field_path_label(value)
+
+
+@register.filter
+def job_kind(value):
+    return display.job_label(value)
+
+
+@register.filter
+def counts_text(value):
+    return display.counts_text(value)
+
+
+@register.filter
+def detail_value(value):
+    return display.detail_value(value)
