@@ -123,6 +123,16 @@ def test_a_released_order_page_polls_until_allocation_is_done(client, boss, cust
     assert "waiting for allocation" not in fragment
 
 
+def test_releasing_on_the_page_says_allocation_follows_and_the_page_polls(client, boss, draft):
+    order = draft(user=boss)
+    client.force_login(boss)
+    response = client.post(reverse("web:order-action", args=[order.number, "release"]), follow=True)
+    page = response.content.decode()
+    order.refresh_from_db()
+    assert order.status == SalesOrder.Status.RELEASED  # the allocation runs after commit (not in this test)
+    assert "Allocation runs in the background" in page and "every 2s" in page
+
+
 def test_a_draft_order_page_does_not_poll(client, coordinator, draft):
     order = draft()
     client.force_login(coordinator)

@@ -568,6 +568,10 @@ def order_action(request, number, action, *, site):
             note = f" Now {order.get_status_display().lower()}."
             if order.status == SalesOrder.Status.ON_HOLD and action == "release":
                 messages.warning(request, f"{order.number} is on hold: {order.hold_reason}")
+            elif order.status == SalesOrder.Status.RELEASED and action == "release":
+                messages.success(
+                    request, f"{order.number} released. Allocation runs in the background; the page shows it when done."
+                )
             else:
                 messages.success(request, f"{order.number} {done}.{note}")
     elif action in ("approve-hold", "reject-hold"):
