@@ -96,7 +96,6 @@ def create_putaway_task(*, line: ReceiptLine, quantity: int, from_location: Loca
     )
 
 
-@atomic_with_retry
 def _refused_location(locked: PutawayTask, user, location: Location, message: str, code: str):
     floor.record_refused_scan(
         site_id=locked.site_id,
@@ -113,6 +112,7 @@ def _refused_location(locked: PutawayTask, user, location: Location, message: st
     raise field_error("location", message, code)
 
 
+@atomic_with_retry
 def confirm_putaway(
     *, user, task: PutawayTask, location: Location, quantity: int, reason_code: str = ""
 ) -> PutawayTask:
