@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from distribution_erp.errors import NotFound, PermissionDenied, StateConflict
 from governance import permissions
 from governance.models import ApprovalRequest
 from governance.services.approvals import (
     ApprovalHandler,
+    approval_kind,
     decide_approval,
     register_approval_handler,
     request_approval,
@@ -29,7 +31,7 @@ from governance.services.approvals import (
 
 from ..models import ImportBatch, Reconciliation
 
-APPROVAL_KIND = "CUTOVER_SIGNOFF"
+APPROVAL_KIND = approval_kind("CUTOVER_SIGNOFF", _("Cutover sign-off"))
 #: the site lead's step: the site's admins
 LEAD_ACTION = "site.manage"
 K = ImportBatch.Kind

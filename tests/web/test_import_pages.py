@@ -140,7 +140,10 @@ def test_dry_run_errors_paginated_with_csv_then_a_fixed_file_validates_and_posts
     assert good.status == "AWAITING_APPROVAL" and not StockMove.objects.exists()
     html = client.get(page(good.number)).content.decode()
     assert "Post awaiting approval" in html and 'data-testid="approval-link"' in html and "Pending" in html
+    at_site(client, approver, site)  # the approvals page links the batch
+    assert f'href="{page(good.number)}"' in client.get(reverse("web:approval-list")).content.decode()
     decide_approval(approval=good.approval, user=approver, approve=True)
+    at_site(client, lead, site)
     html = client.get(page(good.number)).content.decode()
     assert "Posted" in html and "approved by page-approver" in html and 'data-testid="reconcile-form"' in html
 

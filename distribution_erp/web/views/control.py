@@ -78,6 +78,7 @@ SUBJECT_PAGES = {
     "cyclecount": ("web:count-detail", "id"),
     "transferorder": ("web:transfer-detail", "label"),
     "goliverequest": ("web:site-readiness", None),  # the site's readiness page (the approval's own site)
+    "importbatch": ("web:import-detail", "label"),  # cutover posts and sign-offs: the batch's page
 }
 
 
