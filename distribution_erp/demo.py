@@ -1,8 +1,9 @@
 """Demo data: a realistic distribution network, loaded by ``manage.py load_demo``.
 
-Five sites in two regions (three distribution centres, two branches), zones and a few hundred bins of every
-physical kind per site, 2,000 items with each/case/pallet units, categories, storage types, ABC classes, lot
-tracking with expiry dates, inspection flags and substitutes; opening balances posted through the ledger
+Five live sites in two regions (three distribution centres, two branches) and a sixth, DC-NORTH, in CUTOVER (its
+bins and cutover lead, no stock: the go-live walk of the README with cutover/samples/), zones and a few hundred
+bins of every physical kind per site, 2,000 items with each/case/pallet units, categories, storage types, ABC classes,
+lot tracking with expiry dates, inspection flags and substitutes; opening balances posted through the ledger
 (``post_moves``, kind ADJUST from the site's ADJUSTMENT location, reason OPENING_BALANCE); demo users for
 every role at specific sites (with the password erp-demo only when DJANGO_DEBUG is on or DEMO_USERS=1 /
 ``--force-demo-users`` says so; otherwise without a usable password); a few site rule overrides with reasons;
@@ -100,6 +101,16 @@ SITES = [
     ("BR-LAX", "Los Angeles branch", "WEST", "BRANCH", "America/Los_Angeles", "1800 E 7th St, Los Angeles CA"),
 ]
 ALL_SITES = [code for code, *_ in SITES]
+#: the sixth site, going live (issue 13): zones and bins like the others, a cutover lead, no stock; moved to
+#: CUTOVER, so that a newcomer walks its go-live in the browser with the sample files in cutover/samples/
+CUTOVER_SITE = (
+    "DC-NORTH",
+    "North distribution centre (going live)",
+    "EAST",
+    "DC",
+    "America/New_York",
+    "1 Harbor Way, Portland ME",
+)
 
 ZONES = [
     ("RECV", "Receiving docks"),
@@ -155,6 +166,24 @@ USERS = [
         ["Site staff", "Site admins"],
         False,
         "regional manager (site admin) at DC-WEST and DC-SOUTH: the second person on their control rule changes",
+    ),
+    (
+        "lead-north",
+        "Riley",
+        "Thompson",
+        {"DC-NORTH": ["admin"]},
+        ["Site staff", "Site admins"],
+        False,
+        "cutover lead (site admin) at DC-NORTH, the site going live: imports, reconciliation, site lead sign-off",
+    ),
+    (
+        "sup-north",
+        "Quinn",
+        "Baker",
+        {"DC-NORTH": ["supervisor"]},
+        ["Site staff"],
+        False,
+        "supervisor at DC-NORTH: approves the cutover posts, signs off the opening balances as their data owner",
     ),
 ]
 
@@ -555,7 +584,7 @@ class DemoLoader:
 
     def run(self) -> dict[str, int]:
         started = time.monotonic()
-        for step in (
+        steps = (
             self.groups,
             self.users,
             self.sites,
@@ -570,11 +599,18 @@ class DemoLoader:
                 if self.with_activity
                 else ()
             ),
-        ):
+            self.cutover_site,
+        )
+        for number, step in enumerate(steps, start=1):
             begun = time.monotonic()
+            before = sum(self.created.values())
             with transaction.atomic():
                 step()
-            self.log(f"  {step.__name__.replace('_', ' ')}: {time.monotonic() - begun:.1f}s")
+            made = sum(self.created.values()) - before
+            what = f"{made:,} created" if made else "nothing new"
+            self.log(
+                f"  [{number}/{len(steps)}] {step.__name__.replace('_', ' ')}: {what}, {time.monotonic() - begun:.1f}s"
+            )
         self.log(f"demo data ready in {time.monotonic() - started:.1f}s")
         return self.created
 
@@ -653,6 +689,8 @@ class DemoLoader:
         )
         for username, _, _, roles_at, *_ in USERS:
             for code, roles in roles_at.items():
+                if code not in self.site_of:  # the cutover site's people: added with it (cutover_site)
+                    continue
                 for role in roles:
                     if (username, code, role) not in have:
                         add_membership(user=self.admin, member_username=username, site=self.site_of[code], role=role)
@@ -660,31 +698,64 @@ class DemoLoader:
 
     # places -------------------------------------------------------------------------------------------------
     def zones_and_bins(self) -> None:
+        for code, *_rest in SITES:
+            self._zones_and_bins_of(self.site_of[code])
+
+    def _zones_and_bins_of(self, site) -> None:
         from inventory.models import Location, Zone
         from inventory.services import create_zone
         from inventory.services.master import bulk_add_locations
 
-        for code, *_rest in SITES:
-            site = self.site_of[code]
-            zones = {z.code: z for z in Zone.objects.filter(site=site)}
-            for zone_code, zone_name in ZONES:
-                if zone_code not in zones:
-                    zones[zone_code] = create_zone(user=self.admin, site=site, code=zone_code, name=zone_name)
-                    self._count("zones", 1)
-            existing = set(Location.objects.filter(site=site).values_list("code", flat=True))
-            new = [
-                Location(
-                    site=site,
-                    code=bin_code,
-                    kind=kind,
-                    zone=zones[zone_code],
-                    aisle=bin_code.split("-")[0] if kind in ("STORAGE", "PICK") else "",
-                    capacity=None,
-                )
-                for bin_code, kind, zone_code in plan_bins(self.scale, site.kind)
-                if bin_code not in existing
-            ]
-            self._count("locations", bulk_add_locations(new, user=self.admin))
+        zones = {z.code: z for z in Zone.objects.filter(site=site)}
+        for zone_code, zone_name in ZONES:
+            if zone_code not in zones:
+                zones[zone_code] = create_zone(user=self.admin, site=site, code=zone_code, name=zone_name)
+                self._count("zones", 1)
+        existing = set(Location.objects.filter(site=site).values_list("code", flat=True))
+        new = [
+            Location(
+                site=site,
+                code=bin_code,
+                kind=kind,
+                zone=zones[zone_code],
+                aisle=bin_code.split("-")[0] if kind in ("STORAGE", "PICK") else "",
+                capacity=None,
+            )
+            for bin_code, kind, zone_code in plan_bins(self.scale, site.kind)
+            if bin_code not in existing
+        ]
+        self._count("locations", bulk_add_locations(new, user=self.admin))
+
+    def cutover_site(self) -> None:
+        """The sixth site, DC-NORTH, going live: created PLANNED through create_site, its zones and bins like the
+        other sites', its cutover lead and supervisor, then moved to CUTOVER (stock frozen) through change_stage.
+        No stock and no activity: its opening balances come from cutover/samples/ through the import pages."""
+        from governance.models import Site, SiteMembership
+        from governance.services import add_membership, create_site
+        from governance.services.lifecycle import change_stage
+
+        code, name, region, kind, tz, address = CUTOVER_SITE
+        site = Site.objects.filter(code=code).first()
+        if site is None:
+            site = create_site(
+                user=self.admin, code=code, name=name, region=region, kind=kind, timezone=tz, address=address
+            )
+            self._count("sites", 1)
+        self._zones_and_bins_of(site)
+        have = set(SiteMembership.objects.filter(site=site).values_list("user__username", "role"))
+        for username, _, _, roles_at, *_ in USERS:
+            for role in roles_at.get(code, ()):
+                if (username, role) not in have:
+                    add_membership(user=self.admin, member_username=username, site=site, role=role)
+                    self._count("memberships", 1)
+        if site.stage == Site.Stage.PLANNED and not site.stage_changes.exists():
+            change_stage(
+                user=self.admin,
+                site=site,
+                to_stage=Site.Stage.CUTOVER,
+                note="Demo: cutover of DC-NORTH (load the files of cutover/samples/)",
+            )
+            self._count("stage changes", 1)
 
     # things -------------------------------------------------------------------------------------------------
     def items(self) -> None:
@@ -1296,6 +1367,7 @@ def load_demo(
 __all__ = [
     "DEMO_LOGINS",
     "DEMO_PASSWORD",
+    "CUTOVER_SITE",
     "DEMO_USERS_ENV",
     "FULL",
     "SMALL",

@@ -165,7 +165,7 @@ def test_fresh_database_migrates_and_load_demo_twice_gives_the_same_result(fresh
     assert "nothing changed" in second.stdout
     for username, password, _ in demo.DEMO_LOGINS:
         assert f"{username}" in first.stdout and password in first.stdout
-    assert after_first["sites"] == 5
+    assert after_first["sites"] == 6  # five live sites and DC-NORTH in cutover
     assert after_first["items"] == demo.SMALL.items
     assert after_first["moves"] > 0
     assert after_first["customers"] == 40 and after_first["suppliers"] == 8
@@ -195,10 +195,14 @@ def test_full_demo_network_loads_once_and_a_second_run_changes_nothing():
     assert "nothing changed" in out.getvalue()
     assert find_inventory_drift() == []
 
-    # the network: 5 sites in 2 regions, 3 distribution centres and 2 branches
-    assert Site.objects.count() == 5
+    # the network: 5 live sites in 2 regions, 3 distribution centres and 2 branches; DC-NORTH going live
+    live = Site.objects.filter(stage=Site.Stage.LIVE)
+    assert live.count() == 5 and Site.objects.count() == 6
     assert set(Site.objects.values_list("region", flat=True)) == {"EAST", "WEST"}
-    assert sorted(Site.objects.values_list("kind", flat=True)) == ["BRANCH", "BRANCH", "DC", "DC", "DC"]
+    assert sorted(live.values_list("kind", flat=True)) == ["BRANCH", "BRANCH", "DC", "DC", "DC"]
+    north = Site.objects.get(code="DC-NORTH")
+    assert north.stage == Site.Stage.CUTOVER and north.kind == "DC"
+    assert not StockQuant.objects.filter(site=north).exists() and not SalesOrder.objects.filter(site=north).exists()
     # zones and a few hundred bins of every physical kind per site, and the virtual locations
     for site in Site.objects.all():
         kinds = dict(Location.objects.filter(site=site).values_list("kind").annotate(n=Count("id")))
@@ -207,7 +211,7 @@ def test_full_demo_network_loads_once_and_a_second_run_changes_nothing():
         assert all(kinds.get(k) == 1 for k in Location.VIRTUAL_KINDS), kinds
         assert site.zones.count() == 5
         assert not Location.objects.filter(site=site, zone__isnull=True).exclude(kind__in=Location.VIRTUAL_KINDS)
-    assert Location.objects.filter(code="A-01-03-B").count() == 5
+    assert Location.objects.filter(code="A-01-03-B").count() == 6
     # 2,000 items, each with EA, CASE and PALLET
     assert Item.objects.count() == 2000
     assert ItemUnit.objects.filter(code="EA", factor=1).count() == 2000
@@ -240,8 +244,8 @@ def test_full_demo_network_loads_once_and_a_second_run_changes_nothing():
     assert get_user_model().objects.get(username="admin").is_superuser
     deviations = sum(row["overridden"] for site in Site.objects.all() for row in effective_rules(site))
     assert deviations == len(demo.RULE_OVERRIDES) == SiteRuleValue.objects.count()
-    # activity at every site: orders in every state, shipments today, purchase orders, policies
-    for site in Site.objects.all():
+    # activity at every live site: orders in every state, shipments today, purchase orders, policies
+    for site in live:
         statuses = set(SalesOrder.objects.filter(site=site).values_list("status", flat=True))
         assert {"DRAFT", "ON_HOLD", "ALLOCATED", "BACKORDERED", "PICKING", "SHIPPED"} <= statuses, (site, statuses)
         assert PurchaseOrder.objects.filter(site=site, status="OPEN").count() >= 5
@@ -268,6 +272,9 @@ def test_demo_logins_work_with_the_printed_password_and_have_their_roles(setting
         ("DC-EAST", "supervisor")
     }
     assert SiteMembership.objects.filter(user__username="coord").count() == 5
+    assert set(SiteMembership.objects.filter(user__username="lead-north").values_list("site__code", "role")) == {
+        ("DC-NORTH", "admin")
+    }
     staff = User.objects.get(username="mgr-bos")
     assert staff.is_staff and staff.has_perm("governance.add_sitemembership")
     assert not User.objects.get(username="op-east").is_staff
