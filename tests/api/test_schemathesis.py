@@ -76,6 +76,12 @@ def _run(strategy, call, max_examples: int) -> None:
     run()
 
 
+def _causes(exc: BaseException) -> str:
+    """The sub-exceptions of a group (Hypothesis' FlakyFailure names none in its message): what actually failed."""
+    subs = getattr(exc, "exceptions", None) or []
+    return "".join(f"\n    caused by {type(e).__name__}: {str(e)[:1500]}" for e in subs)
+
+
 def test_generated_requests_get_no_server_error_and_only_documented_answers(live_server, seeded, monkeypatch):
     # answer without Nagle's delay: thousands of small requests otherwise wait on delayed ACKs
     monkeypatch.setattr(WSGIRequestHandler, "disable_nagle_algorithm", True)
@@ -103,7 +109,7 @@ def test_generated_requests_get_no_server_error_and_only_documented_answers(live
             except Unsatisfiable:
                 pass  # e.g. no invalid value exists for a free-text path parameter
             except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failure, report them all
-                failures.append(f"{operation.label} [{name}]: {type(exc).__name__}: {exc}")
+                failures.append(f"{operation.label} [{name}]: {type(exc).__name__}: {exc}{_causes(exc)}")
     failures += _options_failures(live_server.url, schema.raw_schema["paths"], headers, session)
     elapsed = time.monotonic() - started
     assert operations > 40, "the schema lost its operations"
