@@ -8,11 +8,17 @@ import time
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from distribution_erp.errors import DomainError, NotFound, StateConflict, ValidationFailed
 from governance import permissions
 from governance.models import ApprovalRequest, Site
-from governance.services.approvals import ApprovalHandler, register_approval_handler, request_approval
+from governance.services.approvals import (
+    ApprovalHandler,
+    approval_kind,
+    register_approval_handler,
+    request_approval,
+)
 from governance.services.sequences import next_document_number
 
 from ..columns import IMPORT_KINDS, check_header
@@ -20,7 +26,7 @@ from ..models import ImportBatch, ImportRowError
 from ..parsing import FileProblem, count_rows, detect_format, header_of, iter_rows
 from .checks import Outcome, RowError, check_balances, post_balances, run_master
 
-APPROVAL_KIND = "CUTOVER_BATCH"
+APPROVAL_KIND = approval_kind("CUTOVER_BATCH", _("Cutover batch post"))
 #: the action a user needs at the batch's site to upload, validate and ask to post a batch: the site's admins
 #: (a site's cutover lead holds the admin role there during cutover)
 ACTION = "site.manage"
@@ -149,7 +155,7 @@ def validate_batch(*, user, batch: ImportBatch) -> ImportBatch:
         ImportBatch.objects.filter(pk=locked.pk).update(rows_done=min(done, locked.total_rows))
 
     try:
-        outcome, _ = _run(locked, user=user, post=False, progress=progress)
+        outcome, _errors = _run(locked, user=user, post=False, progress=progress)
     except BaseException:
         ImportBatch.objects.filter(pk=locked.pk, status=S.VALIDATING).update(status=S.DRAFT)
         raise

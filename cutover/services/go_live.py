@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from distribution_erp.errors import NotFound, PermissionDenied, StateConflict
 from governance import permissions
 from governance.models import ApprovalRequest, Site
 from governance.services.approvals import (
     ApprovalHandler,
+    approval_kind,
     decide_approval,
     register_approval_handler,
     request_approval,
@@ -30,7 +32,7 @@ from ..models import GoLiveRequest
 from ..readiness import AMBER, RED, overall
 from ..selectors import scorecard
 
-APPROVAL_KIND = "GO_LIVE"
+APPROVAL_KIND = approval_kind("GO_LIVE", _("Go-live decision"))
 #: who asks: the site's admins (its cutover lead) and enterprise admins
 ACTION = "site.manage"
 WAIVER_PREFIX = "WAIVER:"
