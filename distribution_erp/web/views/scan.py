@@ -46,6 +46,19 @@ def _fill_from_label(values: dict, gtins: dict[str, int]) -> dict[str, list[str]
 # --- pick -----------------------------------------------------------------------------------------------------
 
 
+def read_task_scan(request, item) -> tuple[dict, dict[str, list[str]], dict[str, int]]:
+    """The posted scans of a task screen (pick, refill): location, item, lot, quantity normalised, a GS1 label's
+    fields filled in, the item scan required; returns the values, the field errors and the item's GTINs."""
+    values = {k: scan.normalise(request.POST.get(k, "")) for k in ("location", "item", "lot", "quantity")}
+    errors: dict[str, list[str]] = {}
+    if not values["item"]:
+        errors["item"] = ["Scan the item label."]
+    gtins = gtin_factors(item)
+    errors.update(_fill_from_label(values, gtins))
+    values["lot"] = scan.lot_from_scan(values["lot"])
+    return values, errors, gtins
+
+
 def _pick_task(request, pk) -> PickTask:
     related = ("item", "lot", "location", "wave", "order_line__order", "transfer_line__transfer")
     task = PickTask.objects.select_related(*related).filter(pk=pk).first()
@@ -75,13 +88,7 @@ def pick_task(request, pk, *, site):
     task = _pick_task(request, pk)
     if request.method != "POST":
         return render(request, "web/scan/pick.html", _pick_context(task))
-    values = {k: scan.normalise(request.POST.get(k, "")) for k in ("location", "item", "lot", "quantity")}
-    errors: dict[str, list[str]] = {}
-    if not values["item"]:
-        errors["item"] = ["Scan the item label."]
-    gtins = gtin_factors(task.item)
-    errors.update(_fill_from_label(values, gtins))
-    values["lot"] = scan.lot_from_scan(values["lot"])
+    values, errors, gtins = read_task_scan(request, task.item)
     if not errors:
         try:
             confirm_pick(

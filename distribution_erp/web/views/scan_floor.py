@@ -23,7 +23,7 @@ from warehouse.services.replenishment import confirm_replenishment_task
 from .. import adoption
 from ..floor import MoveForm
 from ..workspace import field_errors, site_page
-from .scan import _fill_from_label
+from .scan import read_task_scan
 
 # --- bin to bin -----------------------------------------------------------------------------------------------
 
@@ -137,13 +137,7 @@ def refill_task(request, pk, *, site):
     task = _refill_task(request, pk)
     if request.method != "POST":
         return render(request, "web/scan/refill.html", _refill_context(task))
-    values = {k: scan.normalise(request.POST.get(k, "")) for k in ("location", "item", "lot", "quantity")}
-    errors: dict[str, list[str]] = {}
-    if not values["item"]:
-        errors["item"] = ["Scan the item label."]
-    gtins = gtin_factors(task.item)
-    errors.update(_fill_from_label(values, gtins))
-    values["lot"] = scan.lot_from_scan(values["lot"])
+    values, errors, gtins = read_task_scan(request, task.item)
     if not errors:
         try:
             confirm_replenishment_task(
