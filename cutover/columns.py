@@ -175,15 +175,152 @@ KINDS: dict[str, tuple[Column, ...]] = {
         C("value", "text", "The site's value, of the rule's type and within its bounds", True, 60),
         C("reason", "text", "Why the site differs (default: the batch number)", max_length=300),
     ),
+    "PUTAWAY_RULES": (
+        C("priority", "int", "Lower is tried first (default 100)"),
+        C("sku", "text", "The rule is for this item (empty: the items that match the other columns)", max_length=40),
+        C("category", "text", "Items of this category", max_length=60),
+        C("storage_type", "text", "Items of this storage type, e.g. CHILLED", max_length=30),
+        C("abc_class", "text", "Items of this ABC class: A, B or C", max_length=1),
+        C("zone", "text", "Zone code at the site the stock goes to (empty: any zone)", max_length=20),
+        C(
+            "location_kinds",
+            "text",
+            "Location kinds in order of preference, separated by ; or , (default PICK;STORAGE)",
+            max_length=60,
+        ),
+        C("allow_mixed_lots", "bool", "yes: a location may hold several lots of the item (default no)"),
+        C("active", "bool", "no: the rule is created inactive (default yes)"),
+    ),
+    "REPLENISHMENT_POLICIES": (
+        C("sku", "text", "Item number", True, 40),
+        C(
+            "location",
+            "text",
+            "A PICK location of the site: the row is that pick face's min/max; empty: the item's policy at the site",
+            max_length=40,
+        ),
+        C("min_quantity", "int", "Reorder (pick face: refill) at or below this, in base units (default 0)"),
+        C(
+            "max_quantity",
+            "int",
+            "Order (pick face: refill) up to this, in base units; a pick face's is above its min",
+            True,
+        ),
+        C("method", "text", "Item policy: MIN_MAX (default) or REORDER_POINT (computed from demand)", max_length=14),
+        C("service_level", "decimal", "Item policy, REORDER_POINT: 0.5 to 0.9999 (default 0.95)"),
+        C("review_days", "int", "Item policy: days between reviews (default 7)"),
+        C("lead_time_days", "int", "Item policy: lead time in days (empty: the supplier's)"),
+        C("pack_multiple", "int", "Item policy: order in multiples of this (default 1)"),
+        C("min_order_quantity", "int", "Item policy: smallest order (default 0)"),
+        C("supplier", "text", "Item policy: supplier code to buy from", max_length=30),
+        C("active", "bool", "no: the policy is created inactive (default yes)"),
+    ),
+    "OPEN_PURCHASE_ORDERS": (
+        C("po_number", "text", "The legacy purchase order number: the rows of one number are its lines", True, 40),
+        C("supplier", "text", "Supplier code (the same on every line of the order)", True, 30),
+        C("expected_date", "date", "Expected delivery, YYYY-MM-DD (the same on every line)", True),
+        C("supplier_reference", "text", "The supplier's reference (the same on every line)", max_length=60),
+        C("sku", "text", "Item number of the line", True, 40),
+        C("quantity", "decimal", "Ordered on the line, whole in base units after conversion", True),
+        C("unit", "text", "Unit of quantity and received_quantity (default: base unit)", max_length=12),
+        C(
+            "received_quantity",
+            "decimal",
+            "Already received in the legacy system (default 0): recorded on the line only; those units are in the "
+            "opening balances, receiving books only the rest",
+        ),
+        C("unit_cost", "decimal", "Cost of one base unit (default: the item's standard cost)"),
+    ),
+    "OPEN_SALES_ORDERS": (
+        C("order_number", "text", "The legacy order number: the rows of one number are its lines", True, 40),
+        C("customer", "text", "Customer code (the same on every line of the order)", True, 30),
+        C("promised_date", "date", "Promised date, YYYY-MM-DD, today or later (the same on every line)", True),
+        C("priority", "int", "1 (highest) to 5 (default: the customer's), the same on every line"),
+        C(
+            "customer_reference",
+            "text",
+            "The customer's reference, e.g. their PO (the same on every line)",
+            max_length=60,
+        ),
+        C("ship_to_address", "text", "Ship-to address (default: the customer's), the same on every line"),
+        C("carrier", "text", "Carrier code, e.g. UPS (the same on every line)", max_length=20),
+        C("route", "text", "Delivery route code (the same on every line)", max_length=20),
+        C("sku", "text", "Item number of the line", True, 40),
+        C("quantity", "decimal", "Ordered and not yet shipped, whole in base units after conversion", True),
+        C("unit", "text", "Unit of quantity and allocated_quantity (default: base unit)", max_length=12),
+        C("unit_price", "decimal", "Price per unit of the line (default: the item's standard cost)"),
+        C(
+            "allocated_quantity",
+            "decimal",
+            "Allocated in the legacy system (default 0): recreated against the site's posted opening balances; "
+            "refused when the site has fewer units free",
+        ),
+    ),
+    "TRANSFERS_IN_TRANSIT": (
+        C("transfer_number", "text", "The legacy transfer number: the rows of one number are its lines", True, 40),
+        C("from_site", "text", "Site code the transfer left (the same on every line)", True, 20),
+        C(
+            "to_site",
+            "text",
+            "Site code it goes to (the same on every line); one of the two is the batch's site",
+            True,
+            20,
+        ),
+        C("shipped_date", "date", "When it shipped, YYYY-MM-DD (default: now), the same on every line"),
+        C("reason", "text", "Why it was sent (the same on every line)", max_length=300),
+        C("sku", "text", "Item number", True, 40),
+        C("quantity", "decimal", "Shipped and not yet received, whole in base units after conversion", True),
+        C("unit", "text", "Unit of the quantity (default: base unit)", max_length=12),
+        C("lot", "text", "Lot number (required exactly for lot-tracked items; a row per lot)", max_length=60),
+        C("expiry_date", "date", "Expiry of the lot, YYYY-MM-DD (required for a new lot of an item with shelf life)"),
+    ),
     # not an import kind: the legacy control totals a posted opening-balance batch is reconciled against
     "CONTROL_TOTALS": (
         C("sku", "text", "Item number", True, 40),
         C("site", "text", "Site code (empty: the batch's site)", max_length=20),
         C("units", "int", "Units on hand in the legacy system, in base units", True),
         C("value", "decimal", "Value of those units in the legacy system"),
+        C(
+            "lines",
+            "int",
+            "Open orders and transfers: the item's open lines in the legacy system (units: their open units, "
+            "in transit: shipped, not received)",
+        ),
     ),
 }
-IMPORT_KINDS = ("ITEMS", "LOCATIONS", "CUSTOMERS", "SUPPLIERS", "OPENING_BALANCES", "SITE_RULES")
+IMPORT_KINDS = (
+    "ITEMS",
+    "LOCATIONS",
+    "CUSTOMERS",
+    "SUPPLIERS",
+    "OPENING_BALANCES",
+    "SITE_RULES",
+    "PUTAWAY_RULES",
+    "REPLENISHMENT_POLICIES",
+    "OPEN_PURCHASE_ORDERS",
+    "OPEN_SALES_ORDERS",
+    "TRANSFERS_IN_TRANSIT",
+)
+#: the in-flight document kinds: one row per line, the rows of a document grouped by its number column
+DOCUMENT_KINDS: dict[str, str] = {
+    "OPEN_PURCHASE_ORDERS": "po_number",
+    "OPEN_SALES_ORDERS": "order_number",
+    "TRANSFERS_IN_TRANSIT": "transfer_number",
+}
+#: the columns of a document kind that belong to the document (the same on each of its rows), not to a line
+DOCUMENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "OPEN_PURCHASE_ORDERS": ("supplier", "expected_date", "supplier_reference"),
+    "OPEN_SALES_ORDERS": (
+        "customer",
+        "promised_date",
+        "priority",
+        "customer_reference",
+        "ship_to_address",
+        "carrier",
+        "route",
+    ),
+    "TRANSFERS_IN_TRANSIT": ("from_site", "to_site", "shipped_date", "reason"),
+}
 #: the columns that identify a row: no two rows of one file may share them
 KEYS: dict[str, tuple[str, ...]] = {
     "ITEMS": ("sku",),
@@ -192,6 +329,11 @@ KEYS: dict[str, tuple[str, ...]] = {
     "SUPPLIERS": ("code",),
     "OPENING_BALANCES": ("location", "sku", "lot", "status"),
     "SITE_RULES": ("key",),
+    "PUTAWAY_RULES": (),  # rules have no natural key: a site may hold several for the same items
+    "REPLENISHMENT_POLICIES": ("sku", "location"),
+    "OPEN_PURCHASE_ORDERS": ("po_number", "sku"),
+    "OPEN_SALES_ORDERS": ("order_number", "sku", "unit"),
+    "TRANSFERS_IN_TRANSIT": ("transfer_number", "sku", "lot"),
     "CONTROL_TOTALS": ("sku", "site"),
 }
 

@@ -4,6 +4,8 @@ opening balances against legacy control totals."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -21,6 +23,11 @@ class ImportBatch(models.Model):
         SUPPLIERS = "SUPPLIERS", "Suppliers"
         OPENING_BALANCES = "OPENING_BALANCES", "Opening balances"
         SITE_RULES = "SITE_RULES", "Site rule overrides"
+        PUTAWAY_RULES = "PUTAWAY_RULES", "Putaway rules"
+        REPLENISHMENT_POLICIES = "REPLENISHMENT_POLICIES", "Replenishment policies and pick-face min/max"
+        OPEN_PURCHASE_ORDERS = "OPEN_PURCHASE_ORDERS", "Open purchase orders"
+        OPEN_SALES_ORDERS = "OPEN_SALES_ORDERS", "Open sales orders (with allocations)"
+        TRANSFERS_IN_TRANSIT = "TRANSFERS_IN_TRANSIT", "Transfers in transit"
 
     class Status(models.TextChoices):
         DRAFT = "DRAFT", "Uploaded, not validated"
@@ -42,7 +49,7 @@ class ImportBatch(models.Model):
 
     number = models.CharField(max_length=20, unique=True)
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="import_batches")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
     file_name = models.CharField(max_length=200, blank=True)
     file_format = models.CharField(max_length=4, choices=Format.choices)
@@ -106,6 +113,31 @@ class ImportRowError(models.Model):
         return f"{self.batch_id} row {self.row} {self.column}: {self.message}"
 
 
+class ImportedDocument(models.Model):
+    """An in-flight document a posted batch created (open purchase order, open sales order, transfer in transit):
+    the legacy number it had and the document the owning app made for it. A legacy number is imported once per
+    kind (the dry run refuses it again); reconciliation reads the batch's documents here."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(max_length=30, choices=ImportBatch.Kind.choices)
+    legacy_number = models.CharField(max_length=40)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.PositiveBigIntegerField()
+    document = GenericForeignKey("content_type", "object_id")
+    number = models.CharField(max_length=20, help_text="The document's number in this system")
+    lines = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["batch", "legacy_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "legacy_number"], name="imported_document_once_per_kind")
+        ]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="imported_document_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.legacy_number} -> {self.number}"
+
+
 class Reconciliation(models.Model):
     """A posted opening-balance batch compared with the legacy system's control totals (units per item and site,
     optionally their value). Each line is inside or outside the site's tolerance
@@ -125,6 +157,8 @@ class Reconciliation(models.Model):
     legacy_value = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     system_value = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     value_difference = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    legacy_lines = models.PositiveIntegerField(null=True, blank=True, help_text="Open order and transfer batches")
+    system_lines = models.PositiveIntegerField(null=True, blank=True, help_text="Open order and transfer batches")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -154,6 +188,10 @@ class ReconciliationLine(models.Model):
     legacy_value = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     system_value = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     value_difference = models.DecimalField(max_digits=18, decimal_places=2, default=0)
+    legacy_lines = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Open order and transfer batches: the item's open lines in the legacy system"
+    )
+    system_lines = models.PositiveIntegerField(null=True, blank=True, help_text="The same, in this system")
     within_tolerance = models.BooleanField()
 
     class Meta:

@@ -41,6 +41,8 @@ RECONCILIATION_COLUMNS = (
     "legacy_value",
     "system_value",
     "value_difference",
+    "legacy_lines",
+    "system_lines",
     "within_tolerance",
 )
 
@@ -62,6 +64,8 @@ def reconciliation_csv(rec: Reconciliation) -> str:
                 "" if line.legacy_value is None else line.legacy_value,
                 line.system_value,
                 line.value_difference,
+                "" if line.legacy_lines is None else line.legacy_lines,
+                "" if line.system_lines is None else line.system_lines,
                 "yes" if line.within_tolerance else "no",
             ]
         )

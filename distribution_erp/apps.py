@@ -6,5 +6,6 @@ class DistributionErpConfig(AppConfig):
     verbose_name = "Distribution ERP"
 
     def ready(self):
+        from core.api import schema  # noqa: F401  (registers the schema extensions)
+
         from . import checks  # noqa: F401  (registers the system checks)
-        from .api import schema  # noqa: F401  (registers the schema extensions)

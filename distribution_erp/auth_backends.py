@@ -1,4 +1,4 @@
-"""The password backend: Django's ModelBackend behind the failed-login lockout (distribution_erp.login_throttle).
+"""The password backend: Django's ModelBackend behind the failed-login lockout (core.login_throttle).
 
 Every password login that passes a request to ``authenticate()`` (the web login page, the Django admin login and
 any later one) is refused while its (account, address) or its address is locked, and its failures are counted,
@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
-from distribution_erp import login_throttle
+from core import login_throttle
 
 
 class ThrottledModelBackend(ModelBackend):

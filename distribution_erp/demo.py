@@ -1056,6 +1056,7 @@ class DemoLoader:
             self._site_activity(self.site_of[code], first=n == 0)
         self._transfer_in_transit()
         self._pending_adjustment()
+        self._returns(self.site_of[self.scale.activity_sites[0]])
         sweep_overdue_receipts()
         for code in ALL_SITES:  # a small count waiting at every site: one reserve aisle's first bins
             site = self.site_of[code]
@@ -1320,6 +1321,45 @@ class DemoLoader:
                 )
                 self._count("adjustments", 1)
                 return
+
+    def _returns(self, site) -> None:
+        """Two returns of shipped units at ``site``: one received and split (a good unit restocked, a damaged one
+        scrapped), one authorized and on its way (through the returns services)."""
+        from orders.models import ReturnAuthorization, SalesOrderLine
+        from orders.services.returns import create_return
+        from warehouse.services.returns import receive_return
+
+        lines = list(
+            SalesOrderLine.objects.filter(
+                order__site=site, shipped_quantity__gte=2, item__lot_tracked=False, return_lines__isnull=True
+            )
+            .select_related("order")
+            .order_by("order__number", "line_number")[:2]
+        )
+        for n, line in enumerate(lines):
+            rma = create_return(
+                user=self.admin,
+                order=line.order,
+                lines=[{"line": line, "quantity": 2, "reason": "DAMAGED" if n == 0 else "NOT_NEEDED"}],
+                note="Two cases, one crushed in transit." if n == 0 else "The customer ordered too many.",
+            )
+            self._count("returns", 1)
+            if n == 0 and rma.status == ReturnAuthorization.Status.AUTHORIZED:
+                (return_line,) = rma.lines.all()
+                receive_return(
+                    user=self.admin,
+                    rma=rma,
+                    lines=[
+                        {"line": return_line, "quantity": 1, "inspection": "GOOD", "disposition": "RESTOCK"},
+                        {
+                            "line": return_line,
+                            "quantity": 1,
+                            "inspection": "DAMAGED",
+                            "disposition": "SCRAP",
+                            "note": "crushed",
+                        },
+                    ],
+                )
 
     def kpi_snapshots(self) -> None:
         """KPI snapshots of the last 14 days (small scale: 2), per site and for the network, where there are none

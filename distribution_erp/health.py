@@ -58,7 +58,7 @@ def check_broker(timeout: float = 1.0) -> dict:
 def check_cache() -> dict:
     from django.core.cache import cache, caches
 
-    from distribution_erp.cache import redis_down_since
+    from core.cache import redis_down_since
 
     try:
         cache.get("health:probe")

@@ -45,7 +45,7 @@ class ApiProblemMiddleware:
 
         from django.http import Http404
 
-        from distribution_erp.api.errors import plain_problem
+        from core.api.errors import plain_problem
 
         if isinstance(exception, Http404):
             return plain_problem(404, "No such object, or it is not visible to you.", code="not_found")
@@ -62,14 +62,14 @@ class NulQueryMiddleware:
     """Pages (everything outside ``/api/``) answer a query string or path with a NUL character with a 400 page
     before any view runs: PostgreSQL cannot compare text holding NUL (a DataError, a 500, on the pages that put a
     query parameter into a filter). The API refuses the same queries itself, with the same rule
-    (``distribution_erp.api.inputs.nul_query_fields``, used by ApiViewMixin) and a problem+json 400."""
+    (``core.api.inputs.nul_query_fields``, used by ApiViewMixin) and a problem+json 400."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if not request.path.startswith("/api/"):
-            from distribution_erp.api.inputs import NUL, nul_query_fields
+            from core.api.inputs import NUL, nul_query_fields
 
             bad = nul_query_fields(request.GET)
             if bad or NUL in request.path:

@@ -12,8 +12,9 @@ from pathlib import Path
 import dj_database_url
 from kombu import Exchange, Queue
 
+from core.db_router import REPORTING_ALIAS, pooler_options, reporting_database
+
 from . import embedded
-from .db_router import REPORTING_ALIAS, pooler_options, reporting_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -57,7 +58,7 @@ INSTALLED_APPS = [
     "warehouse",
     "cutover",
     "reporting",
-    "distribution_erp.web",
+    "web",
 ]
 
 MIDDLEWARE = [
@@ -90,10 +91,10 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "distribution_erp.web.context.workspace",
+                "web.context.workspace",
             ],
             # codes as labels on every page (issue 15): choice_label, rule_label, approval_kind, ... filters
-            "builtins": ["distribution_erp.web.templatetags.display"],
+            "builtins": ["web.templatetags.display"],
         },
     },
 ]
@@ -108,14 +109,14 @@ else:
 DATABASES["default"].setdefault("TEST", {})
 if os.environ.get("DJANGO_TEST_DB_NAME"):
     DATABASES["default"]["TEST"]["NAME"] = os.environ["DJANGO_TEST_DB_NAME"]
-# PgBouncer in transaction pooling mode (distribution_erp/db_router.py: what that turns off, and why it is safe)
+# PgBouncer in transaction pooling mode (core/db_router.py: what that turns off, and why it is safe)
 DATABASES["default"] = pooler_options(DATABASES["default"], os.environ.get("DATABASE_POOLER", ""))
 # KPI reads from a read replica (off unless REPORTING_DATABASE_URL is set; writes always go to default)
 if os.environ.get("REPORTING_DATABASE_URL"):
     DATABASES[REPORTING_ALIAS] = reporting_database(
         os.environ["REPORTING_DATABASE_URL"], DATABASES["default"], dj_database_url.parse
     )
-DATABASE_ROUTERS = ["distribution_erp.db_router.ReportingRouter"]
+DATABASE_ROUTERS = ["core.db_router.ReportingRouter"]
 #: the outbox relay's LISTEN connection: straight to PostgreSQL when the application connects through a pooler
 OUTBOX_LISTEN_DATABASE_URL = os.environ.get("OUTBOX_LISTEN_DATABASE_URL", "")
 
@@ -166,10 +167,10 @@ CELERY_BROKER_POOL_LIMIT = 10
 # around it (distribution_erp/celery_consumer.py says how; chaos suite F7).
 CELERY_WORKER_CONSUMER = "distribution_erp.celery_consumer:Consumer"
 if REDIS_URL:
-    # fail-soft: a Redis outage falls back to a per-process memory cache (distribution_erp/cache.py)
+    # fail-soft: a Redis outage falls back to a per-process memory cache (core/cache.py)
     CACHES = {
         "default": {
-            "BACKEND": "distribution_erp.cache.FailSoftRedisCache",
+            "BACKEND": "core.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
@@ -301,6 +302,8 @@ API_DOCS_CONTENT_SECURITY_POLICY = os.environ.get(
 API_MAX_PAGE_SIZE = 200
 API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# where core.api.idempotency keeps the first answer to each Idempotency-Key (as AUTH_USER_MODEL: core imports no app)
+IDEMPOTENCY_RECORD_MODEL = "governance.IdempotencyRecord"
 IDEMPOTENCY_KEY_TTL = timedelta(hours=int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "48")))
 #: the API docs and schema need a login (token or session): on by default in production (DJANGO_DEBUG=0)
 API_DOCS_REQUIRE_LOGIN = env_bool("API_DOCS_REQUIRE_LOGIN", not DEBUG)
@@ -313,7 +316,7 @@ API_TOKEN_MAX_DAYS = int(os.environ.get("API_TOKEN_MAX_DAYS", "365"))
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "300"))
 # failed logins are counted per (account, client address) up to LOGIN_FAILURE_LIMIT, and per client address up to
-# this much higher ceiling (many accounts tried from one address); see distribution_erp/login_throttle.py
+# this much higher ceiling (many accounts tried from one address); see core/login_throttle.py
 LOGIN_FAILURE_ADDRESS_LIMIT = int(os.environ.get("LOGIN_FAILURE_ADDRESS_LIMIT", "100"))
 # the client address is REMOTE_ADDR unless this many trusted proxies in front append to TRUSTED_PROXY_HEADER
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
@@ -323,29 +326,29 @@ AUTHENTICATION_BACKENDS = ["distribution_erp.auth_backends.ThrottledModelBackend
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "distribution_erp.api.authentication.HashedTokenAuthentication",
+        "governance.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # a token may use a view and method only when its scopes allow (distribution_erp/api/scopes.py); sessions are
+    # a token may use a view and method only when its scopes allow (core/api/scopes.py); sessions are
     # not limited by scopes
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "distribution_erp.api.permissions.TokenScopePermission",
+        "governance.api.permissions.TokenScopePermission",
     ],
-    # JSON with bounded nesting and no lone surrogates (distribution_erp/api/parsers.py); forms as DRF's default
+    # JSON with bounded nesting and no lone surrogates (core/api/parsers.py); forms as DRF's default
     "DEFAULT_PARSER_CLASSES": [
-        "distribution_erp.api.parsers.SafeJSONParser",
+        "core.api.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "distribution_erp.api.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "distribution_erp.api.feeds.FeedOrderingFilter",  # DRF's, plus the change-feed order (api/feeds.py)
+        "core.api.feeds.FeedOrderingFilter",  # DRF's, plus the change-feed order (api/feeds.py)
     ],
-    "DEFAULT_SCHEMA_CLASS": "distribution_erp.api.schema.ProblemAutoSchema",
-    "EXCEPTION_HANDLER": "distribution_erp.api.errors.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.ProblemAutoSchema",
+    "EXCEPTION_HANDLER": "core.api.errors.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -358,7 +361,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API for integrators: orders, inventory, warehouse execution and governance.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["distribution_erp.api.docs.DocsPermission"],  # API_DOCS_REQUIRE_LOGIN
+    "SERVE_PERMISSIONS": ["core.api.docs.DocsPermission"],  # API_DOCS_REQUIRE_LOGIN
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -23,7 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
-from distribution_erp.errors import DomainError
+from core.errors import DomainError
 
 from . import permissions
 from .models import (

@@ -18,3 +18,12 @@ class GovernanceConfig(AppConfig):
 
         register_event_subscriber(fan_out)  # domain events -> webhook deliveries
         connect_process_signals()  # worker and beat heartbeats
+
+        from core.actions import register
+
+        from .models import ApprovalRequest, ExceptionCase
+        from .services.approvals import approval_actions
+        from .services.exceptions import exception_actions
+
+        register(ApprovalRequest, approval_actions)  # allowed_actions: approve / reject
+        register(ExceptionCase, exception_actions)  # allowed_actions: acknowledge / resolve / assign

@@ -11,7 +11,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from distribution_erp.api import scopes as token_scopes
+from core.api import scopes as token_scopes
 
 
 class Role(models.TextChoices):
@@ -364,7 +364,7 @@ class ApiToken(models.Model):
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=8, db_index=True)
     digest = models.CharField(max_length=64, unique=True)
-    scopes = models.JSONField(default=token_scopes.all_token_scopes, help_text="Scopes of distribution_erp.api.scopes")
+    scopes = models.JSONField(default=token_scopes.all_token_scopes, help_text="Scopes of core.api.scopes")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from distribution_erp.errors import NotFound, PermissionDenied
+from core.errors import NotFound, PermissionDenied
 
 from .models import Role, Site, SiteMembership
 

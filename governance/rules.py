@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from distribution_erp.errors import ValidationFailed
+from core.errors import ValidationFailed
 
 ENTERPRISE = "ENTERPRISE"
 LOCAL = "LOCAL"

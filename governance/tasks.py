@@ -65,7 +65,7 @@ def purge_outbox() -> dict:
 @shared_task(name="governance.tasks.purge_idempotency_keys", **RETRY)
 def purge_idempotency_keys() -> dict:
     """Periodic (governance/migrations/0007): delete Idempotency-Key records older than IDEMPOTENCY_KEY_TTL."""
-    from distribution_erp.api.idempotency import purge_expired_keys
+    from core.api.idempotency import purge_expired_keys
 
     with record_job("idempotency_purge") as counts:
         counts["idempotency_records"] = purge_expired_keys()

@@ -271,7 +271,7 @@ class LocationAdmin(SiteScopedAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             if obj.zone_id and obj.zone.site_id != obj.site_id:
-                from distribution_erp.validation import field_error
+                from core.validation import field_error
 
                 raise field_error("zone", f"Zone {obj.zone.code} belongs to another site.", "other_site")
             set_history_user(obj, request.user)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, Inexact, InvalidOperation, localcontext
 
-from distribution_erp.validation import MAX_QUANTITY, field_error
+from core.validation import MAX_QUANTITY, field_error
 
 
 def unit_factors(item) -> dict[str, int]:

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from distribution_erp.errors import DomainError
+from core.errors import DomainError
 from governance import permissions
 from governance.admin import (
     SITE_FILTER,

@@ -40,3 +40,10 @@ class OrdersConfig(AppConfig):
         from .services.alerts import register_sweeps
 
         register_sweeps()
+
+        from core.actions import register
+
+        from .models import SalesOrder
+        from .selectors import order_actions
+
+        register(SalesOrder, order_actions)  # allowed_actions: edit / validate / release / hold / cancel / decide_hold

@@ -187,3 +187,136 @@ def open_po_lines_for(user, *, item: Item, limit: int = 20) -> list:
         .select_related("purchase_order__supplier", "purchase_order__site")
         .order_by("purchase_order__expected_date", "purchase_order__number", "line_number")[:limit]
     )
+
+
+# --- allowed_actions (core.actions) ----------------------------------------------------------------------------
+
+#: the order actions a person takes on the order page and through the API (the rest are the system's and the
+#: warehouse's steps: allocation, waves, picking, packing, shipping)
+COORDINATOR_ACTIONS = frozenset(
+    {lifecycle.EDIT, lifecycle.VALIDATE, lifecycle.RELEASE, lifecycle.HOLD, lifecycle.CANCEL}
+)
+#: approve or reject the pending request to release the order from hold (an approver, never its requester)
+DECIDE_HOLD = "decide_hold"
+
+_on_wave_check = None
+
+
+def register_on_wave_check(check) -> None:
+    """Warehouse (above orders) says whether an order has lines on an active wave: ``check(order_id) -> bool``,
+    registered in its ``AppConfig.ready()``. A waved order is not withdrawn where the site rule forbids it."""
+    global _on_wave_check
+    _on_wave_check = check
+
+
+def pending_hold_approval(order: SalesOrder):
+    """The pending request to release ``order`` from hold, or None."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from governance.models import ApprovalRequest
+    from orders.services.orders import HOLD_APPROVAL
+
+    return (
+        ApprovalRequest.objects.select_related("requested_by")
+        .filter(
+            content_type=ContentType.objects.get_for_model(SalesOrder),
+            object_id=order.pk,
+            kind=HOLD_APPROVAL,
+            status=ApprovalRequest.Status.PENDING,
+        )
+        .first()
+    )
+
+
+def order_actions(order: SalesOrder, user) -> frozenset[str]:
+    """``allowed_actions`` of a sales order: the lifecycle's actions (orders/policy/lifecycle.py, with the facts
+    its services read under the lock: picked units, on a wave, the site's rule) that a coordinator takes, for a
+    user who may manage orders at its site; and ``decide_hold`` for an approver of its pending hold release."""
+    from governance.services.approvals import approval_actions
+    from orders.services.fulfilment import order_facts
+
+    actions: set[str] = set()
+    if permissions.can(user, "orders.manage", order.site_id):
+        if lifecycle.is_open(order.status):  # picked units and waves only exist once released
+            on_wave = bool(_on_wave_check and _on_wave_check(order.pk))
+            facts = order_facts(order, on_wave=on_wave)
+        else:
+            facts = lifecycle.OrderFacts(status=order.status)
+        actions |= lifecycle.allowed_actions(facts) & COORDINATOR_ACTIONS
+    if order.status == lifecycle.ON_HOLD:
+        approval = pending_hold_approval(order)
+        if approval is not None and approval_actions(approval, user):
+            actions.add(DECIDE_HOLD)
+    return frozenset(actions)
+
+
+# --- returns ------------------------------------------------------------------------------------------------
+
+#: what can be done to a return, by whom (``return_actions``)
+RETURN_RECEIVE, RETURN_DECIDE = "receive", "decide"
+
+
+def returns_for(user) -> QuerySet:
+    """Returns (RMAs) of the sites the user sees, with what their pages show."""
+    from orders.models import ReturnAuthorization
+
+    return permissions.restrict(
+        ReturnAuthorization.objects.select_related("site", "sales_order", "customer", "requested_by", "received_by"),
+        user,
+    )
+
+
+def return_detail(rma) -> dict:
+    """A return's lines (with their order line, item and received parts) and the approval it waits for."""
+    from orders.services.returns import pending_approval_for
+
+    lines = list(
+        rma.lines.select_related("item", "order_line").prefetch_related("dispositions").order_by("line_number")
+    )
+    return {"lines": lines, "approval": pending_approval_for(rma)}
+
+
+def return_actions(rma, user, *, approval=None) -> frozenset[str]:
+    """``allowed_actions`` of a return: ``receive`` an authorized return for a user who executes warehouse work at
+    its site (warehouse.services.returns.receive_return checks the same under the lock), ``decide`` its pending
+    authorization or credit for an approver who is not its requester (governance's approval rules). ``approval``:
+    the pending approval when the caller has it already."""
+    from governance.services.approvals import approval_actions
+    from orders.models import ReturnAuthorization
+    from orders.services.returns import pending_approval_for
+
+    actions: set[str] = set()
+    if rma.status == ReturnAuthorization.Status.AUTHORIZED and permissions.can(user, "warehouse.execute", rma.site_id):
+        actions.add(RETURN_RECEIVE)
+    waits = rma.status == ReturnAuthorization.Status.PENDING_APPROVAL or (
+        rma.credit_status == ReturnAuthorization.CreditStatus.PENDING_APPROVAL
+    )
+    if waits:
+        approval = approval or pending_approval_for(rma)
+        if approval is not None and approval_actions(approval, user):
+            actions.add(RETURN_DECIDE)
+    return frozenset(actions)
+
+
+def returnable_orders(*, user, site: Site) -> QuerySet[SalesOrder]:
+    """Orders the user sees, of ``site`` or shipped from it, with at least one unit shipped (returns are
+    authorized against shipped units)."""
+    shipped_here = Allocation.objects.filter(line__order=OuterRef("pk"), site=site, status=Allocation.Status.CONSUMED)
+    return (
+        orders_for(user)
+        .filter(Q(site=site) | Exists(shipped_here))
+        .filter(Exists(SalesOrderLine.objects.filter(order=OuterRef("pk"), shipped_quantity__gt=0)))
+        .select_related("customer", "site")
+    )
+
+
+def returnable_lines(order: SalesOrder) -> list[SalesOrderLine]:
+    """The order's shipped lines, each with ``returnable``: shipped minus already returned or authorized."""
+    from orders.services.returns import returnable_quantity, returned_quantities
+
+    lines = list(order.lines.select_related("item").filter(shipped_quantity__gt=0).order_by("line_number"))
+    already = returned_quantities([line.pk for line in lines])
+    for line in lines:
+        line.already_returned = already[line.pk]
+        line.returnable = returnable_quantity(line, already[line.pk])
+    return lines

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from distribution_erp.db_router import reporting_reads
+from core.db_router import reporting_reads
 from governance import permissions
 from governance.models import Site
 from governance.services.sites import site_local_date
@@ -39,7 +39,7 @@ def kpis_for(user, site: Site | None, date_from: date, date_to: date) -> list[Kp
     """Every KPI at ``site`` (None: the network) as ``user`` may read it. Network totals are for those who may
     see the network (permissions.can_see_network); their breakdowns list sites, operators and site rules of the
     whole network, so only users who see every site get them — the others get the totals alone."""
-    with reporting_reads():  # the read replica when one is configured (distribution_erp/db_router.py)
+    with reporting_reads():  # the read replica when one is configured (core/db_router.py)
         values = compute_all(site, date_from, date_to)
     if site is None and permissions.site_ids_for(user) is not None:
         values = [replace(v, breakdown=HIDDEN_BREAKDOWN) for v in values]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from distribution_erp.api.authentication import generate_token
+from governance.api.authentication import generate_token
 from governance.models import SiteMembership
 from inventory.models import Location
 

@@ -11,10 +11,11 @@ naming the table, the writer and the line.
 
 Rules:
 - the writer is the innermost frame in ``governance/``, ``inventory/``, ``orders/``, ``warehouse/``, ``cutover/``,
-  ``reporting/`` or ``distribution_erp/`` (skipping ``distribution_erp/db.py``, whose helpers write for their caller);
+  ``reporting/``, ``core/``, ``web/`` or ``distribution_erp/`` (skipping ``core/db.py``, whose helpers write for
+  their caller);
   frames in ``tests/``, migrations and management commands of the tests are not judged;
 - ``distribution_erp`` itself owns no rows; its API plumbing (``distribution_erp/api/``) may write governance's
-  platform tables (idempotency records, API tokens); its pages (``distribution_erp/web/``) and the demo loader
+  platform tables (idempotency records, API tokens); its pages (``web/``) and the demo loader
   write nothing themselves and call services;
 - django-simple-history's tables belong to the app of the tracked model.
 """
@@ -29,10 +30,10 @@ from dataclasses import dataclass
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 APPS = ("governance", "inventory", "orders", "warehouse", "cutover", "reporting")
-TRANSPARENT = (os.path.join("distribution_erp", "db.py"),)
+TRANSPARENT = (os.path.join("core", "db.py"),)
 #: (writer, owner) pairs that are not violations.
 ALLOWED = {
-    ("distribution_erp.api", "governance"),  # idempotency records, token last-used stamps
+    ("core.api", "governance"),  # idempotency records (settings.IDEMPOTENCY_RECORD_MODEL)
 }
 WRITE = re.compile(r'^\s*(?:WITH\b.*?\)\s*)?(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([a-z0-9_]+)"?', re.I | re.S)
 
@@ -82,10 +83,10 @@ def _writer() -> tuple[str, str] | None:
             top = rel.split(os.sep, 1)[0]
             if top in APPS:
                 return top, f"{rel}:{frame.f_lineno}"
-            if top == "distribution_erp":
+            if top in ("core", "web", "distribution_erp"):
                 parts = rel.split(os.sep)
                 sub = parts[1] if len(parts) > 2 else parts[1].removesuffix(".py")
-                return f"distribution_erp.{sub}", f"{rel}:{frame.f_lineno}"
+                return f"{top}.{sub}", f"{rel}:{frame.f_lineno}"
         frame = frame.f_back
     return None
 

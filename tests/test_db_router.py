@@ -1,5 +1,5 @@
 """Reports from a read replica (the `reporting` alias, off by default) and PgBouncer transaction-pooling settings
-(issue 16, distribution_erp/db_router.py)."""
+(issue 16, core/db_router.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import dj_database_url
 import pytest
 from django.db import connection
 
-from distribution_erp.db_router import (
+from core.db_router import (
     REPORTING_ALIAS,
     ReportingRouter,
     pooler_options,
@@ -74,7 +74,7 @@ def test_a_configured_replica_answers_the_kpi_reads(site):
     script = (
         "import django; django.setup()\n"
         "from django.db import connections\n"
-        "from distribution_erp.db_router import reporting_reads\n"
+        "from core.db_router import reporting_reads\n"
         "from governance.models import Site\n"
         "from reporting.selectors import trends\n"
         "with reporting_reads():\n"

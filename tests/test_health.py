@@ -88,8 +88,8 @@ def test_ready_reports_the_cache_fallback_while_redis_is_down(client, all_beatin
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     location = f"redis://127.0.0.1:{port}/1"
-    caches = {"default": {"BACKEND": "distribution_erp.cache.FailSoftRedisCache", "LOCATION": location}}
-    from distribution_erp import cache as failsoft
+    caches = {"default": {"BACKEND": "core.cache.FailSoftRedisCache", "LOCATION": location}}
+    from core import cache as failsoft
 
     try:
         with override_settings(CACHES=caches):

@@ -23,3 +23,15 @@ class WarehouseConfig(AppConfig):
         from .services.floor import connect as connect_floor_events
 
         connect_floor_events()
+
+        from core.actions import register
+        from orders.models import TransferOrder
+        from orders.selectors import register_on_wave_check
+
+        from .models import Wave
+        from .services.outbound import order_on_wave, wave_actions
+        from .services.transfers import transfer_actions
+
+        register_on_wave_check(order_on_wave)  # a waved order's cancel/hold follows orders.cancel_waved_orders
+        register(Wave, wave_actions)  # allowed_actions: release / pack
+        register(TransferOrder, transfer_actions)  # allowed_actions: release / ship / cancel / receive / decide

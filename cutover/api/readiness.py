@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from distribution_erp.api.mixins import ApiViewMixin
+from core.api.mixins import ApiViewMixin
 from governance import permissions
 from governance.api.serializers import DecisionSerializer
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from distribution_erp.api.fields import SiteField, UsernameField
+from core.api.fields import UsernameField
+from governance.api.fields import SiteField
 from governance.models import Site
 
 from ..columns import IMPORT_KINDS
@@ -101,6 +102,8 @@ class ReconciliationSerializer(serializers.ModelSerializer):
             "legacy_value",
             "system_value",
             "value_difference",
+            "legacy_lines",
+            "system_lines",
             "created_at",
             "lines",
         ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from distribution_erp.api.router import router
+from core.api.router import router
 
 from .readiness import GoLiveRequestViewSet, SiteGoLiveRequestView, SiteReadinessView, TrainingRecordViewSet
 from .views import ImportBatchViewSet

@@ -10,9 +10,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from distribution_erp.api.errors import plain_problem
-from distribution_erp.api.mixins import ApiViewMixin
-from distribution_erp.api.parsers import SafeJSONParser
+from core.api.errors import plain_problem
+from core.api.mixins import ApiViewMixin
+from core.api.parsers import SafeJSONParser
 from governance.api.serializers import ApprovalSerializer
 
 from ..columns import IMPORT_KINDS, describe, template_csv

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from distribution_erp.errors import DomainError, NotFound, StateConflict, ValidationFailed
+from core.errors import DomainError, NotFound, StateConflict, ValidationFailed
 from governance import permissions
 from governance.models import ApprovalRequest, Site
 from governance.services.approvals import (
@@ -21,10 +21,11 @@ from governance.services.approvals import (
 )
 from governance.services.sequences import next_document_number
 
-from ..columns import IMPORT_KINDS, check_header
+from ..columns import DOCUMENT_KINDS, IMPORT_KINDS, check_header
 from ..models import ImportBatch, ImportRowError
 from ..parsing import FileProblem, count_rows, detect_format, header_of, iter_rows
 from .checks import Outcome, RowError, check_balances, post_balances, run_master
+from .documents import run_documents
 
 APPROVAL_KIND = approval_kind("CUTOVER_BATCH", _("Cutover batch post"))
 #: the action a user needs at the batch's site to upload, validate and ask to post a batch: the site's admins
@@ -119,6 +120,8 @@ def _run(batch: ImportBatch, *, user, post: bool, progress=None) -> tuple[Outcom
         if batch.kind == ImportBatch.Kind.OPENING_BALANCES:
             balances, outcome = check_balances(site=batch.site, rows=rows, progress=progress)
             return outcome, balances
+        if batch.kind in DOCUMENT_KINDS:
+            return run_documents(kind=batch.kind, batch=batch, user=user, rows=rows, post=post, progress=progress), []
         return run_master(kind=batch.kind, site=batch.site, user=user, rows=rows, post=post, progress=progress), []
     except FileProblem as exc:
         return Outcome(errors=[RowError(exc.row, "", exc.code, exc.message)]), []

@@ -1,12 +1,14 @@
 """The checks and writes of each import kind, used by the dry run and the post alike.
 
-Master data (items, locations and zones, customers, suppliers) goes row by row through the owner's own create
-service (inventory.services.create_item/create_zone/create_location, orders.services create_customer/
-create_supplier), each row in a savepoint: the dry run rolls everything back, the post keeps it. Opening balances
-are checked set-wise (100,000 rows in seconds) with the ledger's rules: a stock location of the site, active, with
-room; units converted by inventory.units.to_base_quantity; lots as inventory.services.resolve_lot decides them
-(lot exactly for lot-tracked items, an existing lot's expiry must match, a new lot of an item with shelf life needs
-an expiry); then posted as OPENING moves through inventory.services.post_moves.
+Master data (items, locations and zones, customers, suppliers, site rules, putaway rules, replenishment policies
+and pick-face min/max) goes row by row through the owner's own create service (inventory.services.create_item/
+create_zone/create_location, orders.services create_customer/create_supplier/create_policy/
+create_pick_face_policy, warehouse.services.putaway.create_putaway_rule), each row in a savepoint: the dry run
+rolls everything back, the post keeps it. Opening balances are checked set-wise (100,000 rows in seconds) with the
+ledger's rules: a stock location of the site, active, with room; units converted by
+inventory.units.to_base_quantity; lots as inventory.services.resolve_lot decides them (lot exactly for lot-tracked
+items, an existing lot's expiry must match, a new lot of an item with shelf life needs an expiry); then posted as
+OPENING moves through inventory.services.post_moves. In-flight documents: see :mod:`cutover.services.documents`.
 """
 
 from __future__ import annotations
@@ -19,15 +21,18 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from distribution_erp.errors import DomainError, ValidationFailed
+from core.errors import DomainError, ValidationFailed
 from governance.models import Site
 from governance.services.rules import set_rule_value
 from inventory.models import InventoryStatus, Item, Location, Lot, StockMove, StockQuant, Zone
 from inventory.services import MoveLine, create_item, create_location, create_zone, post_moves, virtual_location
 from inventory.services.master import bulk_add_items
 from inventory.units import to_base_quantity
+from orders.models import Supplier
 from orders.services.customers import create_customer
 from orders.services.purchasing import create_supplier
+from orders.services.replenishment import create_pick_face_policy, create_policy
+from warehouse.services.putaway import create_putaway_rule
 
 from ..columns import KEYS, CellError, convert_row
 
@@ -141,15 +146,116 @@ def _rule_row(*, user, site: Site, values: dict) -> None:
     )
 
 
+def _putaway_rule_row(*, user, site: Site, values: dict) -> None:
+    """A putaway rule through warehouse.services.putaway.create_putaway_rule (zone and item resolved here)."""
+    errors = []
+    zone = item = None
+    if values.get("zone"):
+        zone = Zone.objects.filter(site=site, code=values["zone"]).first()
+        if zone is None:
+            errors.append(
+                {
+                    "field": "zone",
+                    "code": "does_not_exist",
+                    "message": f"Site {site.code} has no zone {values['zone']!r}.",
+                }
+            )
+    if values.get("sku"):
+        item = Item.objects.filter(sku=values["sku"]).first()
+        if item is None:
+            errors.append({"field": "sku", "code": "does_not_exist", "message": f"No item {values['sku']!r}."})
+    if errors:
+        raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
+    create_putaway_rule(
+        user=user,
+        site=site,
+        priority=values.get("priority", 100),
+        item=item,
+        category=values.get("category", ""),
+        storage_type=values.get("storage_type", ""),
+        abc_class=values.get("abc_class", ""),
+        zone=zone,
+        location_kinds=(values.get("location_kinds") or "PICK;STORAGE").replace(";", ","),
+        allow_mixed_lots=values.get("allow_mixed_lots", False),
+        active=values.get("active", True),
+    )
+
+
+#: the columns of an item's replenishment policy that a pick face's min/max does not have
+ITEM_POLICY_ONLY = ("method", "service_level", "review_days", "lead_time_days", "pack_multiple", "min_order_quantity")
+
+
+def _replenishment_row(*, user, site: Site, values: dict) -> None:
+    """A pick face's min/max (``location`` given) through orders' create_pick_face_policy, else the item's policy
+    at the site through create_policy (one per item and site)."""
+    errors = []
+    item = Item.objects.filter(sku=values["sku"]).first()
+    if item is None:
+        errors.append({"field": "sku", "code": "does_not_exist", "message": f"No item {values['sku']!r}."})
+    elif not item.active:
+        errors.append({"field": "sku", "code": "inactive", "message": f"{item.sku} is inactive."})
+    if values.get("location"):
+        location = Location.objects.filter(site=site, code=values["location"]).first()
+        if location is None:
+            errors.append(
+                {
+                    "field": "location",
+                    "code": "does_not_exist",
+                    "message": f"Site {site.code} has no location {values['location']!r}.",
+                }
+            )
+        for name in [*ITEM_POLICY_ONLY, "supplier"]:
+            if name in values:
+                errors.append(
+                    {
+                        "field": name,
+                        "code": "not_for_pick_face",
+                        "message": f"{name} is for an item's policy; a pick face has min and max only.",
+                    }
+                )
+        if errors:
+            raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
+        create_pick_face_policy(
+            user=user,
+            location=location,
+            item=item,
+            min_quantity=values.get("min_quantity", 0),
+            max_quantity=values["max_quantity"],
+            active=values.get("active", True),
+        )
+        return
+    fields = {
+        name: values[name] for name in (*ITEM_POLICY_ONLY, "min_quantity", "max_quantity", "active") if name in values
+    }
+    if "method" in fields:
+        fields["method"] = fields["method"].upper()
+    if values.get("supplier"):
+        supplier = Supplier.objects.filter(code=values["supplier"]).first()
+        if supplier is None:
+            errors.append(
+                {"field": "supplier", "code": "does_not_exist", "message": f"No supplier {values['supplier']!r}."}
+            )
+        fields["supplier"] = supplier
+    if errors:
+        raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
+    create_policy(user=user, site=site, item=item, **fields)
+
+
 MASTER = {
     "ITEMS": _item_row,
     "LOCATIONS": _location_row,
     "CUSTOMERS": _customer_row,
     "SUPPLIERS": _supplier_row,
     "SITE_RULES": _rule_row,
+    "PUTAWAY_RULES": _putaway_rule_row,
+    "REPLENISHMENT_POLICIES": _replenishment_row,
 }
 #: a service's field name -> the file's column, per kind (a rule override refused for its site: the key's fault)
-RENAME = {"SITE_RULES": {"site": "key"}}
+RENAME = {
+    "SITE_RULES": {"site": "key"},
+    "PUTAWAY_RULES": {"item": "sku"},
+    "REPLENISHMENT_POLICIES": {"item": "sku"},
+}
 CHUNK = 500
 
 
@@ -166,14 +272,18 @@ def run_master(*, kind: str, site: Site, user, rows, post: bool, progress: Progr
     def one(number: int, raw: dict) -> None:
         values, cell_errors = convert_row(kind, raw)
         errors = _cell_errors(number, cell_errors)
+        # the first key column identifies the row; the others (e.g. a pick face's location) may be empty
         key = tuple(str(values.get(c, "")).upper() for c in key_columns)
-        if all(key) and key in seen:
+        if key and key[0] and key in seen:
             errors.append(
                 RowError(
-                    number, key_columns[0], "duplicate", f"{'/'.join(key)} is also on row {seen[key]} of this file."
+                    number,
+                    key_columns[0],
+                    "duplicate",
+                    f"{'/'.join(filter(None, key))} is also on row {seen[key]} of this file.",
                 )
             )
-        elif all(key):
+        elif key and key[0]:
             seen[key] = number
         if not errors:
             try:

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from distribution_erp.errors import NotFound, PermissionDenied, StateConflict
+from core.errors import NotFound, PermissionDenied, StateConflict
 from governance import permissions
 from governance.models import ApprovalRequest, Site
 from governance.services.approvals import (

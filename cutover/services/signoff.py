@@ -3,8 +3,8 @@ of kind CUTOVER_SIGNOFF on the batch.
 
 1. The batch's **data owner** signs off (``sign_off``): a user holding, at the batch's site, one of the roles that
    own its kind of data (``OWNER_ROLES``; enterprise admins too). Allowed once the batch is POSTED and, for opening
-   balances, reconciled. It opens the approval request, whose reason carries the evidence (batch number, rows,
-   errors, the last reconciliation's summary).
+   balances, open orders and transfers in transit (``RECONCILE_FIRST``), reconciled. It opens the approval
+   request, whose reason carries the evidence (batch number, rows, errors, the last reconciliation's summary).
 2. The **site lead** (an admin of the site, ``site.manage``) approves it (``decide_sign_off``, or the generic
    approval decision): the batch is signed off. The lead can never be the owner who signed (the approval's
    segregation of duties). A rejection sends it back: the owner may sign off again (a new request).
@@ -18,7 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from distribution_erp.errors import NotFound, PermissionDenied, StateConflict
+from core.errors import NotFound, PermissionDenied, StateConflict
 from governance import permissions
 from governance.models import ApprovalRequest
 from governance.services.approvals import (
@@ -43,7 +43,14 @@ OWNER_ROLES: dict[str, frozenset[str]] = {
     K.SUPPLIERS: frozenset({"admin", "planner"}),
     K.OPENING_BALANCES: frozenset({"admin", "supervisor"}),
     K.SITE_RULES: frozenset({"admin"}),
+    K.PUTAWAY_RULES: frozenset({"admin", "supervisor"}),
+    K.REPLENISHMENT_POLICIES: frozenset({"admin", "planner", "supervisor"}),
+    K.OPEN_PURCHASE_ORDERS: frozenset({"admin", "planner"}),
+    K.OPEN_SALES_ORDERS: frozenset({"admin", "coordinator"}),
+    K.TRANSFERS_IN_TRANSIT: frozenset({"admin", "supervisor", "planner"}),
 }
+#: the kinds a sign-off needs a reconciliation of first (the counted ones: stock, open orders, stock in transit)
+RECONCILE_FIRST = frozenset({K.OPENING_BALANCES, K.OPEN_PURCHASE_ORDERS, K.OPEN_SALES_ORDERS, K.TRANSFERS_IN_TRANSIT})
 
 
 def evidence_text(batch: ImportBatch, rec: Reconciliation | None) -> str:
@@ -101,7 +108,7 @@ def sign_off(*, user, batch: ImportBatch, note: str = "") -> ApprovalRequest:
             f"{locked.number} is {locked.get_status_display().lower()}; only a posted batch is signed off."
         )
     rec = last_reconciliation(locked)
-    if locked.kind == K.OPENING_BALANCES and rec is None:
+    if locked.kind in RECONCILE_FIRST and rec is None:
         raise StateConflict(
             f"{locked.number} has not been reconciled; reconcile it against the legacy control totals first."
         )
@@ -119,7 +126,7 @@ def sign_off(*, user, batch: ImportBatch, note: str = "") -> ApprovalRequest:
         subject=locked,
         reason=reason,
         requested_by=user,
-        threshold="reconciled" if locked.kind == K.OPENING_BALANCES else "posted",
+        threshold="reconciled" if locked.kind in RECONCILE_FIRST else "posted",
         value=f"{rec.lines_outside} outside" if rec is not None else f"{locked.posted_rows} rows",
     )
 

@@ -8,7 +8,7 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from distribution_erp.errors import StateConflict, ValidationFailed
+from core.errors import StateConflict, ValidationFailed
 from governance import permissions
 from governance.models import Site, SiteMembership
 from governance.services.history import set_history_user

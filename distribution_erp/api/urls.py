@@ -1,5 +1,5 @@
 """The /api/v1/ URLs: every app's api/urls.py registers its viewsets on the shared router
-(distribution_erp.api.router) and may add plain paths; they are collected here. Any other path under
+(core.api.router) and may add plain paths; they are collected here. Any other path under
 /api/v1/ is a problem+json 404, never an HTML page."""
 
 from importlib import import_module
@@ -7,8 +7,8 @@ from importlib import import_module
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from .errors import plain_problem
-from .router import router
+from core.api.errors import plain_problem
+from core.api.router import router
 
 APP_API_URLS = [
     "governance.api.urls",

@@ -5,8 +5,9 @@ import zoneinfo
 
 from rest_framework import serializers
 
-from distribution_erp.api.fields import SiteField, UserField, UsernameField
+from core.api.fields import UsernameField
 from governance import permissions
+from governance.api.fields import SiteField, UserField
 from governance.models import ApprovalRequest, ExceptionCase, JobRun, Role, Site, SiteMembership, SiteStageChange
 
 

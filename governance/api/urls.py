@@ -1,4 +1,4 @@
-from distribution_erp.api.router import router
+from core.api.router import router
 
 from .notifications import NotificationViewSet
 from .views import ApprovalViewSet, ExceptionViewSet, JobRunViewSet, SiteMembershipViewSet, SiteRuleViewSet, SiteViewSet

@@ -15,8 +15,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound as DRFNotFound
 from rest_framework.response import Response
 
-from distribution_erp.api.fields import clean_key, lookup_or_fail
-from distribution_erp.api.mixins import ApiViewMixin, IdempotentCreateMixin
+from core.api.fields import clean_key, lookup_or_fail
+from core.api.mixins import ApiViewMixin, IdempotentCreateMixin
 from governance import permissions
 from governance.models import ApprovalRequest, ExceptionCase, JobRun, RuleChange, SiteMembership
 from governance.rules import REGISTRY

@@ -17,9 +17,9 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from distribution_erp.api.mixins import ApiViewMixin, IdempotentCreateMixin
-from distribution_erp.api.schema import ProblemAutoSchema
-from distribution_erp.errors import ValidationFailed
+from core.api.mixins import ApiViewMixin, IdempotentCreateMixin
+from core.api.schema import ProblemAutoSchema
+from core.errors import ValidationFailed
 from governance import permissions
 from governance.events import EVENT_TYPES
 from governance.models import OutboxMessage, WebhookDelivery, WebhookSubscription

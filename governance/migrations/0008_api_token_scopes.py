@@ -5,9 +5,9 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import distribution_erp.api.scopes
+import core.api.scopes
 
-#: every scope at the time of this migration (distribution_erp.api.scopes.ALL_SCOPES): existing tokens get them
+#: every scope at the time of this migration (core.api.scopes.ALL_SCOPES): existing tokens get them
 FULL_SCOPE = ["read", "orders", "inventory", "warehouse", "purchasing", "governance"]
 
 
@@ -44,14 +44,14 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="apitoken",
             name="scopes",
-            field=models.JSONField(default=FULL_SCOPE, help_text="Scopes of distribution_erp.api.scopes"),
+            field=models.JSONField(default=FULL_SCOPE, help_text="Scopes of core.api.scopes"),
             preserve_default=False,
         ),
         migrations.AlterField(
             model_name="apitoken",
             name="scopes",
             field=models.JSONField(
-                default=distribution_erp.api.scopes.all_token_scopes, help_text="Scopes of distribution_erp.api.scopes"
+                default=core.api.scopes.all_token_scopes, help_text="Scopes of core.api.scopes"
             ),
         ),
     ]

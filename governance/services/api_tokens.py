@@ -25,9 +25,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from distribution_erp.api import scopes as token_scopes
-from distribution_erp.errors import NotFound, PermissionDenied, StateConflict
-from distribution_erp.validation import field_error
+from core.api import scopes as token_scopes
+from core.errors import NotFound, PermissionDenied, StateConflict
+from core.validation import field_error
 from governance import permissions
 from governance.models import ApiToken, SiteMembership
 

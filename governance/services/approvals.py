@@ -7,7 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from distribution_erp.errors import NotFound, PermissionDenied, SegregationOfDuties, StateConflict
+from core.errors import NotFound, PermissionDenied, SegregationOfDuties, StateConflict
 from governance import permissions
 from governance.models import ApprovalRequest, Site
 
@@ -79,26 +79,49 @@ def request_approval(
     return approval
 
 
+def decide_refusal(approval: ApprovalRequest, user) -> Exception | None:
+    """Why ``user`` may not decide ``approval`` now (the error to raise), or None: the one rule that
+    :func:`decide_approval` applies under the row lock and that ``allowed_actions`` shows as buttons. Someone who
+    may not see the request gets a 404 (not told it exists); then the permission of the kind's handler at the
+    request's site, a request no longer pending (409), segregation of duties (the requester never decides), and a
+    kind without a handler."""
+    handler = _HANDLERS.get(approval.kind)
+    if approval.site_id is None:  # an enterprise matter: enterprise admins only (others do not see it at all)
+        if not permissions.is_enterprise_admin(user):
+            return NotFound("No such approval request.")
+    else:
+        if not permissions.can_see_site(user, approval.site_id):
+            return NotFound("No such approval request.")
+        try:
+            permissions.require(
+                user, handler.action if handler else "approval.decide", approval.site_id, what="approval"
+            )
+        except (NotFound, PermissionDenied) as exc:
+            return exc
+    if approval.status != ApprovalRequest.Status.PENDING:
+        return StateConflict(f"This request is already {approval.status.lower()}.")
+    if approval.requested_by_id == user.pk:
+        return SegregationOfDuties("You cannot decide a request you made yourself; another approver must.")
+    if handler is None:
+        return PermissionDenied(f"No handler is registered for approvals of kind {approval.kind}.")
+    return None
+
+
+def approval_actions(approval: ApprovalRequest, user) -> frozenset[str]:
+    """``allowed_actions`` of an approval request: approve and reject, or nothing."""
+    return frozenset() if decide_refusal(approval, user) is not None else frozenset({"approve", "reject"})
+
+
 @transaction.atomic
 def decide_approval(*, approval: ApprovalRequest, user, approve: bool, note: str = "") -> ApprovalRequest:
     """Approve or reject a pending request. The requester never decides their own request."""
     locked = ApprovalRequest.objects.select_for_update(no_key=True).filter(pk=approval.pk).first()
     if locked is None:
         raise NotFound("No such approval request.")
-    handler = _HANDLERS.get(locked.kind)
-    if locked.site_id is None:  # an enterprise matter: enterprise admins only (others do not see it at all)
-        if not permissions.is_enterprise_admin(user):
-            raise NotFound("No such approval request.")
-    else:
-        if not permissions.can_see_site(user, locked.site_id):
-            raise NotFound("No such approval request.")
-        permissions.require(user, handler.action if handler else "approval.decide", locked.site_id, what="approval")
-    if locked.status != ApprovalRequest.Status.PENDING:
-        raise StateConflict(f"This request is already {locked.status.lower()}.")
-    if locked.requested_by_id == user.pk:
-        raise SegregationOfDuties("You cannot decide a request you made yourself; another approver must.")
-    if handler is None:
-        raise PermissionDenied(f"No handler is registered for approvals of kind {locked.kind}.")
+    refused = decide_refusal(locked, user)
+    if refused is not None:
+        raise refused
+    handler = _HANDLERS[locked.kind]
     locked.status = ApprovalRequest.Status.APPROVED if approve else ApprovalRequest.Status.REJECTED
     locked.decided_by = user
     locked.decided_at = timezone.now()

@@ -6,8 +6,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
-from distribution_erp.validation import field_error
+from core.errors import NotFound, StateConflict, ValidationFailed
+from core.validation import field_error
 from governance import permissions
 from governance.models import ExceptionCase, ExceptionCode, Site
 
@@ -78,6 +78,22 @@ def open_exception(
     return case, True
 
 
+ACKNOWLEDGE, RESOLVE, ASSIGN = "acknowledge", "resolve", "assign"
+#: what a case's status allows (the services' guards below and ``allowed_actions``)
+_BY_STATUS = {
+    ExceptionCase.Status.OPEN: frozenset({ACKNOWLEDGE, RESOLVE, ASSIGN}),
+    ExceptionCase.Status.ACKNOWLEDGED: frozenset({RESOLVE, ASSIGN}),
+    ExceptionCase.Status.RESOLVED: frozenset(),
+}
+
+
+def exception_actions(case: ExceptionCase, user) -> frozenset[str]:
+    """``allowed_actions`` of an exception case: by its status, for a user who may handle exceptions at its site."""
+    if not permissions.can(user, "exception.handle", case.site_id):
+        return frozenset()
+    return _BY_STATUS.get(case.status, frozenset())
+
+
 def _lock_case(case: ExceptionCase, user) -> ExceptionCase:
     locked = ExceptionCase.objects.select_for_update(no_key=True).filter(pk=case.pk).first()
     if locked is None or not permissions.can_see_site(user, locked.site_id):
@@ -89,7 +105,7 @@ def _lock_case(case: ExceptionCase, user) -> ExceptionCase:
 @transaction.atomic
 def acknowledge_exception(*, case: ExceptionCase, user, note: str = "") -> ExceptionCase:
     locked = _lock_case(case, user)
-    if locked.status != ExceptionCase.Status.OPEN:
+    if ACKNOWLEDGE not in _BY_STATUS[locked.status]:
         raise StateConflict(f"This exception is already {locked.status.lower()}.")
     locked.status = ExceptionCase.Status.ACKNOWLEDGED
     locked.acknowledged_at = timezone.now()
@@ -108,7 +124,7 @@ def resolve_exception(*, case: ExceptionCase, user, note: str) -> ExceptionCase:
     if not (note or "").strip():
         raise field_error("resolution_note", "Say how the exception was resolved.", "required")
     locked = _lock_case(case, user)
-    if locked.status == ExceptionCase.Status.RESOLVED:
+    if RESOLVE not in _BY_STATUS[locked.status]:
         raise StateConflict("This exception is already resolved.")
     now = timezone.now()
     locked.status = ExceptionCase.Status.RESOLVED
@@ -124,7 +140,7 @@ def resolve_exception(*, case: ExceptionCase, user, note: str) -> ExceptionCase:
 @transaction.atomic
 def assign_exception(*, case: ExceptionCase, user, assignee) -> ExceptionCase:
     locked = _lock_case(case, user)
-    if locked.status == ExceptionCase.Status.RESOLVED:
+    if ASSIGN not in _BY_STATUS[locked.status]:
         raise StateConflict("A resolved exception cannot be reassigned.")
     if assignee is not None and not permissions.can_see_site(assignee, locked.site_id):
         raise field_error("assignee", f"{assignee} does not work at this site.", "not_member")

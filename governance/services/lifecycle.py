@@ -23,7 +23,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from distribution_erp.errors import PermissionDenied, StateConflict, ValidationFailed
+from core.errors import PermissionDenied, StateConflict, ValidationFailed
 from governance import permissions
 from governance.models import Site, SiteStageChange
 

@@ -19,7 +19,7 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 
-from distribution_erp.errors import NotFound
+from core.errors import NotFound
 from governance.models import ExceptionCase, ExceptionCode, Notification, Site
 
 logger = logging.getLogger(__name__)

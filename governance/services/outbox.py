@@ -197,9 +197,11 @@ def _json(value) -> str:
 
 
 def _app():
-    from distribution_erp.celery import app
+    """The project's Celery app: the current one (``distribution_erp/celery.py`` creates it when the settings
+    package is imported; governance does not import the project package, tests/test_layers.py)."""
+    from celery import current_app
 
-    return app
+    return current_app._get_current_object()
 
 
 def _task(name: str):

@@ -6,8 +6,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from distribution_erp.errors import RuleViolation, StateConflict
-from distribution_erp.validation import field_error
+from core.errors import RuleViolation, StateConflict
+from core.validation import field_error
 from governance import permissions
 from governance.models import ApprovalRequest, RuleChange, Site, SiteRuleValue
 from governance.rules import ENTERPRISE, RuleDefinition, definition

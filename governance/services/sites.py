@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
-from distribution_erp.validation import full_clean_or_raise
+from core.errors import NotFound, StateConflict, ValidationFailed
+from core.validation import full_clean_or_raise
 from governance import permissions
 from governance.models import Role, Site, SiteMembership
 from governance.signals import site_created

@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from distribution_erp.errors import NotFound, PermissionDenied, StateConflict, ValidationFailed
+from core.errors import NotFound, PermissionDenied, StateConflict, ValidationFailed
 from governance import permissions
 from governance.events import EVENT_TYPES
 from governance.models import OutboxMessage, Site, WebhookDelivery, WebhookSubscription

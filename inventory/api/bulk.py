@@ -1,7 +1,7 @@
 """Bulk API of the inventory app (issue 14): items/bulk/, locations/bulk/ and stock-levels/query/.
 
 Rows are validated by the single endpoints' serializers and written by the same services (``create_item`` /
-``update_item``, ``create_location`` / ``update_location``); see :mod:`distribution_erp.api.bulk` for the shared
+``update_item``, ``create_location`` / ``update_location``); see :mod:`core.api.bulk` for the shared
 request, the per-row results and the atomic option. The stock query reads like the ``stock-levels/`` list: only
 the user's sites, and the quantities of a level the user is blind to (an open count) are null.
 """
@@ -13,7 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from distribution_erp.api.bulk import (
+from core.api.bulk import (
     MAX_ROWS,
     BulkHandler,
     BulkProblemSerializer,
@@ -24,9 +24,9 @@ from distribution_erp.api.bulk import (
     bulk_request_serializer,
     row_failure,
 )
-from distribution_erp.api.errors import PROBLEM
-from distribution_erp.api.fields import clean_key
-from distribution_erp.api.mixins import ApiViewMixin
+from core.api.errors import PROBLEM
+from core.api.fields import clean_key
+from core.api.mixins import ApiViewMixin
 from governance import permissions
 from inventory import selectors
 from inventory.models import Item, Location
@@ -208,7 +208,7 @@ class StockLevelQueryAnswerSerializer(serializers.Serializer):
 class StockLevelQueryView(BlindStockMixin, ApiViewMixin, GenericAPIView):
     """Stock levels of up to 1,000 (item, site) pairs in one request, read like the stock-levels/ list."""
 
-    #: a POST that only reads: a token's ``read`` scope is enough (distribution_erp.api.permissions)
+    #: a POST that only reads: a token's ``read`` scope is enough (governance.api.permissions)
     reads_only = True
     serializer_class = StockLevelQueryRequestSerializer  # what OPTIONS describes
 

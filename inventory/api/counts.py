@@ -10,8 +10,12 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from distribution_erp.api.idempotency import idempotent
-from distribution_erp.api.scanning import (
+from core.api.idempotency import idempotent
+from core.errors import DomainError, NotFound
+from core.validation import field_error
+from governance import permissions
+from governance.models import Site
+from inventory.api.scanning import (
     SCANNED_ITEM_HELP,
     identified_item,
     report_refusal,
@@ -19,10 +23,6 @@ from distribution_erp.api.scanning import (
     scanned_item,
     unit_for,
 )
-from distribution_erp.errors import DomainError, NotFound
-from distribution_erp.validation import field_error
-from governance import permissions
-from governance.models import Site
 from inventory.models import CycleCount, CycleCountLine, Item, Location, Lot
 from inventory.services.counts import (
     create_cycle_count,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from distribution_erp.api.feeds import updated_since_filter
+from core.api.feeds import updated_since_filter
 from inventory.models import Adjustment, InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant
 
 SITE_HELP = "Site code"

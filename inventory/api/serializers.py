@@ -2,16 +2,11 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from distribution_erp.api.fields import (
-    UNIT_PATTERN,
-    ItemField,
-    SignedQuantityField,
-    SiteField,
-    UnitField,
-    lookup_or_fail,
-)
-from distribution_erp.errors import ValidationFailed
-from distribution_erp.validation import MAX_QUANTITY
+from core.api.fields import UNIT_PATTERN, SignedQuantityField, UnitField, lookup_or_fail
+from core.errors import ValidationFailed
+from core.validation import MAX_QUANTITY
+from governance.api.fields import SiteField
+from inventory.api.fields import ItemField
 from inventory.models import Adjustment, InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant, Zone
 from inventory.services import resolve_lot
 from inventory.units import to_base_quantity

@@ -12,13 +12,14 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from distribution_erp.api.fields import PositiveQuantityField, SiteField, UnitField, lookup_or_fail
-from distribution_erp.api.idempotency import idempotent
-from distribution_erp.api.mixins import ApiViewMixin
-from distribution_erp.api.scanning import SCANNED_ITEM_HELP, identified_item, scanned_item, unit_for
-from distribution_erp.errors import ValidationFailed
-from distribution_erp.validation import field_error
+from core.api.fields import PositiveQuantityField, UnitField, lookup_or_fail
+from core.api.idempotency import idempotent
+from core.api.mixins import ApiViewMixin
+from core.errors import ValidationFailed
+from core.validation import field_error
+from governance.api.fields import SiteField
 from inventory import selectors
+from inventory.api.scanning import SCANNED_ITEM_HELP, identified_item, scanned_item, unit_for
 from inventory.models import InventoryStatus, Location
 from inventory.policy.holds import HELD, HOLD_REASONS, MOVE_REASONS, RELEASE_REASONS
 from inventory.services import move_stock, resolve_lot

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from distribution_erp.api.router import router
+from core.api.router import router
 
 from .bulk import ItemBulkView, LocationBulkView, StockLevelQueryView
 from .counts import CycleCountViewSet

@@ -13,8 +13,8 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_v
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 
-from distribution_erp.api.mixins import ApiViewMixin, ETagMixin, IdempotentCreateMixin
-from distribution_erp.api.pagination import LedgerCursorPagination
+from core.api.mixins import ApiViewMixin, ETagMixin, IdempotentCreateMixin
+from core.api.pagination import LedgerCursorPagination
 from governance import permissions
 from inventory import selectors
 from inventory.models import Adjustment, Item, ItemBarcode, ItemSubstitute, Location

@@ -1,6 +1,6 @@
 """What a scanned code says about an item: a SKU, a GTIN of the item or of one of its units, or a GS1-128 label
 (GTIN, lot, expiry, count). The one reading of item scans: the scan screens (``warehouse.policy.scan``, which
-re-exports these), the scanner endpoints of the API (``distribution_erp.api.scanning``) and the count API use it,
+re-exports these), the scanner endpoints of the API (``inventory.api.scanning``) and the count API use it,
 so a page and a scanner never read a label differently.
 
 Pure functions; no Django."""

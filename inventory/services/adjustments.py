@@ -10,9 +10,9 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from distribution_erp.db import atomic_with_retry
-from distribution_erp.errors import InsufficientStock, StateConflict
-from distribution_erp.validation import MAX_QUANTITY
+from core.db import atomic_with_retry
+from core.errors import InsufficientStock, StateConflict
+from core.validation import MAX_QUANTITY
 from governance import permissions
 from governance import selectors as governance_selectors
 from governance.models import ApprovalRequest
@@ -170,7 +170,7 @@ def adjust_stock(
     if get_rule("inventory.adjustment_note_required", location.site_id) and not (note or "").strip():
         errors.append({"field": "note", "code": "required", "message": "This site requires a note on adjustments."})
     if errors:
-        from distribution_erp.errors import ValidationFailed
+        from core.errors import ValidationFailed
 
         raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from distribution_erp.validation import field_error
+from core.validation import field_error
 from governance import permissions
 from governance.services.history import set_history_user
 from inventory.models import Item, ItemBarcode, ItemUnit

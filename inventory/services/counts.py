@@ -18,9 +18,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from distribution_erp.db import atomic_with_retry, lock_rows
-from distribution_erp.errors import InsufficientStock, NotFound, SegregationOfDuties, StateConflict, ValidationFailed
-from distribution_erp.validation import field_error, positive_quantity
+from core.db import atomic_with_retry, lock_rows
+from core.errors import InsufficientStock, NotFound, SegregationOfDuties, StateConflict, ValidationFailed
+from core.validation import field_error, positive_quantity
 from governance import permissions
 from governance import selectors as governance_selectors
 from governance.models import ApprovalRequest, Site

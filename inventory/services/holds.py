@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from distribution_erp.db import atomic_with_retry, lock_rows
-from distribution_erp.errors import InsufficientStock, PermissionDenied
-from distribution_erp.validation import field_error, positive_quantity
+from core.db import atomic_with_retry, lock_rows
+from core.errors import InsufficientStock, PermissionDenied
+from core.validation import field_error, positive_quantity
 from governance import permissions
 from governance.models import Site
 from governance.services.lifecycle import frozen_sites, refuse_frozen

@@ -21,9 +21,9 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from distribution_erp.db import bulk_update_columns, lock_rows
-from distribution_erp.errors import InsufficientStock, ValidationFailed
-from distribution_erp.validation import MAX_QUANTITY
+from core.db import bulk_update_columns, lock_rows
+from core.errors import InsufficientStock, ValidationFailed
+from core.validation import MAX_QUANTITY
 from governance.services.lifecycle import refuse_frozen
 from inventory.events import emit_level_changes
 from inventory.models import LEVEL_FIELD, InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant

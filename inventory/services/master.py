@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from distribution_erp.errors import StateConflict
-from distribution_erp.validation import field_error, full_clean_or_raise
+from core.errors import StateConflict
+from core.validation import field_error, full_clean_or_raise
 from governance import permissions
 from governance.models import Site
 from governance.services.history import set_history_user

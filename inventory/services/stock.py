@@ -7,9 +7,9 @@ from datetime import date
 from django.db import transaction
 from django.db.models import Q
 
-from distribution_erp.db import atomic_with_retry, lock_rows
-from distribution_erp.errors import InsufficientStock, NotFound, ValidationFailed
-from distribution_erp.validation import field_error, positive_quantity
+from core.db import atomic_with_retry, lock_rows
+from core.errors import InsufficientStock, NotFound, ValidationFailed
+from core.validation import field_error, positive_quantity
 from governance import permissions
 from inventory.models import InventoryStatus, Item, Location, Lot, StockMove, StockQuant
 

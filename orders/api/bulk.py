@@ -1,22 +1,22 @@
 """Bulk API of the orders app (issue 14): customers/bulk/.
 
 Rows are validated by customers/' serializers and written by ``create_customer`` / ``update_customer``; see
-:mod:`distribution_erp.api.bulk` for the shared request, the per-row results and the atomic option.
+:mod:`core.api.bulk` for the shared request, the per-row results and the atomic option.
 """
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 
-from distribution_erp.api.bulk import (
+from core.api.bulk import (
     BulkHandler,
     BulkProblemSerializer,
     BulkResultSerializer,
     BulkView,
     bulk_request_serializer,
 )
-from distribution_erp.api.errors import PROBLEM
-from distribution_erp.api.fields import clean_key
+from core.api.errors import PROBLEM
+from core.api.fields import clean_key
 from orders import selectors, services
 
 from .serializers import CustomerSerializer, CustomerUpdateSerializer

@@ -10,11 +10,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 
-from distribution_erp.api.fields import ItemField, NaturalKeyField, SiteField, lookup_or_fail
-from distribution_erp.api.idempotency import idempotent
-from distribution_erp.api.mixins import ApiViewMixin, ETagMixin, IdempotentCreateMixin
-from distribution_erp.validation import MAX_QUANTITY
+from core.api.fields import NaturalKeyField, lookup_or_fail
+from core.api.idempotency import idempotent
+from core.api.mixins import ApiViewMixin, ETagMixin, IdempotentCreateMixin
+from core.validation import MAX_QUANTITY
 from governance import permissions
+from governance.api.fields import SiteField
+from inventory.api.fields import ItemField
 from inventory.models import Location
 from orders.models import PickFacePolicy, ReplenishmentPolicy, ReplenishmentRun, ReplenishmentSuggestion, Supplier
 from orders.services import replenishment as services

@@ -11,8 +11,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from distribution_erp.api.idempotency import idempotent
-from distribution_erp.validation import field_error
+from core.api.idempotency import idempotent
+from core.validation import field_error
 from governance import permissions
 from governance.models import Site
 from inventory.models import Item

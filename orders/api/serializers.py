@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.actions import allowed_actions
 from governance.models import Site
 from orders.models import Allocation, AllocationDecision, Customer, SalesOrder, SalesOrderLine
 from orders.services import open_order_value
@@ -142,6 +143,10 @@ class SalesOrderSerializer(serializers.ModelSerializer):
     ship_from = serializers.CharField(source="ship_from.code", default=None, allow_null=True)
     lines = SalesOrderLineSerializer(many=True, read_only=True)
     decisions = DecisionSerializer(many=True, read_only=True)
+    allowed_actions = serializers.SerializerMethodField(
+        help_text="What the requesting user may do with the order now (edit, validate, release, hold, cancel, "
+        "decide_hold): the rule the services apply, so a client offers only what will be accepted."
+    )
 
     class Meta:
         model = SalesOrder
@@ -173,7 +178,12 @@ class SalesOrderSerializer(serializers.ModelSerializer):
             "version",
             "lines",
             "decisions",
+            "allowed_actions",
         ]
+
+    def get_allowed_actions(self, order) -> list[str]:
+        request = self.context.get("request")
+        return sorted(allowed_actions(order, getattr(request, "user", None)))
 
 
 class SalesOrderListSerializer(serializers.ModelSerializer):

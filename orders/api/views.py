@@ -11,9 +11,9 @@ from rest_framework.exceptions import NotFound as DRFNotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from distribution_erp.api.feeds import updated_since_filter
-from distribution_erp.api.idempotency import idempotent
-from distribution_erp.errors import PermissionDenied, ValidationFailed
+from core.api.feeds import updated_since_filter
+from core.api.idempotency import idempotent
+from core.errors import PermissionDenied, ValidationFailed
 from governance import permissions
 from governance.models import Site
 from inventory.models import Item
@@ -168,7 +168,7 @@ class SalesOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         order = self.get_object()
         if_match = request.headers.get("If-Match")
         if if_match and if_match.strip() not in ("*", order_etag(order)):
-            from distribution_erp.api.errors import problem
+            from core.api.errors import problem
 
             return problem(
                 412, "Precondition failed", "The order changed since you read it; reload and retry.", code="stale_etag"

@@ -15,13 +15,14 @@ from django.db.models import Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from distribution_erp.db import (
+from core.db import (
     atomic_with_retry,
     bulk_insert_rows,
     bulk_update_columns,
     lock_rows,
     snapshot_history,
 )
+from core.errors import InsufficientStock, StateConflict, ValidationFailed
 from governance.models import ExceptionCase, Site
 from governance.services import open_exception, resolve_exceptions_for_subject
 from governance.services.rules import get_rule_for_sites
@@ -57,7 +58,10 @@ RULE_LABELS = {
     policy.PARTIAL: gettext_lazy("Partial at one site"),
     policy.BACKORDER: gettext_lazy("Backordered"),
     policy.WAIT: gettext_lazy("Waiting (no backorders)"),
+    "CUTOVER": gettext_lazy("Recreated at cutover"),
 }
+#: the rule of an allocation recreated from the legacy system's (``recreate_allocations``)
+CUTOVER_RULE = "CUTOVER"
 
 
 def rule_label(rule: str) -> str:
@@ -240,6 +244,84 @@ def allocate_orders(order_ids: list[int], *, now: datetime | None = None) -> dic
             if line.pk in flagged:
                 resolve_exceptions_for_subject(subject=line, code="UNALLOCATED_LINE", note="Line fully allocated.")
     return counts
+
+
+def recreate_allocations(
+    *, order: SalesOrder, quantities: dict[int, int], site: Site, note: str = "", now: datetime | None = None
+) -> dict:
+    """Recreate the legacy system's allocations of a released order being imported at cutover: ``{line id:
+    units}`` claimed at ``site`` (the order's own site), exactly those units, at that site, whatever the
+    allocation rules would choose now. Runs in the caller's transaction (which released the order, holding its
+    lock). A site in its cutover freeze is allowed: an allocation claims no stock (the levels' ``allocated``),
+    and these are the cutover postings of its open orders. Refused (InsufficientStock, nothing written) when the
+    site has fewer free units (available less allocated) than the lines claim, naming the item and what is free;
+    a line claiming more than it orders is a ValidationFailed."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("recreate_allocations must run inside the caller's transaction")
+    now = now or timezone.now()
+    (locked,) = lock_rows(SalesOrder.objects.filter(pk=order.pk))
+    if locked.status not in SalesOrder.ALLOCATABLE:
+        raise StateConflict(f"{locked.number} is {locked.status}; only a released order takes allocations.")
+    lines = {line.pk: line for line in SalesOrderLine.objects.filter(order=locked).select_related("item")}
+    wanted = {line_id: units for line_id, units in quantities.items() if units}
+    errors = []
+    for line_id, units in sorted(wanted.items()):
+        line = lines.get(line_id)
+        if line is None:
+            raise ValidationFailed(f"Line {line_id} is not a line of {locked.number}.")
+        if isinstance(units, bool) or not isinstance(units, int) or units < 0 or units > line.open_quantity:
+            errors.append(
+                {
+                    "field": f"lines[{line.line_number - 1}].allocated_quantity",
+                    "code": "above_open",
+                    "message": f"{line.item.sku}: {units} cannot be allocated; the line has {line.open_quantity} open.",
+                }
+            )
+    if errors:
+        raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
+    if not wanted:
+        return {"allocated_units": 0}
+    need: dict[tuple[int, int], int] = defaultdict(int)
+    for line_id, units in wanted.items():
+        need[(lines[line_id].item_id, site.pk)] += units
+    levels = lock_levels(need)
+    for (item_id, _site_id), units in sorted(need.items()):
+        level = levels[(item_id, site.pk)]
+        free = level.available - level.allocated
+        if units > free:
+            first = min(
+                (line for line in lines.values() if line.item_id == item_id and line.pk in wanted),
+                key=lambda line: line.line_number,
+            )
+            raise InsufficientStock(
+                f"{first.item.sku}: {units} to allocate at {site.code} but only {max(free, 0)} free there "
+                f"({level.available} available, {level.allocated} already allocated).",
+                field=f"lines[{first.line_number - 1}].allocated_quantity",
+            )
+    message = (note or "Allocation recreated from the legacy system at cutover.")[:400]
+    rows, decisions = [], []
+    for line_id, units in sorted(wanted.items()):
+        line = lines[line_id]
+        line.allocated_quantity += units
+        rows.append((line.pk, site.pk, line.item_id, units, units, False, CUTOVER_RULE, "OPEN", now))
+        decisions.append((locked.pk, line.pk, site.pk, line.item_id, CUTOVER_RULE, units, message, now))
+    bulk_insert_rows(Allocation, ALLOCATION_FIELDS, rows)
+    bulk_insert_rows(AllocationDecision, DECISION_FIELDS, decisions)
+    bulk_update_columns(SalesOrderLine, [lines[i] for i in sorted(wanted)], ["allocated_quantity"])
+    snapshot_history(SalesOrderLine, sorted(wanted), when=now, reason="cutover allocation")
+    change_allocated(deltas=dict(need), locked=levels)
+    all_lines = list(lines.values())
+    status = derive_status(all_lines, locked.status)
+    if status != locked.status:
+        locked.status = status
+        if status == S.ALLOCATED:
+            locked.allocated_at = now
+        locked.updated_at = now
+        bulk_update_columns(SalesOrder, [locked], ["status", "allocated_at", "updated_at"])
+        snapshot_history(SalesOrder, [locked.pk], when=now, reason="cutover allocation")
+        if status in (S.ALLOCATED, S.PARTIALLY_ALLOCATED):
+            emit_order_event("order.allocated", locked, lines=all_lines)
+    return {"allocated_units": sum(wanted.values())}
 
 
 def release_allocations(queryset) -> dict[tuple[int, int], int]:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from distribution_erp.errors import PermissionDenied
-from distribution_erp.validation import field_error, full_clean_or_raise
+from core.errors import PermissionDenied
+from core.validation import field_error, full_clean_or_raise
 from governance import permissions
 from governance.services.history import set_history_user
 from orders.models import Customer

@@ -17,8 +17,8 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from distribution_erp.db import lock_rows
-from distribution_erp.errors import StateConflict
+from core.db import lock_rows
+from core.errors import StateConflict
 from governance.services import get_rule
 from governance.services.history import set_history_user
 from inventory.services import change_allocated

@@ -12,9 +12,9 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from distribution_erp.db import atomic_with_retry
-from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
-from distribution_erp.validation import field_error
+from core.db import atomic_with_retry
+from core.errors import NotFound, StateConflict, ValidationFailed
+from core.validation import field_error
 from governance import permissions
 from governance.models import ApprovalRequest, Site
 from governance.services import (

@@ -8,8 +8,8 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from distribution_erp.errors import NotFound, RuleViolation, StateConflict, ValidationFailed
-from distribution_erp.validation import field_error, full_clean_or_raise
+from core.errors import NotFound, RuleViolation, StateConflict, ValidationFailed
+from core.validation import field_error, full_clean_or_raise
 from governance import permissions
 from governance.models import Site
 from governance.services.history import set_history_user

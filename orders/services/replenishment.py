@@ -16,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from distribution_erp.db import lock_rows
-from distribution_erp.errors import DomainError, NotFound, StateConflict, ValidationFailed
-from distribution_erp.validation import field_error, full_clean_or_raise
+from core.db import lock_rows
+from core.errors import DomainError, NotFound, StateConflict, ValidationFailed
+from core.validation import field_error, full_clean_or_raise
 from governance import permissions
 from governance.models import Site
 from governance.services import get_rule, record_job

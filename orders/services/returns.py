@@ -14,9 +14,9 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from distribution_erp.db import atomic_with_retry, lock_rows
-from distribution_erp.errors import NotFound, RuleViolation, StateConflict, ValidationFailed
-from distribution_erp.validation import MAX_QUANTITY
+from core.db import atomic_with_retry, lock_rows
+from core.errors import NotFound, RuleViolation, StateConflict, ValidationFailed
+from core.validation import MAX_QUANTITY
 from governance import permissions
 from governance import selectors as governance_selectors
 from governance.models import ApprovalRequest, Site

@@ -17,9 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from distribution_erp.db import lock_rows
-from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
-from distribution_erp.validation import field_error
+from core.db import lock_rows
+from core.errors import NotFound, StateConflict, ValidationFailed
+from core.validation import field_error
 from governance import permissions
 from governance.models import Site
 from governance.services import ApprovalHandler, get_rule, register_approval_handler, request_approval
@@ -56,26 +56,8 @@ def lock_transfer(user, transfer: TransferOrder, action: str, site_attr: str) ->
     return locked
 
 
-@transaction.atomic
-def create_transfer(
-    *,
-    user,
-    from_site: Site,
-    to_site: Site,
-    lines: list[dict],
-    priority: int = 3,
-    reason: str = "",
-    check_permission: bool = True,
-) -> TransferOrder:
-    """``check_permission`` False: the caller checked (accepting a replenishment suggestion at the destination,
-    or the planning job itself with ``user`` None)."""
-    if check_permission:
-        for field, site in (("from_site", from_site), ("to_site", to_site)):
-            if not permissions.can_see_site(user, site) and field == "from_site":
-                raise field_error(field, "No such site.", "does_not_exist")
-        permissions.require(user, "replenishment.plan", from_site, what="site")
-    if from_site.pk == to_site.pk:
-        raise field_error("to_site", "A transfer goes to another site.", "same_site")
+def _check_lines(lines: list[dict], priority) -> list[tuple[Item, int]]:
+    """(item, base units) of each line; every problem reported at once (ValidationFailed)."""
     errors, checked = [], []
     items = {
         i.sku: i for i in Item.objects.filter(sku__in=[str(x.get("item")) for x in lines]).prefetch_related("units")
@@ -104,6 +86,30 @@ def create_transfer(
             errors.extend(exc.errors)
     if errors:
         raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+    return checked
+
+
+@transaction.atomic
+def create_transfer(
+    *,
+    user,
+    from_site: Site,
+    to_site: Site,
+    lines: list[dict],
+    priority: int = 3,
+    reason: str = "",
+    check_permission: bool = True,
+) -> TransferOrder:
+    """``check_permission`` False: the caller checked (accepting a replenishment suggestion at the destination,
+    or the planning job itself with ``user`` None)."""
+    if check_permission:
+        for field, site in (("from_site", from_site), ("to_site", to_site)):
+            if not permissions.can_see_site(user, site) and field == "from_site":
+                raise field_error(field, "No such site.", "does_not_exist")
+        permissions.require(user, "replenishment.plan", from_site, what="site")
+    if from_site.pk == to_site.pk:
+        raise field_error("to_site", "A transfer goes to another site.", "same_site")
+    checked = _check_lines(lines, priority)
     value = sum((Decimal(str(item.standard_cost)) * qty for item, qty in checked), Decimal("0")).quantize(
         Decimal("0.01")
     )
@@ -137,6 +143,55 @@ def create_transfer(
             threshold=threshold,
             value=value,
         )
+    return transfer
+
+
+def create_shipped_transfer(
+    *, user, from_site: Site, to_site: Site, lines: list[dict], priority: int = 3, reason: str = "", shipped_at=None
+) -> TransferOrder:
+    """A transfer that left its source before the system knew it (a cutover import of a transfer in transit):
+    created SHIPPED, each line shipped in full (``{item, quantity, unit?}``, one line per item), no approval of
+    its own (the caller's import was approved) and no pick at the source (the legacy system shipped it). The
+    caller posts the in-transit stock (``warehouse.services.transfers.open_transfer_in_transit``) in the same
+    transaction; receiving it is the live flow's."""
+    _in_transaction()
+    if from_site.pk == to_site.pk:
+        raise field_error("to_site", "A transfer goes to another site.", "same_site")
+    checked = _check_lines(lines, priority)
+    seen: dict[int, int] = {}
+    for index, (item, _qty) in enumerate(checked):
+        if item.pk in seen:
+            raise field_error(
+                f"lines[{index}].item",
+                f"{item.sku} is already on line {seen[item.pk] + 1}; one line per item.",
+                "duplicate",
+            )
+        seen[item.pk] = index
+    value = sum((Decimal(str(item.standard_cost)) * qty for item, qty in checked), Decimal("0")).quantize(
+        Decimal("0.01")
+    )
+    transfer = TransferOrder(
+        number=next_document_number("TO"),
+        from_site=from_site,
+        to_site=to_site,
+        priority=priority,
+        reason=reason or "",
+        value=value,
+        status=T.SHIPPED,
+        shipped_at=shipped_at or timezone.now(),
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    set_history_user(transfer, user)
+    transfer.save()
+    TransferOrderLine.objects.bulk_create(
+        [
+            TransferOrderLine(
+                transfer=transfer, line_number=i + 1, item=item, quantity=qty, picked_quantity=qty, shipped_quantity=qty
+            )
+            for i, (item, qty) in enumerate(checked)
+        ]
+    )
+    emit_transfer_event("transfer.shipped", transfer, site=transfer.from_site)
     return transfer
 
 

@@ -14,10 +14,10 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from distribution_erp.api.errors import PROBLEM
-from distribution_erp.api.schema import ProblemSerializer
-from distribution_erp.errors import DomainError, PermissionDenied
-from distribution_erp.web.lists import csv_download
+from core.api.errors import PROBLEM
+from core.api.schema import ProblemSerializer
+from core.downloads import csv_download
+from core.errors import DomainError, PermissionDenied
 from governance import permissions
 from governance.models import Site
 from reporting.kpis import KPIS

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from distribution_erp.api.authentication import generate_token, hash_key
+from governance.api.authentication import generate_token, hash_key
 from governance.models import ApiToken, Site
 
 from .helpers import problem

@@ -14,7 +14,7 @@ from django.test import override_settings
 from django.urls import include, path
 from django.utils import timezone
 
-from distribution_erp import cache as failsoft
+from core import cache as failsoft
 from orders.models import SalesOrder
 from tests.factories import CustomerFactory
 
@@ -50,7 +50,7 @@ def redis_down():
     location = f"redis://127.0.0.1:{closed_port()}/1"
     caches = {
         "default": {
-            "BACKEND": "distribution_erp.cache.FailSoftRedisCache",
+            "BACKEND": "core.cache.FailSoftRedisCache",
             "LOCATION": location,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }

@@ -22,7 +22,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from distribution_erp.api.authentication import generate_token
+from governance.api.authentication import generate_token
 from governance.models import SiteMembership
 from governance.services import open_exception
 from inventory.models import Location

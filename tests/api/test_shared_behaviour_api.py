@@ -11,7 +11,7 @@ from django.utils import timezone
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 
-from distribution_erp.api.idempotency import purge_expired_keys, request_fingerprint
+from core.api.idempotency import purge_expired_keys, request_fingerprint
 from governance.models import IdempotencyRecord, Site
 from inventory.models import Adjustment, Item, Location, StockLevel, StockMove
 
@@ -137,7 +137,7 @@ def test_repeat_while_the_first_request_still_runs_is_409_and_creates_nothing(ap
     import psycopg
     from django.db import connection
 
-    from distribution_erp.api.idempotency import lock_key
+    from core.api.idempotency import lock_key
 
     # another process is running the first request: it holds the key's advisory lock until it commits
     dsn = connection.get_connection_params()
@@ -156,20 +156,19 @@ def test_the_record_is_written_in_the_documents_transaction_so_a_crash_leaves_no
 ):
     """The process dies after the document is written and before the answer: the transaction never commits,
     so there is no adjustment and no claim, and the retry with the same key runs once."""
-    import distribution_erp.api.idempotency as idem
 
-    original = idem.IdempotencyRecord.objects.create
+    original = IdempotencyRecord.objects.create
 
     def crash(**kwargs):
         assert Adjustment.objects.count() == 1  # the document is written, in the same transaction
         raise SystemExit("killed")  # a BaseException, as close to a SIGKILL as a test gets
 
-    monkeypatch.setattr(idem.IdempotencyRecord.objects, "create", crash)
+    monkeypatch.setattr(IdempotencyRecord.objects, "create", crash)
     with pytest.raises(SystemExit):
         api(operator).post("/api/v1/adjustments/", adjustment(), format="json", HTTP_IDEMPOTENCY_KEY="k-4")
     assert Adjustment.objects.count() == 0 and StockLevel.objects.get().available == 10
     assert not IdempotencyRecord.objects.exists()
-    monkeypatch.setattr(idem.IdempotencyRecord.objects, "create", original)
+    monkeypatch.setattr(IdempotencyRecord.objects, "create", original)
     response = api(operator).post("/api/v1/adjustments/", adjustment(), format="json", HTTP_IDEMPOTENCY_KEY="k-4")
     again = api(operator).post("/api/v1/adjustments/", adjustment(), format="json", HTTP_IDEMPOTENCY_KEY="k-4")
     assert response.status_code == again.status_code == 201 and again["Idempotent-Replayed"] == "true"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from distribution_erp.api.authentication import generate_token
+from governance.api.authentication import generate_token
 from inventory.models import Location, StockMove
 from inventory.selectors import find_inventory_drift
 from tests.factories import ItemFactory, LocationFactory, UserFactory

@@ -125,7 +125,7 @@ def seed() -> dict:
     """A coordinator of DC-EAST with a token, a customer with room for every order, the stocked items."""
     from django.contrib.auth import get_user_model
 
-    from distribution_erp.api.authentication import generate_token
+    from governance.api.authentication import generate_token
     from governance.models import Site, SiteMembership
     from inventory.models import StockLevel
     from orders.models import Customer

@@ -69,7 +69,7 @@ def build(n_items: int, n_sites: int, seed: int = 7):
     """The network: sites, items, stock levels, policies, 90 days of shipments, open POs and transfers."""
     from django.utils import timezone
 
-    from distribution_erp.db import bulk_insert_rows
+    from core.db import bulk_insert_rows
     from governance.services import create_site
     from inventory.models import Item, Location, StockLevel, StockMove
     from orders.models import (

@@ -224,7 +224,7 @@ def seed_world(base_url: str, retry_window: float) -> workload.World:
     """Users, tokens, customers and the hot item set, through the services where the project has them."""
     from django.contrib.auth import get_user_model
 
-    from distribution_erp.api.authentication import generate_token
+    from governance.api.authentication import generate_token
     from governance.models import Site, SiteMembership
     from inventory.models import Location, StockLevel
     from orders.models import Customer, Supplier

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from distribution_erp.errors import StateConflict
+from core.errors import StateConflict
 from governance.models import SiteMembership
 from inventory.models import StockMove, StockQuant
 from inventory.selectors import find_inventory_drift

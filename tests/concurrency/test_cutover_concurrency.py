@@ -2,9 +2,9 @@
 
 import pytest
 
+from core.errors import StateConflict
 from cutover.models import ImportBatch
 from cutover.services import create_batch, post_batch, request_post, validate_batch
-from distribution_erp.errors import StateConflict
 from governance.models import ApprovalRequest, SiteMembership
 from governance.services import decide_approval
 from inventory.models import Location, StockLevel, StockMove

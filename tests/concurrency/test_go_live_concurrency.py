@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import StateConflict
 from cutover.models import GoLiveRequest
 from cutover.services import decide_go_live, request_go_live
-from distribution_erp.errors import StateConflict
 from governance.models import ApprovalRequest, Site, SiteMembership, SiteStageChange
 from tests.concurrency.test_allocation_concurrency import run_threads
 from tests.cutover.readiness_helpers import ready_site

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from distribution_erp.errors import StateConflict
+from core.errors import StateConflict
 from governance.models import SiteMembership
 from inventory.models import Location, StockQuant
 from inventory.selectors import find_inventory_drift

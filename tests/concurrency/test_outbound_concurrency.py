@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import StateConflict
+from core.errors import StateConflict
 from governance.models import SiteMembership
 from inventory.models import Location, StockQuant
 from inventory.selectors import find_inventory_drift

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import pytest
 from django.db import connection
 
-from distribution_erp import db as db_helpers
-from distribution_erp.errors import InsufficientStock
+from core import db as db_helpers
+from core.errors import InsufficientStock
 from governance.models import SiteMembership
 from inventory.models import StockLevel, StockMove, StockQuant
 from inventory.selectors import find_inventory_drift
@@ -232,7 +232,7 @@ def test_concurrent_reservations_of_one_quant_never_exceed_its_quantity(hot_worl
 def test_two_requests_creating_one_location_code_give_one_location_and_a_field_error():
     """The uniqueness check and the insert are two statements: a second request may pass the check before the
     first commits. It gets the same 400 on `code` as a later request would, never a server error."""
-    from distribution_erp.errors import ValidationFailed
+    from core.errors import ValidationFailed
     from inventory.models import Location
     from inventory.services import create_location
     from tests.concurrency.test_allocation_concurrency import run_threads

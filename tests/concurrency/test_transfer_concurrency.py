@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import InsufficientStock, StateConflict
+from core.errors import InsufficientStock, StateConflict
 from governance.models import SiteMembership
 from inventory.models import Location, StockLevel, StockQuant
 from inventory.selectors import find_inventory_drift

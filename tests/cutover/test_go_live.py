@@ -9,16 +9,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from cutover.models import GoLiveRequest, TrainingRecord
-from cutover.services import decide_go_live, record_training, request_go_live, revoke_training
-from cutover.services.go_live import decision_note, waiver_from_note
-from distribution_erp.errors import (
+from core.errors import (
     NotFound,
     PermissionDenied,
     SegregationOfDuties,
     StateConflict,
     ValidationFailed,
 )
+from cutover.models import GoLiveRequest, TrainingRecord
+from cutover.services import decide_go_live, record_training, request_go_live, revoke_training
+from cutover.services.go_live import decision_note, waiver_from_note
 from governance.models import ApprovalRequest, Site, SiteMembership, SiteStageChange
 from governance.services import decide_approval
 from governance.services.lifecycle import change_stage

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from core.errors import SegregationOfDuties, StateConflict, ValidationFailed
 from cutover.columns import template_csv
 from cutover.models import ImportBatch, ImportRowError
 from cutover.services import create_batch, post_batch, reconcile_batch, request_post, validate_batch
-from distribution_erp.errors import SegregationOfDuties, StateConflict, ValidationFailed
 from governance.models import ApprovalRequest
 from governance.services import decide_approval
 from inventory.models import Item, ItemBarcode, Location, Lot, StockLevel, StockMove, StockQuant, Zone
@@ -248,7 +248,7 @@ def test_upload_refusals(site, lead, operator, outsider):
         create_batch(user=lead, site=site, kind="PRICES", content=csv_of("a", "b"))
     with pytest.raises(ValidationFailed):
         create_batch(user=lead, site=site, kind="ITEMS", content=b"PK\x03\x04garbage", file_name="items.xlsx")
-    from distribution_erp.errors import PermissionDenied
+    from core.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         create_batch(user=operator, site=site, kind="OPENING_BALANCES", content=csv_of(OB, "A,B,1,,,,"))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import NotFound, PermissionDenied, SegregationOfDuties, StateConflict
 from cutover.models import ImportBatch
 from cutover.selectors import scorecard
 from cutover.services import create_batch, decide_sign_off, reconcile_batch, request_post, sign_off, validate_batch
 from cutover.services.signoff import sign_offs_of
-from distribution_erp.errors import NotFound, PermissionDenied, SegregationOfDuties, StateConflict
 from governance.models import ApprovalRequest
 from governance.services import decide_approval
 

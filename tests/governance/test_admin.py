@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from simple_history.admin import SimpleHistoryAdmin
 
-from distribution_erp.api.authentication import generate_token
+from governance.api.authentication import generate_token
 from governance.models import (
     ApiToken,
     ApprovalRequest,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from distribution_erp.errors import NotFound, PermissionDenied, SegregationOfDuties, StateConflict
+from core.errors import NotFound, PermissionDenied, SegregationOfDuties, StateConflict
 from governance.models import ApprovalRequest
 from governance.services import ApprovalHandler, decide_approval, register_approval_handler, request_approval
 from governance.services.approvals import _HANDLERS

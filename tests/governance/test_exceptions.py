@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import NotFound, PermissionDenied, StateConflict, ValidationFailed
+from core.errors import NotFound, PermissionDenied, StateConflict, ValidationFailed
 from governance.catalog import ensure_exception_codes
 from governance.models import ExceptionCase, ExceptionCode
 from governance.services import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from distribution_erp.errors import NotFound, PermissionDenied
+from core.errors import NotFound, PermissionDenied
 from governance import permissions
 from governance.models import Site
 from governance.services import add_membership

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import ValidationFailed
+from core.errors import ValidationFailed
 from governance.models import Site
 from governance.services.sites import create_site, site_local_date
 from governance.signals import site_created

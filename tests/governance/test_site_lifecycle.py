@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import NotFound, PermissionDenied, StateConflict, ValidationFailed
+from core.errors import NotFound, PermissionDenied, StateConflict, ValidationFailed
 from governance.models import Site, SiteStageChange
 from governance.services import lifecycle
 from governance.services.sites import site_local_date

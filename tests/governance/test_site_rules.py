@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from distribution_erp.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
 from governance.models import SiteRuleValue
 from governance.rules import REGISTRY
 from governance.services import clear_rule_value, get_rule, set_rule_value

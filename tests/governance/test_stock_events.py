@@ -10,7 +10,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from distribution_erp.errors import ValidationFailed
+from core.errors import ValidationFailed
 from governance.models import OutboxMessage, WebhookDelivery
 from governance.services import webhooks
 from inventory.services import receive_stock

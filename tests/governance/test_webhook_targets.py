@@ -3,7 +3,7 @@ network (loopback, private ranges, link-local cloud metadata). IP literals only:
 
 import pytest
 
-from distribution_erp.errors import ValidationFailed
+from core.errors import ValidationFailed
 from governance.models import WebhookDelivery, WebhookSubscription
 from governance.services import webhooks
 

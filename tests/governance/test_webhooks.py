@@ -11,7 +11,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from distribution_erp.errors import ValidationFailed
+from core.errors import ValidationFailed
 from governance.events import emit
 from governance.models import ExceptionCase, OutboxMessage, SiteMembership, WebhookDelivery
 from governance.services import open_exception, webhooks

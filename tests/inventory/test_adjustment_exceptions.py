@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from distribution_erp.errors import InsufficientStock, SegregationOfDuties
+from core.errors import InsufficientStock, SegregationOfDuties
 from governance.models import ApprovalRequest, ExceptionCase
 from governance.services import decide_approval, open_exception
 from inventory.models import Adjustment

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from distribution_erp.errors import (
+from core.errors import (
     InsufficientStock,
     NotFound,
     PermissionDenied,

@@ -3,7 +3,7 @@
 
 import pytest
 
-from distribution_erp.errors import ValidationFailed
+from core.errors import ValidationFailed
 from inventory.models import Item, ItemBarcode
 from inventory.services import add_item_barcode, create_item, remove_item_barcode, update_item
 
@@ -80,7 +80,7 @@ def test_add_and_remove_one_barcode(widget, planner, supervisor):
     with pytest.raises(ValidationFailed) as exc:
         add_item_barcode(user=planner, item=widget, gtin="96385074")
     assert exc.value.errors[0]["field"] == "gtin"
-    from distribution_erp.errors import PermissionDenied
+    from core.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         add_item_barcode(user=supervisor, item=widget, gtin="036000291452")

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from distribution_erp.errors import InsufficientStock, NotFound, PermissionDenied, SegregationOfDuties, StateConflict
+from core.errors import InsufficientStock, NotFound, PermissionDenied, SegregationOfDuties, StateConflict
 from governance.models import ApprovalRequest, ExceptionCase
 from inventory.models import CycleCount, CycleCountLine, Location, StockLevel, StockMove, StockQuant
 from inventory.selectors import find_inventory_drift

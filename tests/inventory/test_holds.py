@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from distribution_erp.errors import InsufficientStock, NotFound, PermissionDenied, StateConflict, ValidationFailed
+from core.errors import InsufficientStock, NotFound, PermissionDenied, StateConflict, ValidationFailed
 from governance.models import Site
 from inventory.models import Location, StockMove
 from inventory.policy.holds import QuantState, plan_holds

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from distribution_erp.errors import InsufficientStock, ValidationFailed
+from core.errors import InsufficientStock, ValidationFailed
 from inventory.models import StockMove, StockQuant
 from inventory.selectors import find_inventory_drift
 from inventory.services import (

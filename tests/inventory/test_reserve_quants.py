@@ -3,7 +3,7 @@
 import pytest
 from django.db import transaction
 
-from distribution_erp.errors import InsufficientStock
+from core.errors import InsufficientStock
 from inventory.models import StockQuant
 from inventory.selectors import find_inventory_drift
 from inventory.services import reserve_quants

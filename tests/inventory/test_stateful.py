@@ -30,7 +30,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from distribution_erp.errors import InsufficientStock, ValidationFailed
+from core.errors import InsufficientStock, ValidationFailed
 from inventory.models import LEVEL_FIELD, Adjustment, Location, StockLevel, StockMove, StockQuant
 from inventory.selectors import find_inventory_drift
 from inventory.services import (

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import InsufficientStock, NotFound, PermissionDenied, ValidationFailed
+from core.errors import InsufficientStock, NotFound, PermissionDenied, ValidationFailed
 from inventory.models import Location, Lot, StockMove, StockQuant
 from inventory.selectors import find_inventory_drift
 from inventory.services import (

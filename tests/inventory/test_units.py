@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from distribution_erp.errors import ValidationFailed
+from core.errors import ValidationFailed
 from inventory.units import to_base_quantity, unit_factors
 from tests.factories import ItemFactory
 

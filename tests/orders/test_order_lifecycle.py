@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import PermissionDenied, SegregationOfDuties, StateConflict, ValidationFailed
+from core.errors import PermissionDenied, SegregationOfDuties, StateConflict, ValidationFailed
 from governance.models import ApprovalRequest, ExceptionCase
 from governance.services import decide_approval
 from inventory.models import StockLevel

@@ -236,7 +236,7 @@ def test_idempotency_key_while_the_first_request_runs_is_409(coord_api, customer
     import psycopg
     from django.db import connection
 
-    from distribution_erp.api.idempotency import lock_key
+    from core.api.idempotency import lock_key
 
     # the first request runs in another process: it holds the key's advisory lock until it commits
     params = connection.get_connection_params()

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from distribution_erp.errors import NotFound, PermissionDenied, StateConflict
+from core.errors import NotFound, PermissionDenied, StateConflict
 from governance.models import JobRun, OutboxMessage
 from governance.services import set_rule_value
 from inventory.models import Location, StockMove

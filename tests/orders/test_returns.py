@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import (
+from core.errors import (
     NotFound,
     PermissionDenied,
     RuleViolation,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from distribution_erp.errors import RuleViolation
+from core.errors import RuleViolation
 from orders.models import ReturnAuthorization, ReturnLine
 from tests.concurrency.test_allocation_concurrency import run_threads
 from tests.orders.test_returns import boss, floor, rma_for, shipped  # noqa: F401  (fixtures)

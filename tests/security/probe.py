@@ -154,8 +154,8 @@ def make_users(specs=USERS) -> list[ProbeUser]:
     from django.test import Client
     from rest_framework.test import APIClient
 
-    from distribution_erp.api.authentication import generate_token
     from governance import permissions
+    from governance.api.authentication import generate_token
     from governance.models import Site, SiteMembership
 
     users = []

@@ -16,7 +16,7 @@ from django.contrib.auth.models import Permission
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 
-from distribution_erp.errors import DomainError
+from core.errors import DomainError
 from governance.admin import HistoryAdmin, ScopedModelAdmin
 from governance.models import ApprovalRequest, SiteMembership
 from governance.services import open_exception
@@ -328,7 +328,7 @@ def network(admin_user, make_user, django_capture_on_commit_callbacks):
     """The small demo network (5 sites with activity, through the services) and what it lacks, also through the
     services: job runs, tokens, a return, replenishment runs and suggestions, a putaway rule at two sites."""
     from distribution_erp import demo
-    from distribution_erp.api.authentication import generate_token
+    from governance.api.authentication import generate_token
     from governance.models import IdempotencyRecord, Site
     from governance.services import record_job
     from orders.models import ReturnLine, SalesOrder

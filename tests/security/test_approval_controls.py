@@ -15,7 +15,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from distribution_erp.errors import PermissionDenied, SegregationOfDuties, StateConflict
+from core.errors import PermissionDenied, SegregationOfDuties, StateConflict
 from governance.models import ApprovalRequest, RuleChange, SiteRuleValue
 from governance.rules import REGISTRY
 from governance.services import clear_rule_value, decide_approval, get_rule, set_rule_value
@@ -272,7 +272,7 @@ def test_the_enterprise_value_of_a_control_rule_needs_a_second_enterprise_admin(
     assert approval.site is None and "enterprise level" in approval.reason
     with pytest.raises(SegregationOfDuties):
         decide_approval(approval=approval, user=first, approve=True)
-    from distribution_erp.errors import NotFound
+    from core.errors import NotFound
 
     with pytest.raises(NotFound):  # a site admin neither sees nor decides an enterprise matter
         decide_approval(approval=approval, user=site_admin, approve=True)

@@ -15,8 +15,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from distribution_erp.api.authentication import generate_token
-from distribution_erp.api.parsers import MAX_JSON_DEPTH
+from core.api.parsers import MAX_JSON_DEPTH
+from governance.api.authentication import generate_token
 from governance.models import ApprovalRequest, SiteRuleValue
 from inventory.models import Adjustment, Location, StockMove
 from orders.models import ReplenishmentRun

@@ -22,7 +22,7 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 from django.utils import timezone
 
-from distribution_erp.api.authentication import generate_token
+from governance.api.authentication import generate_token
 from governance.models import IdempotencyRecord, JobRun
 
 pytestmark = pytest.mark.django_db

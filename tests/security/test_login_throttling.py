@@ -215,7 +215,7 @@ def test_bad_tokens_do_not_lock_password_logins(api, client, clerk):
     ],
 )
 def test_client_address(meta, count, header, expected):
-    from distribution_erp import login_throttle
+    from core import login_throttle
 
     assert login_throttle.client_address(meta, proxy_count=count, header=header) == expected
 
@@ -249,13 +249,13 @@ def test_behind_the_trusted_proxy_each_client_has_its_own_counter(client, clerk)
 
 @override_settings(LOGIN_FAILURE_LIMIT=3)
 def test_the_counter_works_on_the_memory_fallback_while_redis_is_down(client, clerk):
-    from distribution_erp import cache as failsoft
+    from core import cache as failsoft
     from tests.api.test_degraded_mode import closed_port
 
     location = f"redis://127.0.0.1:{closed_port()}/1"
     caches = {
         "default": {
-            "BACKEND": "distribution_erp.cache.FailSoftRedisCache",
+            "BACKEND": "core.cache.FailSoftRedisCache",
             "LOCATION": location,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }

@@ -1,6 +1,6 @@
 """Issue 12, finding 7: API token scopes and expiry.
 
-A token carries scopes (distribution_erp/api/scopes.py): ``read`` lets it use the safe methods (GET, HEAD,
+A token carries scopes (core/api/scopes.py): ``read`` lets it use the safe methods (GET, HEAD,
 OPTIONS) everywhere; ``orders``, ``inventory``, ``warehouse``, ``purchasing`` and ``governance`` let it read and
 write that area's endpoints. A write outside the token's scopes is a 403 problem and changes nothing; a browser
 session is never limited by scopes. New tokens expire after API_TOKEN_DEFAULT_DAYS unless told otherwise; an
@@ -20,9 +20,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from distribution_erp.api import scopes
-from distribution_erp.api.authentication import generate_token, hash_key
-from distribution_erp.api.permissions import TokenScopePermission
+from core.api import scopes
+from governance.api.authentication import generate_token, hash_key
+from governance.api.permissions import TokenScopePermission
 from governance.models import ApiToken
 from governance.services.api_tokens import issue_token, revoke_token
 from inventory.models import Adjustment, StockLevel
@@ -235,7 +235,7 @@ def test_a_default_of_zero_days_means_no_expiry(integrator):
 
 @override_settings(API_TOKEN_MAX_DAYS=365)
 def test_days_outside_one_to_the_maximum_are_refused(integrator):
-    from distribution_erp.errors import ValidationFailed
+    from core.errors import ValidationFailed
 
     for days in (0, -1, 366):
         with pytest.raises(ValidationFailed):

@@ -115,7 +115,7 @@ def test_the_registry_falls_back_to_the_manual_adapter_and_loads_plug_ins(settin
 
 
 def test_manual_adapter_cleans_tracking_numbers():
-    from distribution_erp.errors import ValidationFailed
+    from core.errors import ValidationFailed
     from warehouse.carriers.manual import ManualCarrier
 
     adapter = ManualCarrier()

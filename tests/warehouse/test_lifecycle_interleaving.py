@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import StateConflict
+from core.errors import StateConflict
 from governance.services.rules import set_rule_value
 from inventory.models import Location, StockLevel, StockQuant
 from inventory.selectors import find_inventory_drift

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import StateConflict, ValidationFailed
+from core.errors import StateConflict, ValidationFailed
 from governance.models import ExceptionCase
 from inventory.models import Location, StockLevel, StockQuant
 from inventory.selectors import find_inventory_drift

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import NotFound, PermissionDenied, StateConflict, ValidationFailed
+from core.errors import NotFound, PermissionDenied, StateConflict, ValidationFailed
 from inventory.models import Location, StockMove, StockQuant
 from inventory.selectors import find_inventory_drift
 from orders.models import PickFacePolicy

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import RuleViolation, StateConflict, ValidationFailed
+from core.errors import RuleViolation, StateConflict, ValidationFailed
 from governance.models import ExceptionCase
 from governance.services import set_rule_value
 from inventory.models import StockLevel, StockMove

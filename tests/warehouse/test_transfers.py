@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import InsufficientStock, SegregationOfDuties, StateConflict, ValidationFailed
+from core.errors import InsufficientStock, SegregationOfDuties, StateConflict, ValidationFailed
 from governance.models import ApprovalRequest, ExceptionCase
 from governance.services import decide_approval
 from inventory.models import Location, StockLevel, StockQuant

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution_erp.errors import StateConflict, ValidationFailed
+from core.errors import StateConflict, ValidationFailed
 from inventory.models import Location, Lot
 from orders.models import SalesOrder
 from orders.services import allocate_orders, create_order, release_order

@@ -1,11 +1,11 @@
-"""distribution_erp.web.display: what codes read as on the pages (issue 15)."""
+"""web.display: what codes read as on the pages (issue 15)."""
 
 from __future__ import annotations
 
 from django.template import Context, Template
 
-from distribution_erp.web import display
 from orders.models import SalesOrder
+from web import display
 
 
 def test_field_paths_of_service_errors_read_as_words():

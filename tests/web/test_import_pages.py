@@ -218,3 +218,34 @@ def test_sign_off_on_the_batch_page_owner_then_another_site_lead(
     readiness = client.get(reverse("web:site-readiness")).content.decode()
     assert 'data-key="cutover.signoff"' in readiness
     assert ImportRowError.objects.count() == 0
+
+
+def test_a_posted_document_batch_is_reconciled_on_its_page_with_its_line_counts(client, site, lead, approver, stuff):
+    """Open purchase orders (issue 13's in-flight documents) reconcile in the browser as opening balances do, with
+    the legacy and system line counts shown."""
+    from orders.services.purchasing import create_supplier
+
+    create_supplier(user=None, code="SUP-1", name="Parts Inc")
+    header = "po_number,supplier,expected_date,sku,quantity,unit,received_quantity,unit_cost"
+    batch = validate_batch(
+        user=lead,
+        batch=create_batch(
+            user=lead,
+            site=site,
+            kind="OPEN_PURCHASE_ORDERS",
+            content=csv_of(header, "4500001,SUP-1,2030-01-15,WIDGET,10,,4,2.00"),
+        ),
+    )
+    batch, approval = request_post(user=lead, batch=batch)
+    decide_approval(approval=approval, user=approver, approve=True)
+    batch.refresh_from_db()
+    assert batch.status == "POSTED"
+    at_site(client, lead, site)
+    assert 'data-testid="reconcile-form"' in client.get(page(batch.number)).content.decode()
+    done = client.post(
+        page(batch.number, "web:import-reconcile"),
+        {"file": upload("t.csv", b"sku,site,units,lines\r\nWIDGET,DC1,6,1\r\n")},
+    )
+    assert done.status_code == 302
+    html = client.get(page(batch.number)).content.decode()
+    assert "0 of 1 lines outside" in html and '<th class="num">Legacy lines</th>' in html

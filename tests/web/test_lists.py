@@ -1,4 +1,4 @@
-"""The generic list helper (distribution_erp/web/lists.py), met through the waves page: filters, sorting,
+"""The generic list helper (web/lists.py), met through the waves page: filters, sorting,
 pagination, CSV export of the whole filtered list, and what it does with bad or hostile input."""
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from django.db import models
 from django.urls import Resolver404, resolve, reverse
 
 from distribution_erp import demo
-from distribution_erp.web.workspace import MENU, SESSION_KEY
 from governance.models import Site
+from web.workspace import MENU, SESSION_KEY
 
 pytestmark = pytest.mark.django_db
 

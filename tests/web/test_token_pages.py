@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from distribution_erp.api.authentication import hash_key
+from governance.api.authentication import hash_key
 from governance.models import ApiToken
 from governance.services.api_tokens import issue_token
 

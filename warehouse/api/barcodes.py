@@ -9,8 +9,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from distribution_erp.errors import NotFound
-from distribution_erp.validation import field_error
+from core.errors import NotFound
+from core.validation import field_error
 from governance import permissions
 from inventory.policy.barcodes import display_gtin
 from inventory.selectors import resolve_code

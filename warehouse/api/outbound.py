@@ -11,13 +11,13 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from distribution_erp.api.feeds import updated_since_filter
-from distribution_erp.api.idempotency import idempotent
-from distribution_erp.api.scanning import SCANNED_ITEM_HELP, required_quantity, scanned_item, scanned_lines
-from distribution_erp.errors import StateConflict
-from distribution_erp.validation import field_error
+from core.api.feeds import updated_since_filter
+from core.api.idempotency import idempotent
+from core.errors import StateConflict
+from core.validation import field_error
 from governance import permissions
 from governance.models import Site
+from inventory.api.scanning import SCANNED_ITEM_HELP, required_quantity, scanned_item, scanned_lines
 from orders.models import TransferOrder
 from warehouse import labels as label_data
 from warehouse.models import PickTask, Shipment, Wave
@@ -503,7 +503,7 @@ class TransferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         transfer = self.get_object()
         approval = ApprovalRequest.objects.filter(kind="TRANSFER", object_id=transfer.pk, status="PENDING").first()
         if approval is None:
-            from distribution_erp.errors import StateConflict
+            from core.errors import StateConflict
 
             raise StateConflict(f"{transfer.number} is {transfer.status}; nothing to approve.")
         decide_approval(approval=approval, user=request.user, approve=True)

@@ -17,8 +17,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from distribution_erp.api.idempotency import idempotent
-from distribution_erp.api.mixins import ApiViewMixin
+from core.api.idempotency import idempotent
+from core.api.mixins import ApiViewMixin
 from inventory import selectors as inventory_selectors
 from inventory.api.stock_actions import HoldResultSerializer
 from inventory.models import Item, Lot

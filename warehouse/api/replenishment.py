@@ -7,10 +7,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 
-from distribution_erp.api.mixins import ApiViewMixin
-from distribution_erp.api.scanning import SCANNED_ITEM_HELP, required_quantity, scanned_item
-from distribution_erp.validation import MAX_QUANTITY
+from core.api.mixins import ApiViewMixin
+from core.validation import MAX_QUANTITY
 from governance import permissions
+from inventory.api.scanning import SCANNED_ITEM_HELP, required_quantity, scanned_item
 from warehouse.models import ReplenishmentTask
 from warehouse.services.floor import floor_record
 from warehouse.services.replenishment import cancel_replenishment_task, confirm_replenishment_task

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.response import Response
 
-from distribution_erp.validation import field_error
+from core.validation import field_error
 from governance import permissions
 from inventory.models import Item
 from inventory.units import to_base_quantity

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from distribution_erp.api.router import router
+from core.api.router import router
 
 from .views import PutawayTaskViewSet, ReceiptViewSet
 

@@ -8,11 +8,11 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from distribution_erp.api.feeds import updated_since_filter
-from distribution_erp.api.idempotency import idempotent
-from distribution_erp.api.scanning import SCANNED_ITEM_HELP, required_quantity, scanned_item, scanned_lines
-from distribution_erp.validation import field_error
+from core.api.feeds import updated_since_filter
+from core.api.idempotency import idempotent
+from core.validation import field_error
 from governance import permissions
+from inventory.api.scanning import SCANNED_ITEM_HELP, required_quantity, scanned_item, scanned_lines
 from inventory.models import Location
 from orders.models import PurchaseOrder
 from warehouse.models import Discrepancy, PutawayTask, Receipt, ReceiptLine

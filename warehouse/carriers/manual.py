@@ -7,7 +7,7 @@ import re
 
 from django.template.loader import render_to_string
 
-from distribution_erp.validation import field_error
+from core.validation import field_error
 
 from . import CarrierAdapter, CarrierDocument, Rate, Tracking
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from distribution_erp.db import atomic_with_retry
-from distribution_erp.errors import NotFound, StateConflict
-from distribution_erp.validation import field_error
+from core.db import atomic_with_retry
+from core.errors import NotFound, StateConflict
+from core.validation import field_error
 from governance import permissions
 from governance.services.history import set_history_user
 from warehouse.carriers import adapter_for

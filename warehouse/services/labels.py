@@ -7,8 +7,8 @@ get theirs when the shipment is confirmed (:func:`assign_package_ssccs`)."""
 
 from __future__ import annotations
 
-from distribution_erp.db import atomic_with_retry
-from distribution_erp.errors import NotFound, StateConflict
+from core.db import atomic_with_retry
+from core.errors import NotFound, StateConflict
 from governance import permissions
 from governance.services import get_rule
 from governance.services.sequences import next_document_number

@@ -18,9 +18,9 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from distribution_erp.db import atomic_with_retry, lock_rows
-from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
-from distribution_erp.validation import field_error
+from core.db import atomic_with_retry, lock_rows
+from core.errors import NotFound, StateConflict, ValidationFailed
+from core.validation import field_error
 from governance import permissions
 from governance.models import Site
 from governance.services import get_rule, open_exception
@@ -170,13 +170,47 @@ def _lock_wave_and_orders(user, wave: Wave, action: str) -> tuple[Wave, dict[int
     return locked, orders
 
 
+WAVE_RELEASE, WAVE_PACK = "release", "pack"
+#: what a wave's status allows (release_wave's and pack_wave's guards, and ``allowed_actions``)
+_WAVE_BY_STATUS = {
+    Wave.Status.PLANNED: frozenset({WAVE_RELEASE}),
+    Wave.Status.RELEASED: frozenset({WAVE_PACK}),
+    Wave.Status.COMPLETED: frozenset({WAVE_PACK}),
+}
+
+
+def order_on_wave(order_id: int) -> bool:
+    """Has the order lines on an active wave? (orders.selectors.register_on_wave_check)"""
+    return WaveLine.objects.filter(order_line__order_id=order_id, active=True).exists()
+
+
+def wave_actions(wave: Wave, user) -> frozenset[str]:
+    """``allowed_actions`` of a wave: release a planned wave (``warehouse.plan``); pack a released or completed
+    wave that has picked units not yet packed (``warehouse.execute``)."""
+    by_status = _WAVE_BY_STATUS.get(wave.status, frozenset())
+    actions = set()
+    if WAVE_RELEASE in by_status and permissions.can(user, "warehouse.plan", wave.site_id):
+        actions.add(WAVE_RELEASE)
+    if WAVE_PACK in by_status and permissions.can(user, "warehouse.execute", wave.site_id):
+        picked = PickTask.objects.filter(wave_id=wave.pk).aggregate(n=Sum("picked_quantity"))["n"] or 0
+        packed = (
+            ShipmentLine.objects.filter(shipment__wave_id=wave.pk)
+            .exclude(shipment__status=Shipment.Status.CANCELLED)
+            .aggregate(n=Sum("quantity"))["n"]
+            or 0
+        )
+        if picked > packed:
+            actions.add(WAVE_PACK)
+    return frozenset(actions)
+
+
 @atomic_with_retry
 def release_wave(*, user, wave: Wave) -> Wave:
     """Create pick tasks (location and lot chosen by the picking policy) and reserve the quants they name, so
     no other wave can plan the same units. A line whose order no longer allows it (cancelled, held) or whose
     allocation is no longer open is taken off the wave; one whose allocation shrank picks what is left."""
     locked, orders = _lock_wave_and_orders(user, wave, "warehouse.plan")
-    if locked.status != Wave.Status.PLANNED:
+    if WAVE_RELEASE not in _WAVE_BY_STATUS.get(locked.status, ()):
         raise StateConflict(f"{locked.number} is {locked.status}; only a planned wave can be released.")
     lines = list(locked.lines.filter(active=True).select_related("order_line__order__customer", "allocation"))
     still_open = fulfilment.open_allocations(orders)
@@ -404,7 +438,7 @@ def pack_wave(*, user, wave: Wave, packages: list[dict] | None = None) -> list[S
                 f"packages[{index}].weight_grams", f"Give whole grams from 0 to {MAX_PACKAGE_GRAMS:,}.", "invalid"
             )
     locked, locked_orders = _lock_wave_and_orders(user, wave, "warehouse.execute")
-    if locked.status not in (Wave.Status.RELEASED, Wave.Status.COMPLETED):
+    if WAVE_PACK not in _WAVE_BY_STATUS.get(locked.status, ()):
         raise StateConflict(f"{locked.number} is {locked.status}; nothing to pack.")
     order_ids = sorted(locked_orders)
     # only orders that may still be packed (a cancelled or held order never is)

@@ -13,9 +13,9 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils import timezone
 
-from distribution_erp.db import lock_rows
-from distribution_erp.errors import StateConflict
-from distribution_erp.validation import field_error
+from core.db import lock_rows
+from core.errors import StateConflict
+from core.validation import field_error
 from governance.services import open_exception
 from governance.services.history import set_history_user
 from inventory.models import InventoryStatus, Location, StockMove, StockQuant
@@ -51,7 +51,7 @@ def staging_location(site_id: int) -> Location:
         Location.objects.filter(site_id=site_id, kind=Location.Kind.STAGING, active=True).order_by("code").first()
     )
     if location is None:
-        from distribution_erp.errors import RuleViolation
+        from core.errors import RuleViolation
 
         raise RuleViolation("This site has no active STAGING location; an admin must create one.")
     return location

@@ -8,9 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from distribution_erp.db import atomic_with_retry
-from distribution_erp.errors import NotFound, StateConflict
-from distribution_erp.validation import field_error, positive_quantity
+from core.db import atomic_with_retry
+from core.errors import NotFound, StateConflict, ValidationFailed
+from core.validation import field_error, full_clean_or_raise, positive_quantity
 from governance import permissions
 from governance.services.history import set_history_user
 from inventory.models import InventoryStatus, Item, Location, Lot, StockMove, StockQuant
@@ -30,6 +30,90 @@ OVERRIDE_REASON_LABELS = {
     "SUPERVISOR": _("Supervisor's instruction"),
     "OTHER": _("Other reason"),
 }
+
+
+#: the location kinds a putaway rule may name (stock locations; never a virtual one)
+RULE_LOCATION_KINDS = (
+    Location.Kind.RECEIVING,
+    Location.Kind.STORAGE,
+    Location.Kind.PICK,
+    Location.Kind.STAGING,
+    Location.Kind.QUALITY,
+    Location.Kind.DAMAGED,
+)
+
+
+@transaction.atomic
+def create_putaway_rule(
+    *,
+    user,
+    site,
+    priority: int = 100,
+    item: Item | None = None,
+    category: str = "",
+    storage_type: str = "",
+    abc_class: str = "",
+    zone=None,
+    location_kinds: str | list[str] = "PICK,STORAGE",
+    allow_mixed_lots: bool = False,
+    active: bool = True,
+) -> PutawayRule:
+    """A putaway rule of ``site`` (the site's supervisors and admins, ``warehouse.plan``): received stock of the
+    items it matches (an item, or a category, storage type or ABC class; none: any item) goes to ``zone``'s
+    locations of ``location_kinds``, in that order. Every problem is reported at once (ValidationFailed)."""
+    if user is not None:
+        permissions.require(user, "warehouse.plan", site, what="site")
+    errors: list[dict] = []
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 32767:
+        errors.append({"field": "priority", "code": "invalid", "message": "Priority is a whole number, 0 to 32767."})
+    kinds = location_kinds.split(",") if isinstance(location_kinds, str) else list(location_kinds)
+    kinds = [str(k).strip().upper() for k in kinds if str(k).strip()]
+    if not kinds:
+        errors.append({"field": "location_kinds", "code": "required", "message": "Name at least one location kind."})
+    for kind in kinds:
+        if kind not in RULE_LOCATION_KINDS:
+            errors.append(
+                {
+                    "field": "location_kinds",
+                    "code": "invalid_choice",
+                    "message": f"{kind!r} is not a stock location kind: {', '.join(RULE_LOCATION_KINDS)}.",
+                }
+            )
+    if len(set(kinds)) != len(kinds):
+        errors.append({"field": "location_kinds", "code": "duplicate", "message": "A location kind is named twice."})
+    if item is not None and not item.active:
+        errors.append({"field": "item", "code": "inactive", "message": f"{item.sku} is inactive."})
+    abc = (abc_class or "").upper()
+    if abc and abc not in Item.AbcClass.values:
+        errors.append(
+            {
+                "field": "abc_class",
+                "code": "invalid_choice",
+                "message": f"ABC class is one of {', '.join(Item.AbcClass.values)}.",
+            }
+        )
+    if zone is not None and zone.site_id != site.pk:
+        errors.append(
+            {"field": "zone", "code": "other_site", "message": f"Zone {zone.code} is not a zone of {site.code}."}
+        )
+    if errors:
+        raise ValidationFailed("; ".join(e["message"] for e in errors), errors=errors)
+    rule = PutawayRule(
+        site=site,
+        priority=priority,
+        item=item,
+        category=category or "",
+        storage_type=storage_type or "",
+        abc_class=abc,
+        zone=zone,
+        location_kinds=",".join(kinds),
+        allow_mixed_lots=bool(allow_mixed_lots),
+        active=bool(active),
+    )
+    full_clean_or_raise(rule)
+    set_history_user(rule, user)
+    rule.save()
+    return rule
 
 
 def suggest_location(*, site_id: int, item: Item, quantity: int, lot: Lot | None) -> policy.Suggestion:

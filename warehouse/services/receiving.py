@@ -9,9 +9,9 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from distribution_erp.db import atomic_with_retry
-from distribution_erp.errors import NotFound, RuleViolation, StateConflict, ValidationFailed
-from distribution_erp.validation import field_error
+from core.db import atomic_with_retry
+from core.errors import NotFound, RuleViolation, StateConflict, ValidationFailed
+from core.validation import field_error
 from governance import permissions
 from governance.services import open_exception
 from governance.services.history import set_history_user

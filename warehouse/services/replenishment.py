@@ -18,9 +18,9 @@ from collections import defaultdict
 from django.db.models import Sum
 from django.utils import timezone
 
-from distribution_erp.db import atomic_with_retry, lock_rows
-from distribution_erp.errors import NotFound, StateConflict
-from distribution_erp.validation import field_error
+from core.db import atomic_with_retry, lock_rows
+from core.errors import NotFound, StateConflict
+from core.validation import field_error
 from governance import permissions
 from governance.models import Site
 from governance.services import get_rule

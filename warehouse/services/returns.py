@@ -17,9 +17,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from distribution_erp.db import atomic_with_retry, lock_rows
-from distribution_erp.errors import NotFound, StateConflict, ValidationFailed
-from distribution_erp.validation import MAX_QUANTITY
+from core.db import atomic_with_retry, lock_rows
+from core.errors import NotFound, StateConflict, ValidationFailed
+from core.validation import MAX_QUANTITY
 from governance import permissions
 from inventory.models import InventoryStatus, Item, Location, Lot, StockMove
 from inventory.services import MoveLine, post_moves, virtual_location

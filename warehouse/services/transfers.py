@@ -14,9 +14,10 @@ from collections import defaultdict
 
 from django.utils import timezone
 
-from distribution_erp.db import atomic_with_retry, lock_rows
-from distribution_erp.errors import InsufficientStock, StateConflict
-from distribution_erp.validation import field_error
+from core.db import atomic_with_retry, lock_rows
+from core.errors import InsufficientStock, StateConflict, ValidationFailed
+from core.validation import field_error
+from governance import permissions
 from governance.services import (
     get_rule,
     open_exception,
@@ -24,7 +25,7 @@ from governance.services import (
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
 from governance.services.sites import site_local_date
-from inventory.models import InventoryStatus, Location, StockLevel, StockMove, StockQuant
+from inventory.models import InventoryStatus, Item, Location, StockLevel, StockMove, StockQuant
 from inventory.services import (
     MoveLine,
     change_allocated,
@@ -33,6 +34,7 @@ from inventory.services import (
     reserve_quants,
     virtual_location,
 )
+from inventory.services.stock import resolve_lot
 from inventory.units import to_base_quantity
 from orders.models import TransferOrder, TransferOrderLine
 from orders.services import transfers as transfer_documents
@@ -153,6 +155,50 @@ def _release(locked: TransferOrder, user) -> TransferOrder:
     return locked
 
 
+T_RELEASE, T_SHIP, T_RECEIVE, T_CANCEL, T_DECIDE = "release", "ship", "receive", "cancel", "decide"
+#: what a transfer's status allows (the guards of release_transfer, ship_transfer and receive_transfer, orders'
+#: cancel, and ``allowed_actions``)
+_TRANSFER_BY_STATUS = {
+    T.PENDING_APPROVAL: frozenset({T_CANCEL, T_DECIDE}),
+    T.APPROVED: frozenset({T_RELEASE, T_CANCEL}),
+    T.PICKING: frozenset({T_SHIP, T_CANCEL}),
+    T.SHIPPED: frozenset({T_RECEIVE}),
+}
+#: who may take each step, and at which end of the transfer
+_TRANSFER_PERMISSION = {
+    T_RELEASE: ("warehouse.execute", "from_site_id"),
+    T_SHIP: ("warehouse.execute", "from_site_id"),
+    T_CANCEL: ("replenishment.plan", "from_site_id"),
+    T_RECEIVE: ("inventory.receive", "to_site_id"),
+}
+
+
+def transfer_actions(transfer: TransferOrder, user) -> frozenset[str]:
+    """``allowed_actions`` of a transfer order: release, ship, cancel at the source, receive at the destination,
+    each for a user with its permission there, and ``decide`` for an approver of its pending approval (never the
+    requester)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from governance.models import ApprovalRequest
+    from governance.services.approvals import approval_actions
+
+    by_status = _TRANSFER_BY_STATUS.get(transfer.status, frozenset())
+    actions = {
+        step
+        for step, (action, end) in _TRANSFER_PERMISSION.items()
+        if step in by_status and permissions.can(user, action, getattr(transfer, end))
+    }
+    if T_DECIDE in by_status:
+        pending = ApprovalRequest.objects.filter(
+            content_type=ContentType.objects.get_for_model(TransferOrder),
+            object_id=transfer.pk,
+            status=ApprovalRequest.Status.PENDING,
+        ).first()
+        if pending is not None and approval_actions(pending, user):
+            actions.add(T_DECIDE)
+    return frozenset(actions)
+
+
 @atomic_with_retry
 def release_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
     """Release an approved transfer for picking at the source: its quantities are claimed like a sales order's
@@ -161,7 +207,7 @@ def release_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
     locked = _lock(user, transfer, "warehouse.execute", "from_site")
     if locked.status == T.PENDING_APPROVAL:
         raise StateConflict(f"{locked.number} waits for approval.")
-    if locked.status != T.APPROVED:
+    if T_RELEASE not in _TRANSFER_BY_STATUS.get(locked.status, ()):
         raise StateConflict(f"{locked.number} is {locked.status}; only an approved transfer is released for picking.")
     return _release(locked, user)
 
@@ -223,7 +269,7 @@ def ship_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
         raise StateConflict(f"{locked.number} waits for approval.")
     if locked.status == T.APPROVED:
         return _release(locked, user)
-    if locked.status != T.PICKING:
+    if T_SHIP not in _TRANSFER_BY_STATUS.get(locked.status, ()):
         raise StateConflict(f"{locked.number} is {locked.status}; it cannot be shipped.")
     tasks = list(PickTask.objects.filter(transfer_line__transfer=locked).exclude(status=PickTask.Status.CANCELLED))
     still_open = [t for t in tasks if t.status == PickTask.Status.OPEN]
@@ -269,7 +315,7 @@ def receive_transfer(*, user, transfer: TransferOrder, lines: list[dict]) -> Rec
     at the receiving dock; every difference from what was shipped is a TRANSFER_DISCREPANCY; units not
     received stay in transit for investigation."""
     locked = _lock(user, transfer, "inventory.receive", "to_site")
-    if locked.status != T.SHIPPED:
+    if T_RECEIVE not in _TRANSFER_BY_STATUS.get(locked.status, ()):
         raise StateConflict(f"{locked.number} is {locked.status}; only a shipped transfer is received.")
     dock = receiving_location(locked.to_site_id)
     in_transit = virtual_location(locked.to_site_id, Location.Kind.IN_TRANSIT)
@@ -398,6 +444,106 @@ def receive_transfer(*, user, transfer: TransferOrder, lines: list[dict]) -> Rec
     transfer_documents.record_receipt(transfer=locked, received=received, user=user, now=now)
     emit_receipt_confirmed(receipt, discrepancies)
     return receipt
+
+
+@atomic_with_retry
+def open_transfer_in_transit(
+    *, user, from_site, to_site, lines: list[dict], reason: str = "", shipped_at=None, priority: int = 3
+) -> TransferOrder:
+    """A transfer the legacy system shipped and the destination has not received yet, brought onto the system at
+    cutover: the document SHIPPED (``orders.services.transfers.create_shipped_transfer``) and its units IN_TRANSIT
+    at the destination's in-transit location, as shipping a transfer leaves them, so the destination receives it
+    with ``receive_transfer`` as any other. Lines: ``{item, quantity, unit?, lot?, expiry_date?}``, one per item
+    and lot (an item's lots make one transfer line). The units come from the source's adjustment location (they
+    left the source before its opening balances were taken), as ledger moves of kind OPENING: the cutover
+    postings a site in its freeze takes. For a user who may work at the source or the destination
+    (``warehouse.execute``). Every problem of every line is reported at once (ValidationFailed)."""
+    if user is not None and not any(permissions.can(user, "warehouse.execute", site) for site in (from_site, to_site)):
+        permissions.require(user, "warehouse.execute", to_site, what="site")
+    if from_site.pk == to_site.pk:
+        raise field_error("to_site", "A transfer goes to another site.", "same_site")
+    if shipped_at is not None and shipped_at > timezone.now():
+        raise field_error("shipped_at", f"It shipped on {shipped_at:%Y-%m-%d}: that is in the future.", "in_future")
+    skus = {str(raw.get("item") or "") for raw in lines}
+    items = {i.sku: i for i in Item.objects.filter(sku__in=skus).prefetch_related("units")}
+    errors: list[dict] = []
+    checked: list[tuple[Item, object, int]] = []
+    seen: dict[tuple[int, str], int] = {}
+    if not lines:
+        errors.append({"field": "lines", "code": "required", "message": "A transfer needs lines."})
+    for index, raw in enumerate(lines):
+        prefix = f"lines[{index}]"
+        item = items.get(str(raw.get("item") or ""))
+        if item is None:
+            errors.append(
+                {"field": f"{prefix}.item", "code": "does_not_exist", "message": f"No item {raw.get('item')!r}."}
+            )
+            continue
+        if not item.active:
+            errors.append({"field": f"{prefix}.item", "code": "inactive", "message": f"{item.sku} is inactive."})
+        lot_number = str(raw.get("lot") or "")
+        key = (item.pk, lot_number)
+        if key in seen:
+            errors.append(
+                {
+                    "field": f"{prefix}.lot" if lot_number else f"{prefix}.item",
+                    "code": "duplicate",
+                    "message": f"{item.sku} {lot_number} is already on line {seen[key] + 1}.".replace("  ", " "),
+                }
+            )
+        seen.setdefault(key, index)
+        try:
+            qty = to_base_quantity(item, raw.get("quantity"), raw.get("unit") or None, field=f"{prefix}.quantity")
+        except ValidationFailed as exc:
+            errors.extend(
+                {**e, "field": e["field"] if e["field"].startswith(prefix) else f"{prefix}.{e['field']}"}
+                for e in exc.errors
+            )
+            qty = None
+        try:
+            lot = resolve_lot(item, lot_number, raw.get("expiry_date"), create=True)
+        except ValidationFailed as exc:
+            errors.extend({**e, "field": f"{prefix}.{e['field']}"} for e in exc.errors)
+            continue
+        if qty is not None:
+            checked.append((item, lot, qty))
+    if errors:
+        raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors[:10]), errors=errors)
+    per_item: dict[str, int] = defaultdict(int)
+    for item, _lot, qty in checked:
+        per_item[item.sku] += qty
+    transfer = transfer_documents.create_shipped_transfer(
+        user=user,
+        from_site=from_site,
+        to_site=to_site,
+        lines=[{"item": sku, "quantity": qty} for sku, qty in per_item.items()],
+        priority=priority,
+        reason=reason,
+        shipped_at=shipped_at,
+    )
+    source = virtual_location(from_site.pk, Location.Kind.ADJUSTMENT)
+    in_transit = virtual_location(to_site.pk, Location.Kind.IN_TRANSIT)
+    post_moves(
+        lines=[
+            MoveLine(
+                item.pk,
+                lot.pk if lot else None,
+                qty,
+                source,
+                "",
+                in_transit,
+                InventoryStatus.IN_TRANSIT,
+                unit_cost=item.standard_cost,
+            )
+            for item, lot, qty in checked
+        ],
+        kind=StockMove.Kind.OPENING,
+        user=user,
+        reference=transfer.number,
+        document=transfer,
+        reason_code="OPENING_IN_TRANSIT",
+    )
+    return transfer
 
 
 @atomic_with_retry

@@ -10,10 +10,10 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import DomainError
 from cutover.columns import IMPORT_KINDS
 from cutover.models import ImportBatch
 from cutover.services import create_batch, request_post, validate_batch
-from distribution_erp.errors import DomainError
 from governance.models import Site
 
 

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from distribution_erp.api.scopes import ALL_SCOPES
-from distribution_erp.errors import DomainError
+from core.api.scopes import ALL_SCOPES
+from core.errors import DomainError
 from governance.services.api_tokens import checked_scopes, create_token, expiry_for
 
 
