@@ -77,13 +77,18 @@ class Tile:
 
     @property
     def trend_points(self) -> dict:
-        """The trend line for the chart: x = day (epoch seconds, UTC midnight), y = value (None: a gap)."""
-        return {
-            "key": self.key,
-            "unit": self.unit,
-            "x": [int(datetime.combine(p["date"], time.min, tzinfo=UTC).timestamp()) for p in self.trend],
-            "y": [p["value"] for p in self.trend],
-        }
+        return trend_chart(self.key, self.unit, self.trend)
+
+
+def trend_chart(key: str, unit: str, points: list[dict]) -> dict:
+    """A trend line (reporting.selectors.trend's points) for web/static/web/kpi-trend.js: x = day (epoch seconds,
+    UTC midnight), y = value (None: a gap)."""
+    return {
+        "key": key,
+        "unit": unit,
+        "x": [int(datetime.combine(p["date"], time.min, tzinfo=UTC).timestamp()) for p in points],
+        "y": [p["value"] for p in points],
+    }
 
 
 def format_number(x) -> str:

@@ -215,3 +215,26 @@ def test_the_dashboard_query_count_does_not_grow_with_orders_exceptions_waves_an
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(reverse("web:dashboard"), HTTP_HX_REQUEST="true").status_code == 200
     assert len(big.captured_queries) == len(small.captured_queries)
+
+
+def test_the_site_kpi_page_draws_each_kpis_daily_trend_from_the_snapshots_of_the_period(client, make_user, site):
+    import json
+
+    client.force_login(make_user("supervisor", site))
+    yesterday = timezone.localdate() - timedelta(days=1)
+    url = reverse("web:kpi-site")
+    empty = client.get(url, {"date_from": str(yesterday - timedelta(days=6)), "date_to": str(yesterday)})
+    assert "no snapshots in the period" in empty.content.decode()
+    for days in (1, 2, 4):
+        store_snapshots(site, timezone.localdate() - timedelta(days=days))
+    response = client.get(url, {"date_from": str(yesterday - timedelta(days=6)), "date_to": str(yesterday)})
+    rows = {r["key"]: r for r in response.context["rows"]}
+    key = next(iter(rows))
+    chart = json.loads(rows[key]["trend_json"])
+    assert rows[key]["trend_days"] == 3 and len(chart["x"]) == len(chart["y"]) == 3  # the days stored, no invented ones
+    assert chart["x"] == sorted(chart["x"])
+    page = response.content.decode()
+    assert f'data-kpi-trend="trend-{key}"' in page and "uPlot.iife.min.js" in page
+    shorter = client.get(url, {"date_from": str(yesterday), "date_to": str(yesterday)})
+    days = {r["key"]: r["trend_days"] for r in shorter.context["rows"]}
+    assert days[key] == 1 and max(days.values()) == 1  # only the period's snapshots

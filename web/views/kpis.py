@@ -20,9 +20,9 @@ from core.errors import DomainError
 from governance import permissions
 from governance.models import Site
 from reporting.api.views import MAX_DAYS, period_from_query
-from reporting.dashboard import format_number, format_value, local_today
+from reporting.dashboard import format_number, format_value, local_today, trend_chart
 from reporting.kpis import KPIS
-from reporting.selectors import CSV_HEADER, kpi_csv_rows, kpis_for
+from reporting.selectors import CSV_HEADER, kpi_csv_rows, kpis_for, trends
 from reporting.services import local_yesterday
 
 from ..workspace import site_page
@@ -83,8 +83,12 @@ def breakdown_sections(breakdown: dict) -> list[dict]:
     return sections
 
 
-def _row(v) -> dict:
+def _row(v, trend: list[dict] | None = None) -> dict:
+    chart = trend_chart(v.key, v.unit, trend or [])
     return {
+        "trend_id": f"trend-{v.key}",
+        "trend_days": len(chart["x"]),
+        "trend_json": json.dumps(chart),
         "key": v.key,
         "label": v.label,
         "unit": v.unit,
@@ -110,9 +114,11 @@ def kpi_site(request, code=None, *, site):
         rows = kpi_csv_rows(site.code, date_from, date_to, values)
         return csv_download(f"kpis-{site.code}-{date_from}-{date_to}", CSV_HEADER, rows)
     here = reverse("web:kpi-site-code", args=[site.code])
+    # the daily snapshots of the period as one trend line per KPI (today has none until tonight)
+    lines = trends(site, [v.key for v in values], days=(date_to - date_from).days + 1, until=date_to)
     context = {
         "site": site,
-        "rows": [_row(v) for v in values],
+        "rows": [_row(v, lines.get(v.key)) for v in values],
         "date_from": date_from,
         "date_to": date_to,
         "error": error,
