@@ -335,11 +335,20 @@ class ReturnLineInline(admin.TabularInline):
         "lot_number",
         "inspection",
         "disposition",
+        "parts",
         "scrap_value",
         "credit_amount",
         "disposed_at",
     )
     readonly_fields = fields
+
+    @admin.display(description="What came back, part by part")
+    def parts(self, obj):
+        return "; ".join(
+            f"{p.quantity} × {p.get_disposition_display()} ({p.get_inspection_display().lower()})"
+            + (f" lot {p.lot_number}" if p.lot_number else "")
+            for p in obj.dispositions.all()
+        )
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -557,6 +557,32 @@ class ReturnLine(models.Model):
         return f"{self.rma.number}/{self.line_number}"
 
 
+class ReturnDisposition(models.Model):
+    """One part of a received return line with its own inspection and disposition: a line of 4 can come back as
+    3 good units restocked and 1 damaged unit scrapped. Every received line has at least one; the line keeps the
+    totals (received quantity, scrap value, credit) and, when its parts agree, their inspection and disposition
+    (a line split between dispositions has none of its own: see its parts)."""
+
+    line = models.ForeignKey(ReturnLine, on_delete=models.CASCADE, related_name="dispositions")
+    quantity = models.BigIntegerField(help_text="Base units")
+    lot_number = models.CharField(max_length=60, blank=True)
+    inspection = models.CharField(max_length=14, choices=ReturnLine.Inspection.choices)
+    disposition = models.CharField(max_length=16, choices=ReturnLine.Disposition.choices)
+    note = models.CharField(max_length=300, blank=True)
+    scrap_value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"))
+    disposed_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["line", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="rma_disposition_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line}: {self.quantity} {self.disposition}"
+
+
 # --- replenishment -----------------------------------------------------------------------------------------
 
 

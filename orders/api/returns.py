@@ -17,14 +17,27 @@ from governance import permissions
 from governance.models import Site
 from inventory.models import Item
 from inventory.units import to_base_quantity
-from orders.models import ReturnAuthorization, ReturnLine
+from orders.models import ReturnAuthorization, ReturnDisposition, ReturnLine
 from orders.selectors import orders_for
 from orders.services.returns import create_return, decide_return
+
+
+class ReturnDispositionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReturnDisposition
+        fields = ["quantity", "lot_number", "inspection", "disposition", "note", "scrap_value", "disposed_at"]
+        read_only_fields = fields
 
 
 class ReturnLineSerializer(serializers.ModelSerializer):
     item = serializers.CharField(source="item.sku", read_only=True)
     order_line = serializers.IntegerField(source="order_line.line_number", read_only=True)
+    dispositions = ReturnDispositionSerializer(
+        many=True,
+        read_only=True,
+        help_text="What came back, part by part (a line split between dispositions has several; its own "
+        "`disposition` is then empty)",
+    )
 
     class Meta:
         model = ReturnLine
@@ -44,6 +57,7 @@ class ReturnLineSerializer(serializers.ModelSerializer):
             "scrap_value",
             "credit_amount",
             "disposed_at",
+            "dispositions",
         ]
         read_only_fields = fields
 
@@ -135,7 +149,7 @@ class ReturnViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return permissions.restrict(
             ReturnAuthorization.objects.select_related(
                 "site", "sales_order", "customer", "requested_by", "received_by"
-            ).prefetch_related("lines__item", "lines__order_line"),
+            ).prefetch_related("lines__item", "lines__order_line", "lines__dispositions"),
             self.request.user,
         )
 

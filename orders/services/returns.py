@@ -30,7 +30,7 @@ from governance.services import (
 from governance.services.approvals import approval_kind
 from governance.services.history import set_history_user
 from governance.services.sequences import next_document_number
-from orders.models import Allocation, ReturnAuthorization, ReturnLine, SalesOrder, SalesOrderLine
+from orders.models import Allocation, ReturnAuthorization, ReturnDisposition, ReturnLine, SalesOrder, SalesOrderLine
 
 AUTHORIZATION_KIND = approval_kind("RETURN_AUTHORIZATION", _("Return authorisation"))
 CREDIT_KIND = approval_kind("RETURN_CREDIT", _("Return credit"))
@@ -196,7 +196,8 @@ def create_return(
 
 @dataclass(frozen=True)
 class ReturnOutcome:
-    """What receiving found for one line of a return (warehouse inspects; orders records)."""
+    """What receiving found for one part of a line of a return (warehouse inspects; orders records). A line split
+    between dispositions has one outcome per part; a line that did not come back has one with quantity 0."""
 
     line: ReturnLine
     quantity: int
@@ -207,30 +208,82 @@ class ReturnOutcome:
     scrap_value: Decimal | int
 
 
+#: the least favourable inspection first: a line whose parts were inspected differently is summarised by it
+INSPECTION_SEVERITY = (
+    ReturnLine.Inspection.DAMAGED,
+    ReturnLine.Inspection.DEFECTIVE,
+    ReturnLine.Inspection.NOT_INSPECTED,
+    ReturnLine.Inspection.GOOD,
+)
+
+
+def line_summary(parts: list[ReturnOutcome]) -> dict:
+    """Pure: what a return line records of its received parts (those with a quantity): the total, the lot, the
+    inspection and the disposition when the parts agree (a line split between dispositions has none; its
+    inspection is the least favourable of its parts), the notes and the scrap value."""
+    received = [p for p in parts if p.quantity]
+    lots = {p.lot_number for p in received}
+    inspections = {p.inspection for p in received}
+    dispositions = {p.disposition for p in received}
+    notes = [p.inspection_note for p in parts if p.inspection_note]
+    inspection = ""
+    if len(inspections) == 1:
+        inspection = inspections.pop()
+    elif inspections:
+        inspection = next(i for i in INSPECTION_SEVERITY if i in inspections)
+    return {
+        "received_quantity": sum(p.quantity for p in received),
+        "lot_number": lots.pop() if len(lots) == 1 else "",
+        "inspection": inspection,
+        "disposition": dispositions.pop() if len(dispositions) == 1 else "",
+        "inspection_note": "; ".join(dict.fromkeys(notes))[:300],
+        "scrap_value": money(sum((Decimal(p.scrap_value) for p in received), Decimal("0"))),
+    }
+
+
 def record_return_receipt(
     *, rma: ReturnAuthorization, outcomes: list[ReturnOutcome], user, arrived_at, now
 ) -> ReturnAuthorization:
-    """Record a received return (``rma`` locked by the caller, in its transaction): each line's received
-    quantity, lot, inspection and disposition, its scrap value and credit at the order price (with history),
-    then the return RECEIVED with its times and the credit settled (approval above the site's value)."""
+    """Record a received return (``rma`` locked by the caller, in its transaction): per line the parts that came
+    back (one ReturnDisposition each, with its inspection, disposition, lot and scrap value), the line's totals and
+    credit at the order price (with history), then the return RECEIVED with its times and the credit settled
+    (approval above the site's value)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_return_receipt must run inside the receiving transaction")
     if rma.status != RMA.Status.AUTHORIZED:
         raise StateConflict(f"{rma.number} is {rma.get_status_display().lower()}; it cannot be received.")
+    by_line: dict[int, list[ReturnOutcome]] = {}
+    lines: dict[int, ReturnLine] = {}
     for outcome in outcomes:
-        line = outcome.line
-        if line.rma_id != rma.pk:
-            raise StateConflict(f"Line {line.pk} is not on {rma.number}.")
-        line.received_quantity = outcome.quantity
-        line.lot_number = outcome.lot_number
-        line.inspection = outcome.inspection
-        line.inspection_note = outcome.inspection_note
-        line.disposition = outcome.disposition
-        line.scrap_value = outcome.scrap_value
-        line.credit_amount = money(outcome.quantity * line.unit_price)
+        if outcome.line.rma_id != rma.pk:
+            raise StateConflict(f"Line {outcome.line.pk} is not on {rma.number}.")
+        by_line.setdefault(outcome.line.pk, []).append(outcome)
+        lines.setdefault(outcome.line.pk, outcome.line)
+    for pk, parts in by_line.items():
+        line = lines[pk]
+        for field, value in line_summary(parts).items():
+            setattr(line, field, value)
+        if line.received_quantity > line.quantity:
+            raise StateConflict(f"Line {line.line_number}: {line.quantity} authorized; {line.received_quantity} came.")
+        line.credit_amount = money(line.received_quantity * line.unit_price)
         line.disposed_at = now
         set_history_user(line, user)
         line.save()
+        for part in parts:
+            if not part.quantity:
+                continue
+            disposition = ReturnDisposition(
+                line=line,
+                quantity=part.quantity,
+                lot_number=part.lot_number,
+                inspection=part.inspection,
+                disposition=part.disposition,
+                note=part.inspection_note,
+                scrap_value=money(Decimal(part.scrap_value)),
+                disposed_at=now,
+            )
+            set_history_user(disposition, user)
+            disposition.save()
     rma.status = RMA.Status.RECEIVED
     rma.received_by = user
     rma.received_at = arrived_at

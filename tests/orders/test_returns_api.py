@@ -237,3 +237,44 @@ def test_quantities_in_another_unit_are_converted(api, boss, order, item):  # no
     response = create(api, boss, order, [{"item": "WIDGET", "quantity": 2, "unit": "PAIR", "reason": "DEFECTIVE"}])
     assert response.status_code == 201 and response.json()["lines"][0]["quantity"] == 4
     assert response.json()["value"] == "50.00"  # 4 units at 12.50
+
+
+def test_a_line_named_twice_is_split_between_dispositions(api, boss, receiver, order, item):  # noqa: F811
+    rma = create(api, boss, order, [{"item": "WIDGET", "quantity": 4, "reason": "DAMAGED"}]).json()
+    response = api(receiver).post(
+        f"{URL}{rma['id']}/receive/",
+        {
+            "lines": [
+                {"line": 1, "quantity": 3, "inspection": "GOOD", "disposition": "RESTOCK"},
+                {"item": "WIDGET", "quantity": 1, "inspection": "DAMAGED", "disposition": "SCRAP"},
+            ]
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    (line,) = response.json()["lines"]
+    assert (line["received_quantity"], line["disposition"], line["scrap_value"]) == (4, "", "10.00")
+    parts = sorted((p["disposition"], p["inspection"], p["quantity"]) for p in line["dispositions"])
+    assert parts == [("RESTOCK", "GOOD", 3), ("SCRAP", "DAMAGED", 1)]
+    assert find_inventory_drift() == []
+
+
+def test_parts_beyond_the_authorized_quantity_are_a_400_that_changes_nothing(api, boss, receiver, order):  # noqa: F811
+    rma = create(api, boss, order, [{"item": "WIDGET", "quantity": 3, "reason": "DAMAGED"}]).json()
+    before = snapshot()
+    body = problem(
+        api(receiver).post(
+            f"{URL}{rma['id']}/receive/",
+            {
+                "lines": [
+                    {"line": 1, "quantity": 3, "inspection": "GOOD", "disposition": "RESTOCK"},
+                    {"line": 1, "quantity": 1, "inspection": "DAMAGED", "disposition": "SCRAP"},
+                ]
+            },
+            format="json",
+        ),
+        400,
+    )
+    assert "lines[1].quantity" in str(body)
+    assert snapshot() == before

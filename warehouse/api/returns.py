@@ -1,7 +1,9 @@
 """returns/{id}/receive/: receive an authorized return at the dock, with an inspection and a disposition per
-line (RESTOCK, QUARANTINE, SCRAP, RETURN_TO_VENDOR). The return document and its credit are orders' (see
-orders.api.returns for the rest of returns/); receiving is warehouse work, so its endpoint lives here and calls
-warehouse.services.returns.receive_return directly (orders never imports warehouse).
+line (RESTOCK, QUARANTINE, SCRAP, RETURN_TO_VENDOR); a line named twice (or more) is split between
+dispositions (3 units restocked, 1 scrapped), its parts together at most what was authorized. The return
+document and its credit are orders' (see orders.api.returns for the rest of returns/); receiving is warehouse
+work, so its endpoint lives here and calls warehouse.services.returns.receive_return directly
+(orders never imports warehouse).
 
 Its token scope stays ``orders``, as when the action was part of orders' viewset: the contract integrators
 rely on did not change."""
@@ -41,7 +43,7 @@ def _returns_of(user):
     return permissions.restrict(
         ReturnAuthorization.objects.select_related(
             "site", "sales_order", "customer", "requested_by", "received_by"
-        ).prefetch_related("lines__item", "lines__order_line"),
+        ).prefetch_related("lines__item", "lines__order_line", "lines__dispositions"),
         user,
     )
 
@@ -93,7 +95,8 @@ class ReturnReceiveView(generics.GenericAPIView):
         request=ReceiveInputSerializer, responses={200: ReturnSerializer}, operation_id="returns_receive_create"
     )
     def post(self, request, pk=None):
-        """Receive the return: per line the quantity that arrived, inspection and disposition."""
+        """Receive the return: per line the quantity that arrived, inspection and disposition; name a line once
+        per part to split it between dispositions."""
         rma = self.get_object()
         data = ReceiveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -46,7 +46,8 @@ def _check(rma: RMA, entries: list[dict], arrived_at: datetime, now: datetime) -
     lines = {line.pk: line for line in rma.lines.select_related("item", "order_line")}
     errors: list[dict] = []
     checked: list[tuple[ReturnLine, dict]] = []
-    seen: set[int] = set()
+    seen: set[tuple] = set()
+    totals: dict[int, int] = {}
     if not entries:
         errors.append({"field": "lines", "code": "required", "message": "Give what arrived for the return's lines."})
     if arrived_at > now:
@@ -62,25 +63,37 @@ def _check(rma: RMA, entries: list[dict], arrived_at: datetime, now: datetime) -
             errors.append({"field": f"{field}.line", "code": "not_on_return", "message": "Not a line of the return."})
             continue
         line = lines[line.pk]
-        if line.pk in seen:
-            errors.append({"field": f"{field}.line", "code": "duplicate", "message": f"Line {line.line_number} twice."})
-        seen.add(line.pk)
         quantity = entry.get("quantity")
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_QUANTITY:
             errors.append(
                 {"field": f"{field}.quantity", "code": "invalid", "message": "Give a whole quantity (0 or more)."}
             )
             continue
-        if quantity > line.quantity:
+        # a line may come back in parts, each with its own inspection, disposition and lot (3 restocked, 1 scrapped):
+        # together never more than authorized, and no part named twice
+        before = totals.get(line.pk, 0)
+        totals[line.pk] = before + quantity
+        if totals[line.pk] > line.quantity:
             errors.append(
                 {
                     "field": f"{field}.quantity",
                     "code": "exceeds_authorized",
-                    "message": f"Line {line.line_number}: {line.quantity} authorized; {quantity} cannot be received.",
+                    "message": f"Line {line.line_number}: {line.quantity} authorized; {totals[line.pk]} cannot be "
+                    "received.",
                 }
             )
         inspection = entry.get("inspection") or ReturnLine.Inspection.NOT_INSPECTED
         disposition = entry.get("disposition")
+        part = (line.pk, inspection, disposition or "", (entry.get("lot") or "").strip())
+        if part in seen:
+            errors.append(
+                {
+                    "field": f"{field}.line",
+                    "code": "duplicate",
+                    "message": f"Line {line.line_number} twice with the same inspection, disposition and lot.",
+                }
+            )
+        seen.add(part)
         if inspection not in ReturnLine.Inspection.values:
             errors.append({"field": f"{field}.inspection", "code": "invalid_choice", "message": "Unknown inspection."})
         if quantity and disposition not in D.values:
@@ -88,7 +101,8 @@ def _check(rma: RMA, entries: list[dict], arrived_at: datetime, now: datetime) -
                 {
                     "field": f"{field}.disposition",
                     "code": "required",
-                    "message": f"Line {line.line_number}: give a disposition: {', '.join(D.values)}.",
+                    "message": f"Line {line.line_number}: give a disposition: "
+                    f"{', '.join(str(label).lower() for label in D.labels)}.",
                 }
             )
         if disposition == D.RESTOCK and inspection not in RESTOCKABLE:
@@ -96,7 +110,7 @@ def _check(rma: RMA, entries: list[dict], arrived_at: datetime, now: datetime) -
                 {
                     "field": f"{field}.disposition",
                     "code": "not_restockable",
-                    "message": f"Line {line.line_number}: only units inspected GOOD go back to stock.",
+                    "message": f"Line {line.line_number}: only units inspected good (resaleable) go back to stock.",
                 }
             )
         lot = None
@@ -141,7 +155,9 @@ def receive_return(
     *, user, rma: ReturnAuthorization, lines: list[dict], arrived_at: datetime | None = None
 ) -> ReturnAuthorization:
     """Receive an authorized return. ``lines``: ``{"line": ReturnLine, "quantity": int, "inspection",
-    "disposition", "lot", "note"}``; lines not given (or with quantity 0) did not come back. All or nothing."""
+    "disposition", "lot", "note"}``; lines not given (or with quantity 0) did not come back. A line may be given
+    several times to split what came back between dispositions (3 restocked, 1 scrapped): its parts together at
+    most what was authorized, each part (inspection, disposition, lot) once. All or nothing."""
     found = RMA.objects.filter(pk=rma.pk).values_list("site_id", flat=True).first()
     if found is None or not permissions.can_see_site(user, found):
         raise NotFound("No such return.")
@@ -170,7 +186,7 @@ def receive_return(
             target, status = dock, S.HOLD
         else:
             target, status = dock, S.RECEIVED
-        note = f"{locked.number}/{line.line_number} {line.get_reason_display()}: {v['disposition']}"
+        note = f"{locked.number}/{line.line_number} {line.get_reason_display()}: {D(v['disposition']).label}"
         returned.append(MoveLine(item.pk, lot_id, qty, customer, "", target, status, unit_cost=cost, note=note))
         if v["disposition"] == D.SCRAP:
             scrap = virtual_location(site_id, Location.Kind.SCRAP)
