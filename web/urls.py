@@ -22,6 +22,7 @@ from .views import (
 from .views import imports as import_views
 from .views import kpis as kpi_views
 from .views import readiness as readiness_views
+from .views import returns as return_views
 from .views import tokens as token_views
 from .views import transfers as transfer_views
 
@@ -127,6 +128,11 @@ urlpatterns = [
     path("scan/receive/", scan_receive.receive_start, name="scan-receive"),
     path("scan/receive/<str:number>/", scan_receive.receive_po, name="scan-receive-po"),
     path("scan/receive/<str:number>/check/", scan_receive.receive_check, name="scan-receive-check"),
+    path("returns/", return_views.return_list, name="return-list"),
+    path("returns/new/", return_views.return_new, name="return-new"),
+    path("returns/<str:number>/", return_views.return_detail, name="return-detail"),
+    path("returns/<str:number>/receive/", return_views.return_receive, name="return-receive"),
+    path("returns/<str:number>/<slug:action>/", return_views.return_decide, name="return-decide"),
     path("approvals/", control.approval_list, name="approval-list"),
     path("approvals/decided/", control.approval_decided, name="approval-decided"),
     path("approvals/<int:pk>/<slug:action>/", control.approval_decide, name="approval-decide"),

@@ -80,6 +80,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry("Purchase orders", "web:po-list", "view", "inbound"),
     MenuEntry("Receipts", "web:receipt-list", "warehouse.plan", "inbound"),
     MenuEntry("Putaway tasks", "web:putaway-list", "warehouse.plan", "inbound"),
+    MenuEntry("Returns", "web:return-list", "view", "inbound"),
     MenuEntry("Approvals", "web:approval-list", "approval.decide", "control"),
     MenuEntry("Counts", "web:count-list", "inventory.plan_counts", "control"),
     MenuEntry("Replenishment tasks", "web:replenishment-tasks", "warehouse.plan", "control"),
