@@ -400,3 +400,50 @@ def hold_reasons(quants) -> dict[int, StockMove]:
             if len(out) == len(wanted):
                 break
     return out
+
+
+# --- adjustments ----------------------------------------------------------------------------------------------
+
+#: what can be done to an adjustment (``adjustment_actions``)
+ADJUSTMENT_DECIDE = "decide"
+
+
+def adjustments_for(user) -> QuerySet:
+    """Stock adjustments of the sites the user sees, with what their pages show."""
+    from inventory.models import Adjustment
+
+    return permissions.restrict(
+        Adjustment.objects.select_related("site", "location", "item", "lot", "requested_by", "decided_by"), user
+    )
+
+
+def pending_adjustment_approvals(adjustments) -> dict[int, object]:
+    """adjustment id -> its pending approval request, for the given adjustments (one query)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from governance.models import ApprovalRequest
+    from inventory.models import Adjustment
+    from inventory.services.adjustments import APPROVAL_KIND
+
+    ids = [a.pk for a in adjustments]
+    if not ids:
+        return {}
+    rows = ApprovalRequest.objects.select_related("requested_by").filter(
+        content_type=ContentType.objects.get_for_model(Adjustment),
+        object_id__in=ids,
+        kind=APPROVAL_KIND,
+        status=ApprovalRequest.Status.PENDING,
+    )
+    return {row.object_id: row for row in rows}
+
+
+def adjustment_actions(adjustment, user, *, approval=None) -> frozenset[str]:
+    """``allowed_actions`` of an adjustment: ``decide`` a pending one for an approver who is not its requester
+    (governance's approval rule, the one ``decide_adjustment`` applies under the lock); nothing otherwise.
+    ``approval``: its pending approval request (``pending_adjustment_approvals``)."""
+    from governance.services.approvals import approval_actions
+    from inventory.models import Adjustment
+
+    if adjustment.status != Adjustment.Status.PENDING_APPROVAL or approval is None:
+        return frozenset()
+    return frozenset({ADJUSTMENT_DECIDE}) if approval_actions(approval, user) else frozenset()

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .views import (
+    adjustments,
     auth,
     common,
     control,
@@ -61,6 +62,8 @@ urlpatterns = [
     path("stock/holds/", stock.holds_page, name="holds"),
     path("stock/holds/<int:pk>/release/", stock.release, name="hold-release"),
     path("stock/recall/", stock.recall_page, name="recall"),
+    path("stock/adjustments/", adjustments.adjustment_page, name="adjustments"),
+    path("stock/adjustments/<int:pk>/<slug:action>/", adjustments.adjustment_decide, name="adjustment-decide"),
     path("scan/move/", scan_floor.move_scan, name="scan-move"),
     path("scan/move/check/", scan_floor.move_check, name="scan-move-check"),
     path("scan/refill/", scan_floor.refill_list, name="scan-refill"),

@@ -83,6 +83,7 @@ MENU: tuple[MenuEntry, ...] = (
     MenuEntry("Returns", "web:return-list", "view", "inbound"),
     MenuEntry("Approvals", "web:approval-list", "approval.decide", "control"),
     MenuEntry("Counts", "web:count-list", "inventory.plan_counts", "control"),
+    MenuEntry("Adjustments", "web:adjustments", "view", "control"),
     MenuEntry("Replenishment tasks", "web:replenishment-tasks", "warehouse.plan", "control"),
     MenuEntry("Suggestions", "web:suggestion-list", "replenishment.plan", "control"),
     MenuEntry("Job runs", "web:job-list", "replenishment.plan", "control"),
