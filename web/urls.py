@@ -86,6 +86,7 @@ urlpatterns = [
     path("kpis/network/", kpi_views.kpi_network, name="kpi-network"),
     path("kpis/site/<slug:code>/", kpi_views.kpi_site, name="kpi-site-code"),
     path("exceptions/", exceptions.exception_list, name="exception-list"),
+    path("exceptions/bulk/", exceptions.exception_bulk, name="exception-bulk"),
     path("exceptions/<int:pk>/", exceptions.exception_detail, name="exception-detail"),
     path("exceptions/<int:pk>/<slug:action>/", dashboard.exception_action, name="exception-action"),
     path("notifications/", exceptions.notification_list, name="notification-list"),

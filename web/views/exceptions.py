@@ -20,14 +20,17 @@ from django.views.decorators.http import require_POST
 from core.errors import DomainError
 from governance import permissions
 from governance.models import ExceptionCase, ExceptionCode, Notification, SiteMembership
+from governance.services import acknowledge_exception, assign_exception, resolve_exception
 from governance.services.notifications import (
     mark_all_notifications_read,
     mark_notification_read,
     notifications_for,
     unread_notification_count,
 )
+from governance.services.sites import colleagues
 
 from .. import display
+from ..bulk import BulkExceptionForm
 from ..lists import Column, Filter, ListPage
 from ..selectors import SEVERITY_RANK
 from ..workspace import back_url, flash_refusal, site_page
@@ -150,10 +153,70 @@ def exception_list(request, *, site):
         {
             "table_id": "exception-list",
             "row_actions": "web/exceptions/_row_actions.html",
+            "row_select": "bulk-exceptions",
             "assignees": members,
             "crumbs": [("Exceptions", None)],
         },
     )
+
+
+BULK_DONE = {"acknowledge": "acknowledged", "resolve": "resolved", "assign": "assigned"}
+
+
+@require_POST
+@site_page("exception.handle")
+def exception_bulk(request, *, site):
+    """Acknowledge, resolve or assign the exceptions ticked on the list: each through its governance service, one
+    by one, so a refusal of one (already resolved, another site's) is reported and the others are still done."""
+    form = BulkExceptionForm(request.POST)
+    back = back_url(request, "web:exception-list")
+    if not form.is_valid():
+        for msgs in form.errors.values():
+            for msg in msgs:
+                messages.error(request, msg)
+        return redirect(back)
+    data = form.cleaned_data
+    action, note = data["action"], (data.get("note") or "").strip()
+    assignee = None
+    if action == "assign" and data.get("assignee"):
+        wanted = data["assignee"]
+        number = wanted.isascii() and wanted.isdigit()
+        assignee = colleagues(request.user).filter(pk=int(wanted)).first() if number else None
+        if assignee is None:
+            messages.error(request, "No such colleague to assign to: nothing was changed.")
+            return redirect(back)
+    found = {
+        case.pk: case
+        for case in ExceptionCase.objects.filter(site=site, pk__in=data["selected"]).select_related("code")
+    }
+    done, refused = [], []
+    for pk in data["selected"]:
+        case = found.get(pk)
+        if case is None:  # another site's case, or none: not told which
+            refused.append(f"#{pk}: no such exception at {site.code}")
+            continue
+        try:
+            if action == "acknowledge":
+                acknowledge_exception(case=case, user=request.user, note=note)
+            elif action == "resolve":
+                resolve_exception(case=case, user=request.user, note=note)
+            else:
+                assign_exception(case=case, user=request.user, assignee=assignee)
+        except DomainError as exc:
+            refused.append(f"{case.code.name} on {case.subject_label}: {exc.message.rstrip('.')}")
+        else:
+            done.append(case)
+    what = BULK_DONE[action]
+    if action == "assign":
+        what = f"assigned to {assignee}" if assignee else "unassigned"
+    if done:
+        messages.success(request, f"{len(done)} exception{'' if len(done) == 1 else 's'} {what}.")
+    if refused:
+        messages.warning(
+            request,
+            f"{len(refused)} not {BULK_DONE[action] if action != 'assign' else 'changed'}: " + "; ".join(refused),
+        )
+    return redirect(back)
 
 
 @site_page("exception.handle")

@@ -14,6 +14,13 @@
     var field = event.target;
     if (field.matches && field.matches("select[data-autosubmit]") && field.form) field.form.submit();
   });
+  // <input type=checkbox data-select-all="form-id">: ticks or clears every row checkbox of that bulk form (lists).
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!(box.matches && box.matches("input[data-select-all]"))) return;
+    var rows = document.querySelectorAll('input[data-row-select][form="' + box.dataset.selectAll + '"]');
+    rows.forEach(function (row) { row.checked = box.checked; });
+  });
   // <form data-confirm="Question?">: submitted only when the user confirms.
   document.addEventListener("submit", function (event) {
     var form = event.target;
