@@ -214,7 +214,10 @@ def approval_decide(request, pk, action, *, site):
 
 # --- cycle counts ---------------------------------------------------------------------------------------------
 
+#: counts with lines still to count or recount (the dashboard's "Count lines to count" tile opens them)
+TO_COUNT = "TO_COUNT"
 COUNT_STATES = (
+    (TO_COUNT, "Lines to count (due, in progress or recount)"),
     ("DUE", "Due (nothing counted yet)"),
     ("IN_PROGRESS", "In progress"),
     ("RECOUNT", "Waiting for a recount"),
@@ -224,6 +227,8 @@ COUNT_STATES = (
 
 
 def _count_state_filter(qs, value):
+    if value == TO_COUNT:
+        return qs.filter(status=CycleCount.Status.OPEN)
     if value == "DUE":
         return qs.filter(status=CycleCount.Status.OPEN, counted_lines=0)
     if value == "IN_PROGRESS":

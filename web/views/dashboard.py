@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import DomainError
@@ -16,14 +20,59 @@ from reporting.dashboard import TREND_DAYS, dashboard_tiles
 
 from .. import selectors
 from ..workspace import back_url, flash_refusal, site_page
+from .control import TO_COUNT
 
 REFRESH_SECONDS = 15
 
 
+@dataclass(frozen=True)
+class QueueTile:
+    """A dashboard tile: a count and the list it counts, filtered the same way (clicking it opens the queue)."""
+
+    number: int
+    label: str
+    url: str
+    testid: str = ""
+    severity: str = ""
+
+
+def _url(name: str, **query) -> str:
+    return f"{reverse(name)}?{urlencode(query)}" if query else reverse(name)
+
+
+def queue_tiles(data: dict) -> list[QueueTile]:
+    """The tiles of the site dashboard, each linking to the list behind its number."""
+    tiles = [
+        QueueTile(data["putaway_count"], "Putaway tasks open", _url("web:putaway-list", status="OPEN"), "tile-putaway")
+    ]
+    for label, n in data["pick_counts"]:
+        tiles.append(QueueTile(n, f"Picks {label.lower()} (open waves)", _url("web:wave-list", status="RELEASED")))
+    tiles += [
+        QueueTile(
+            len(data["short_picks"]), "Short picks open", _url("web:exception-list", code="SHORT_PICK"), "tile-short"
+        ),
+        QueueTile(
+            data["count_lines_to_count"],
+            "Count lines to count",
+            _url("web:count-list", state=TO_COUNT),
+            "tile-count-lines",
+        ),
+        QueueTile(len(data["counts_due"]), "Count requests open", _url("web:count-requests", status="OPEN")),
+        QueueTile(len(data["at_risk"]), "Orders at risk", _url("web:exception-list", code="LATE_SHIPMENT_RISK")),
+    ]
+    for label, value, n in data["severity_counts"]:
+        tiles.append(
+            QueueTile(n, f"{label} exceptions", _url("web:exception-list", severity=value), f"tile-sev-{value}", value)
+        )
+    return tiles
+
+
 @site_page("warehouse.plan")
 def dashboard(request, *, site):
+    data = selectors.site_dashboard(site=site)
     context = {
-        **selectors.site_dashboard(site=site),
+        **data,
+        "queue_tiles": queue_tiles(data),
         "kpi_tiles": dashboard_tiles(site),
         "kpi_trend_days": TREND_DAYS,
         "refresh_seconds": REFRESH_SECONDS,
