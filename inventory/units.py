@@ -62,3 +62,24 @@ def to_base_quantity(
     if value > MAX_QUANTITY:
         raise field_error(field, f"Quantity must be at most {MAX_QUANTITY:,} {item.base_unit}.", "too_large")
     return value
+
+
+def in_units(quantity: int, factors: dict[str, int]) -> list[tuple[str, int]]:
+    """``quantity`` base units as the fewest handling units, largest first: 38 with CASE=12 -> [(CASE, 3), (EA, 2)]
+    (what a picker takes off the shelf). The base unit (factor 1) takes the rest; zero is [(base, 0)]."""
+    base = next((code for code, factor in factors.items() if factor == 1), "EA")
+    left = int(quantity)
+    parts: list[tuple[str, int]] = []
+    for code, factor in sorted(factors.items(), key=lambda kv: (-kv[1], kv[0])):
+        if factor <= 1 or left < factor:
+            continue
+        count, left = divmod(left, factor)
+        parts.append((code, count))
+    if left or not parts:
+        parts.append((base, left))
+    return parts
+
+
+def in_units_text(quantity: int, factors: dict[str, int]) -> str:
+    """``in_units`` as text: '3 CASE + 2 EA'."""
+    return " + ".join(f"{count} {code}" for code, count in in_units(quantity, factors))

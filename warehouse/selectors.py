@@ -144,3 +144,89 @@ def lot_recall_report(user, *, item: Item, lot: Lot, result=None) -> LotRecallRe
         shipments=lot_shipments(user, item=item, lot=lot),
         tasks=lot_open_tasks(user, item=item, lot=lot),
     )
+
+
+# --- printed pick list ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PickListLine:
+    task: PickTask
+    in_units: str  # '3 CASE + 2 EA'
+    in_base: str  # '38 EA'
+    location_barcode: object  # warehouse.labels.Barcode
+    item_barcode: object | None  # the item's (base unit) GTIN, when it has one
+
+
+@dataclass
+class PickListZone:
+    code: str  # the zone's code ('' for locations without a zone)
+    name: str
+    lines: list[PickListLine] = field(default_factory=list)
+
+    @property
+    def units(self) -> int:
+        return sum(line.task.quantity for line in self.lines)
+
+
+def pick_list(wave) -> list[PickListZone]:
+    """The wave's pick tasks for the printed list: grouped by zone, the zones in the order the walk reaches them and
+    the tasks in walk order (``sequence``) within each, each quantity in handling units (3 CASE + 2 EA) with the
+    location's and the item's barcodes. Three queries whatever the size of the wave."""
+    from inventory.models import ItemBarcode
+    from inventory.units import in_units_text, unit_factors
+    from warehouse.labels import Barcode, gtin_barcode
+
+    tasks = list(
+        wave.pick_tasks.select_related("item", "lot", "location__zone", "to_location", "order_line__order")
+        .prefetch_related("item__units")
+        .order_by("sequence", "id")
+    )
+    gtins: dict[int, str] = {}
+    base_codes = ItemBarcode.objects.filter(item_id__in={t.item_id for t in tasks}, unit__isnull=True)
+    for item_id, gtin in base_codes.order_by("item_id", "gtin").values_list("item_id", "gtin"):
+        gtins.setdefault(item_id, gtin)  # the first of an item's base-unit GTINs
+    zones: dict[str, PickListZone] = {}
+    for task in tasks:
+        zone = task.location.zone
+        key = zone.code if zone else ""
+        group = zones.get(key)
+        if group is None:
+            group = zones[key] = PickListZone(code=key, name=(zone.name if zone else "") or key or "No zone")
+        gtin = gtins.get(task.item_id)
+        group.lines.append(
+            PickListLine(
+                task=task,
+                in_units=in_units_text(task.quantity, unit_factors(task.item)),
+                in_base=f"{task.quantity} {task.item.base_unit}",
+                location_barcode=Barcode("CODE128", task.location.code),
+                item_barcode=gtin_barcode(gtin) if gtin else None,
+            )
+        )
+    return list(zones.values())
+
+
+@dataclass
+class WaveProgress:
+    tasks: int
+    tasks_done: int  # confirmed, short or cancelled: nothing left to walk to
+    units: int  # planned units of the tasks not cancelled
+    units_picked: int
+
+    @property
+    def percent(self) -> int:
+        """Picked units of the planned ones (tasks when no units are planned), 0-100."""
+        if self.units:
+            return min(100, round(100 * self.units_picked / self.units))
+        return round(100 * self.tasks_done / self.tasks) if self.tasks else 0
+
+
+def wave_progress(tasks: list[PickTask]) -> WaveProgress:
+    """How far the wave's picking is, from its (already read) pick tasks."""
+    live = [t for t in tasks if t.status != PickTask.Status.CANCELLED]
+    return WaveProgress(
+        tasks=len(tasks),
+        tasks_done=sum(1 for t in tasks if t.status != PickTask.Status.OPEN),
+        units=sum(t.quantity for t in live),
+        units_picked=sum(t.picked_quantity or 0 for t in live),
+    )

@@ -111,3 +111,22 @@ def test_the_field_name_of_the_error_can_be_chosen(cased):
     with pytest.raises(ValidationFailed) as exc_info:
         to_base_quantity(cased, "0.5", field="lines[2].quantity")
     assert _code(exc_info) == ("lines[2].quantity", "not_whole")
+
+
+@pytest.mark.parametrize(
+    "quantity, factors, expected",
+    [
+        (38, {"EA": 1, "CASE": 12}, [("CASE", 3), ("EA", 2)]),
+        (36, {"EA": 1, "CASE": 12}, [("CASE", 3)]),
+        (5, {"EA": 1, "CASE": 12}, [("EA", 5)]),
+        (1000, {"EA": 1, "CASE": 12, "PALLET": 480}, [("PALLET", 2), ("CASE", 3), ("EA", 4)]),
+        (0, {"EA": 1, "CASE": 12}, [("EA", 0)]),
+        (7, {"KG": 1}, [("KG", 7)]),
+    ],
+)
+def test_a_quantity_reads_as_the_fewest_handling_units_largest_first(quantity, factors, expected):
+    from inventory.units import in_units, in_units_text
+
+    assert in_units(quantity, factors) == expected
+    assert sum(count * factors[code] for code, count in in_units(quantity, factors)) == quantity
+    assert in_units_text(38, {"EA": 1, "CASE": 12}) == "3 CASE + 2 EA"

@@ -496,3 +496,58 @@ def test_the_wave_form_plans_by_route_and_cutoff_and_refuses_a_bad_cutoff(
     client.post(reverse("web:wave-plan"), {"route": "west"})
     wave = Wave.objects.get()
     assert {line.order_line.order_id for line in wave.lines.select_related("order_line")} == {west.pk}
+
+
+def test_the_printed_pick_list_groups_by_zone_in_walk_order_in_handling_units_with_barcodes(
+    client, boss, site, item, floor, stock, allocated, django_assert_max_num_queries
+):
+    from inventory.models import ItemBarcode, Location, Zone
+    from warehouse.selectors import pick_list
+
+    zone = Zone.objects.create(site=site, code="FAST", name="Fast movers")
+    Location.objects.filter(pk=floor["pick"].pk).update(zone=zone)
+    ItemBarcode.objects.create(item=item, gtin="04006381333931")
+    stock(item, floor["pick"], 38)
+    stock(item, floor["bulk"], 40)
+    allocated(38)
+    allocated(30)
+    wave = release_wave(user=boss, wave=plan_wave(user=boss, site=site))
+    with django_assert_max_num_queries(4):
+        zones = pick_list(wave)
+    assert {z.code for z in zones} == {"FAST", ""}  # the pick face's zone, and the bulk bin without one
+    firsts = [z.lines[0].task.sequence for z in zones]
+    assert firsts == sorted(firsts)  # zones in the order the walk reaches them
+    for z in zones:  # walk order within each zone
+        assert [line.task.sequence for line in z.lines] == sorted(line.task.sequence for line in z.lines)
+    listed = sorted(line.task.pk for z in zones for line in z.lines)
+    assert listed == sorted(wave.pick_tasks.values_list("pk", flat=True))
+    client.force_login(boss)
+    page = client.get(reverse("web:wave-pick-list", args=[wave.pk])).content.decode()
+    assert 'data-testid="pick-zone-FAST"' in page and "Fast movers" in page
+    big = next(line for z in zones for line in z.lines if line.task.quantity == 38)
+    assert big.in_units == "3 CASE + 2 EA" and "= 38 EA" in page
+    assert "<svg" in page and 'data-code="4006381333931"' in page and f'data-code="{floor["pick"].code}"' in page
+
+
+def test_the_wave_page_shows_how_far_picking_is(client, boss, site, item, floor, stock, allocated):
+    from warehouse.services import confirm_pick
+
+    stock(item, floor["pick"], 20)
+    allocated(4)
+    allocated(6)
+    wave = release_wave(user=boss, wave=plan_wave(user=boss, site=site))
+    client.force_login(boss)
+    url = reverse("web:wave-detail", args=[wave.pk])
+    assert client.get(url).context["progress"].percent == 0
+    four = wave.pick_tasks.get(quantity=4)
+    confirm_pick(user=boss, task=four, quantity=4, location_code=floor["pick"].code)
+    response = client.get(url)
+    progress = response.context["progress"]
+    assert (progress.units_picked, progress.units, progress.tasks_done, progress.tasks, progress.percent) == (
+        4,
+        10,
+        1,
+        2,
+        40,
+    )
+    assert '<progress max="100" value="40"' in response.content.decode()

@@ -14,6 +14,7 @@ from core.errors import DomainError
 from governance import permissions
 from governance.services.sites import site_zone
 from warehouse.models import PickTask, Wave
+from warehouse.selectors import pick_list, wave_progress
 from warehouse.services import plan_wave, release_wave
 
 from ..entry import WavePlanForm
@@ -99,6 +100,7 @@ def wave_detail(request, pk, *, site):
             "tasks": tasks,
             "shipments": shipments,
             "actions": allowed_actions(wave, request.user),
+            "progress": wave_progress(tasks) if tasks else None,
             "crumbs": [("Waves", reverse("web:wave-list")), (wave.number, None)],
         },
     )
@@ -122,5 +124,9 @@ def wave_release(request, pk, *, site):
 @site_page("warehouse.plan")
 def wave_pick_list(request, pk, *, site):
     wave = _wave(request, pk)
-    tasks = wave.pick_tasks.select_related("item", "lot", "location", "to_location", "order_line__order")
-    return render(request, "warehouse/pick_list.html", {"wave": wave, "tasks": tasks})
+    zones = pick_list(wave)
+    return render(
+        request,
+        "warehouse/pick_list.html",
+        {"wave": wave, "zones": zones, "line_count": sum(len(z.lines) for z in zones)},
+    )
