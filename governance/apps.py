@@ -14,9 +14,10 @@ class GovernanceConfig(AppConfig):
 
         connect_task_signals()  # outbox rows are marked done when their task finishes
         from .services.outbox import register_event_subscriber
-        from .services.webhooks import fan_out
+        from .services.webhooks import TAKES_EVENT_SQL, fan_out
 
-        register_event_subscriber(fan_out)  # domain events -> webhook deliveries
+        # domain events -> webhook deliveries; an event no active subscription takes is not fanned out
+        register_event_subscriber(fan_out, takes_sql=TAKES_EVENT_SQL)
         connect_process_signals()  # worker and beat heartbeats
 
         from core.actions import register

@@ -51,6 +51,8 @@ _broker_down_until = 0.0
 _broker_down_since: float | None = None
 #: EVENT subscribers: callables (message) -> None, registered by the apps that deliver domain events
 _event_subscribers: list = []
+#: subscriber -> SQL boolean expression with one ``%s`` (the event type): may the subscriber want such an event
+_event_takes: dict = {}
 
 
 # --- writing ---------------------------------------------------------------------------------------------------
@@ -97,11 +99,33 @@ def enqueue_event(
     )
 
 
-def register_event_subscriber(subscriber) -> None:
+def register_event_subscriber(subscriber, *, takes_sql: str | None = None) -> None:
     """``subscriber(message)`` is called for every EVENT row by the ``deliver_outbox_event`` task; it must be
-    idempotent (a row may be delivered twice)."""
+    idempotent (a row may be delivered twice).
+
+    ``takes_sql``: an SQL boolean expression with one ``%s`` (the event type), true when the subscriber may want an
+    event of that type (webhooks: an active subscription takes the type). It is evaluated in the INSERT of the
+    event row, so it sees what was committed before that statement. When every subscriber has one and none is
+    true, the row is written done at once: it stays in the ``events/`` feed, but no NOTIFY, no publish and no
+    ``deliver_outbox_event`` task follow (a subscriber without ``takes_sql`` gets every event, as before)."""
     if subscriber not in _event_subscribers:
         _event_subscribers.append(subscriber)
+    if takes_sql:
+        _event_takes[subscriber] = takes_sql
+    else:
+        _event_takes.pop(subscriber, None)
+
+
+def _event_done_sql(topic: str, now) -> tuple[str, list]:
+    """The ``done_at`` of a new EVENT row as SQL and its parameters: NULL (to be handed to the subscribers) when
+    some subscriber may take its type, else now (nobody to hand it to). Evaluated in the row's INSERT, so the
+    subscribers' filters see every subscription committed before that statement."""
+    if not _event_subscribers:
+        return "%s", [now]
+    if any(s not in _event_takes for s in _event_subscribers):
+        return "NULL", []
+    takes = " OR ".join(f"({_event_takes[s]})" for s in _event_subscribers)
+    return f"CASE WHEN {takes} THEN NULL ELSE %s END", [topic] * len(_event_subscribers) + [now]
 
 
 def _write(kind, topic, *, delay_seconds, dedup_key, site, **fields) -> OutboxMessage | None:
@@ -117,13 +141,17 @@ def _write(kind, topic, *, delay_seconds, dedup_key, site, **fields) -> OutboxMe
         available_at=now + timedelta(seconds=delay_seconds),
         **fields,
     )
-    if dedup_key:
+    event = kind == OutboxMessage.Kind.EVENT
+    if dedup_key or event:
+        done_sql, done_params = _event_done_sql(topic, now) if event else ("NULL", [])
         with connection.cursor() as cursor:
             # absorbed when the same work already waits (the partial unique index on waiting rows)
             cursor.execute(
                 "INSERT INTO governance_outboxmessage (kind, topic, args, kwargs, payload, queue, dedup_key,"
-                " site_id, created_at, available_at, attempts, last_error, document_key)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '', %s) ON CONFLICT DO NOTHING RETURNING id",
+                " site_id, created_at, available_at, attempts, last_error, document_key, done_at)"
+                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 0, '', %s, {done_sql})"
+                + (" ON CONFLICT DO NOTHING" if dedup_key else "")
+                + " RETURNING id, done_at",
                 [
                     row.kind,
                     row.topic,
@@ -136,19 +164,22 @@ def _write(kind, topic, *, delay_seconds, dedup_key, site, **fields) -> OutboxMe
                     row.created_at,
                     row.available_at,
                     row.document_key,
+                    *done_params,
                 ],
             )
             found = cursor.fetchone()
         if found is None:
             return None
-        row.pk = found[0]
+        row.pk, row.done_at = found
         row._state.adding = False
+        if row.done_at is not None:
+            return row  # an event no subscriber takes: in the feed, nothing to publish
     else:
         row.save(force_insert=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
-    if not delay_seconds:
-        _publish_after_commit(row.pk)
+    if delay_seconds or not _publish_after_commit(row.pk):
+        # wakes a waiting relay (once per batch: a row that joins this transaction's batch was announced with it)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
     return row
 
 
@@ -166,7 +197,8 @@ class _AfterCommit:
         publish_now(self.ids)
 
 
-def _publish_after_commit(pk: int) -> None:
+def _publish_after_commit(pk: int) -> bool:
+    """Publish the row after commit; True when it joined a batch this transaction already announced (NOTIFY)."""
     batch = getattr(connection, "_outbox_after_commit", None)
     here = set(connection.savepoint_ids)
     # join the pending batch of this block (or of a block that encloses this one); Django drops a callback when
@@ -179,10 +211,11 @@ def _publish_after_commit(pk: int) -> None:
         and any(entry[1] is batch for entry in connection.run_on_commit)
     ):
         batch.ids.append(pk)
-        return
+        return True
     batch = _AfterCommit(pk, here)
     connection._outbox_after_commit = batch
     transaction.on_commit(batch)
+    return False
 
 
 def _json(value) -> str:

@@ -4,6 +4,14 @@
   it writes one ``WebhookDelivery`` per active subscription whose type filter and site scope take the event
   (never a site the owner cannot see), marks the event fanned out, and enqueues the delivery task through the
   outbox. Idempotent: a second run finds the event fanned out.
+- **No subscription, no fan-out.** The event row's INSERT itself asks whether an active subscription takes its
+  type (``TAKES_EVENT_SQL``, registered with the subscriber): when none does, the row is written done (still in
+  the ``events/`` feed) and no fan-out task is published. The rule for a subscription created (activated, its
+  types widened) at the same moment as an event: it gets every event whose row is written after the
+  subscription's transaction committed; an event written before that, even by a transaction still running when
+  the subscription committed, is not sent to it (as before, a subscription committed after an event's fan-out
+  ran never got it). No cache: every process sees a subscription at its commit, and an event that a subscription
+  takes is never written done.
 - **Delivery** (``deliver``, the ``governance.tasks.deliver_webhook`` task, never a web request): HTTP POST of
   the JSON event with ``X-Event-Id``, ``X-Event-Type``, ``X-Event-Timestamp`` and ``X-Signature:
   t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`` (one more ``v1`` with the previous secret while a rotation's
@@ -389,6 +397,14 @@ def in_scope(subscription: WebhookSubscription, owner, site_id: int | None, site
     if site_ids and site_id not in site_ids:
         return False
     return permissions.can_see_site(owner, site_id)
+
+
+#: for the outbox (``register_event_subscriber(fan_out, takes_sql=...)``): does an active subscription take events
+#: of the type ``%s``; the site scope and the owner are checked at fan-out, this only spares events nobody takes
+TAKES_EVENT_SQL = (
+    f"EXISTS (SELECT 1 FROM {WebhookSubscription._meta.db_table} WHERE active"
+    " AND (event_types IN ('[]'::jsonb, 'null'::jsonb) OR event_types @> jsonb_build_array(%s::text)))"
+)
 
 
 def wants(subscription: WebhookSubscription, event_type: str) -> bool:
