@@ -1,8 +1,9 @@
 """Reads for KPI tiles and KPI pages (the browser workspace): current values from the KPI functions of
 ``reporting.kpis`` (the same definitions as the API and the snapshots), trend lines from the daily snapshots.
 
-Nothing here computes a KPI itself: a tile is ``KPIS[key].function`` for the current period plus
-``selectors.trends`` for the line. The number of queries is fixed: it depends on the tiles, never on the data.
+Nothing here computes a KPI itself: a tile is ``rollup.period_value`` for the current period (the KPI function,
+with the past days read from their snapshots where the KPI allows) plus ``selectors.trends`` for the line. The
+number of queries is fixed: it depends on the tiles, never on the data.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from governance.models import Site
 from governance.services.sites import site_local_date
 
 from .kpis import KPIS, KpiValue
+from .rollup import ROLLUPS, complete_snapshots, period_value
 from .selectors import trends
 
 #: the supervisor dashboard's tiles, in display order: flow KPIs over the last TILE_DAYS days (today included),
@@ -116,10 +118,11 @@ def dashboard_tiles(site: Site, *, now: datetime | None = None, keys=DASHBOARD_T
     today = local_today(site, now)
     since = today - timedelta(days=TILE_DAYS - 1)
     lines = trends(site, list(keys), TREND_DAYS, until=today - timedelta(days=1))
+    stored = complete_snapshots(site, [key for key in keys if key in ROLLUPS], since, today)
     tiles = []
     for key in keys:
         d = KPIS[key]
-        value = d.function(site, since, today)
+        value = period_value(key, site, since, today, stored)  # the past days from their snapshots where allowed
         period = "now" if key in STATE_KPIS else f"last {TILE_DAYS} days"
         tiles.append(Tile(key, d.label, d.unit, d.higher_is_better, value, period, lines.get(key, [])))
     return tiles

@@ -15,8 +15,9 @@ from governance import permissions
 from governance.models import Site
 from governance.services.sites import site_local_date
 
-from .kpis import KPIS, KpiValue, compute_all
+from .kpis import KPIS, KpiValue
 from .models import KpiSnapshot
+from .rollup import period_values
 
 #: the columns of every KPI CSV (API and pages)
 CSV_HEADER = [
@@ -40,7 +41,7 @@ def kpis_for(user, site: Site | None, date_from: date, date_to: date) -> list[Kp
     see the network (permissions.can_see_network); their breakdowns list sites, operators and site rules of the
     whole network, so only users who see every site get them — the others get the totals alone."""
     with reporting_reads():  # the read replica when one is configured (core/db_router.py)
-        values = compute_all(site, date_from, date_to)
+        values = period_values(site, date_from, date_to)  # past days from the snapshots where the KPI allows
     if site is None and permissions.site_ids_for(user) is not None:
         values = [replace(v, breakdown=HIDDEN_BREAKDOWN) for v in values]
     return values

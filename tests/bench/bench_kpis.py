@@ -8,6 +8,12 @@ their allocations, waves and pick tasks, putaway tasks, count lines, exceptions 
 snapshot computes) and for 30 days (the default API period), and each KPI alone for the 30-day site case.
 Prints the median and worst wall time of ``--repeat`` runs and the number of queries.
 
+Then (issue 16, ``--page-requests``, default 20) the KPI pages as a user sees them, through Django's test client
+as an enterprise admin with the default period (the 30 days up to yesterday): the site page of the first site and
+the network view (every site and the network side by side), p50 / p95 / max and queries, computed live (every KPI
+over the whole period, as before ``reporting.rollup``) and from the daily snapshots (stored first for the 30 days,
+as the hourly job does, when missing). Target: p95 < 300 ms.
+
 Uses a scratch database (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/erp_bench), which it
 migrates and wipes.
 """
@@ -371,6 +377,98 @@ def timed(fn, repeat: int) -> tuple[float, float, int]:
     return statistics.median(times) * 1000, max(times) * 1000, queries
 
 
+PAGE_TARGET_MS = 300.0
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))]
+
+
+def use_snapshots(on: bool) -> None:
+    """``on``: KPIs read their past days from the snapshots (reporting.rollup); off: every KPI is computed live over
+    the whole period, as before the rollup, for a before/after comparison in one run."""
+    from reporting import rollup
+
+    real = getattr(rollup, "_real_complete_snapshots", rollup.complete_snapshots)
+    rollup._real_complete_snapshots = real
+
+    def none_stored(site, keys, date_from, date_to):
+        return {key: {} for key in keys}
+
+    rollup.complete_snapshots = real if on else none_stored
+
+
+def store_month_of_snapshots(days: int = 30) -> tuple[int, float]:
+    """The snapshots of the ``days`` days before today at every site and for the network, where a complete one
+    (computed after the day ended) is missing: (days stored, seconds)."""
+    from datetime import timedelta
+
+    from governance.models import Site
+    from governance.services.sites import site_local_date
+    from reporting import rollup
+    from reporting.models import KpiSnapshot
+    from reporting.services import store_snapshots
+
+    started, stored = time.perf_counter(), 0
+    for site in [*Site.objects.filter(active=True).order_by("code"), None]:
+        zones = rollup._zones(site)
+        today = site_local_date(site)
+        for k in range(1, days + 1):
+            day = today - timedelta(days=k)
+            row = KpiSnapshot.objects.filter(site=site, key="order_fill_rate", date=day).first()
+            if row is None or row.computed_at < rollup.day_end(day, zones):
+                store_snapshots(site, day)
+                stored += 1
+    return stored, time.perf_counter() - started
+
+
+def measure_pages(site, requests: int) -> None:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.urls import reverse
+
+    stored, seconds = store_month_of_snapshots()
+    print(f"snapshots of the last 30 days: {stored} site-days stored in {seconds:.0f} s", flush=True)
+    setup_test_environment()
+    settings.DEBUG = False
+    admin, _ = get_user_model().objects.get_or_create(
+        username="bench-kpi-admin", defaults={"is_superuser": True, "is_staff": True}
+    )
+    client = Client()
+    client.force_login(admin)
+    pages = (
+        (f"site page {site.code}", reverse("web:kpi-site-code", args=[site.code])),
+        ("network view", reverse("web:kpi-network")),
+    )
+    print(f"{'page (30 days to yesterday)':<44} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}  load")
+    for mode in ("live", "snapshots"):
+        use_snapshots(mode == "snapshots")
+        for label, url in pages:
+            for _ in range(2):  # warm-up
+                client.get(url, secure=True)
+            times, queries = [], 0
+            for _ in range(requests):
+                with CaptureQueriesContext(connection) as ctx:
+                    t = time.perf_counter()
+                    response = client.get(url, secure=True)
+                    times.append((time.perf_counter() - t) * 1000)
+                if response.status_code != 200:
+                    raise SystemExit(f"GET {url} answered {response.status_code}")
+                queries = len(ctx.captured_queries)
+            p95 = percentile(times, 95)
+            verdict = "" if mode == "live" else ("  target met" if p95 < PAGE_TARGET_MS else "  TARGET MISSED")
+            print(
+                f"{label + ', ' + mode:<44} {statistics.median(times):>8.0f} {p95:>8.0f} {max(times):>8.0f} "
+                f"{queries:>8}  {os.getloadavg()[0]:.2f}{verdict}",
+                flush=True,
+            )
+    use_snapshots(True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--moves", type=int, default=1_000_000)
@@ -378,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sites", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="measure the data already built (no wipe)")
+    parser.add_argument("--page-requests", type=int, default=20, help="timed requests per KPI page (0: none)")
+    parser.add_argument("--skip-compute", action="store_true", help="only the pages (not compute_all and each KPI)")
     args = parser.parse_args(argv)
     ensure_database(BENCH_URL)
     setup_django()
@@ -400,6 +500,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{StockMove.objects.count():,} moves, {SalesOrder.objects.count():,} orders", flush=True)
     yesterday = timezone.now().date() - timedelta(days=1)
     month = yesterday - timedelta(days=29)
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    if args.page_requests:
+        measure_pages(site, args.page_requests)
+    if args.skip_compute:
+        connection.close()
+        return 0
     print(f"{'what':<44} {'median ms':>10} {'max ms':>10} {'queries':>8}")
     for label, target, start in (
         ("compute_all, one site, one day", site, yesterday),
