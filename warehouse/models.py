@@ -242,6 +242,13 @@ class PickTask(models.Model):
         SHORT = "SHORT", "Short picked"
         CANCELLED = "CANCELLED", "Cancelled"
 
+    class ShortReason(models.TextChoices):
+        NOT_FOUND = "NOT_FOUND", "Fewer units in the location than the system shows"
+        DAMAGED = "DAMAGED", "Units found damaged"
+        WRONG_ITEM = "WRONG_ITEM", "Another item in the location"
+        LOT = "LOT", "The lot asked for is not there"
+        NO_ACCESS = "NO_ACCESS", "Location blocked or out of reach"
+
     wave = models.ForeignKey(Wave, null=True, blank=True, on_delete=models.CASCADE, related_name="pick_tasks")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="pick_tasks")
     wave_line = models.ForeignKey(WaveLine, null=True, blank=True, on_delete=models.PROTECT, related_name="pick_tasks")
@@ -266,6 +273,9 @@ class PickTask(models.Model):
     picked_quantity = models.BigIntegerField(null=True, blank=True)
     scanned_location = models.CharField(max_length=40, blank=True)
     scanned_lot = models.CharField(max_length=60, blank=True)
+    short_reason = models.CharField(
+        max_length=20, choices=ShortReason.choices, blank=True, help_text="Why the picker found less than asked"
+    )
     confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -115,6 +115,10 @@ def test_operator_scans_a_wrong_location_then_confirms_a_short_pick_seen_on_the_
     page.keyboard.type("3")
     page.shot("scanned")
     page.keyboard.press("Enter")
+    page.wait_for_selector("[data-testid=short-pick-confirm]")  # a short pick asks why, and to confirm
+    page.shot("short-pick-asks-why")
+    page.check("input[name=short_reason][value=NOT_FOUND]")
+    page.click("text=Confirm short pick")
     page.wait_for_selector("text=short pick reported")
     page.shot("short-pick-confirmed")
     task.refresh_from_db()
@@ -195,6 +199,10 @@ def _scan_pick(page, task, quantity):
     page.wait_for_selector("#fb-item .good")
     page.keyboard.type(str(quantity))
     page.keyboard.press("Enter")
+    if quantity < task.quantity:  # a short pick asks why, and to confirm
+        page.wait_for_selector("[data-testid=short-pick-confirm]")
+        page.check("input[name=short_reason][value=NOT_FOUND]")
+        page.click("text=Confirm short pick")
 
 
 def test_supervisor_plans_a_wave_picks_one_short_sees_the_exception_ships_and_the_tiles_change(

@@ -158,3 +158,26 @@ def test_a_shipment_consumes_only_open_allocations(boss, site, item, floor, stoc
     assert SalesOrder.objects.get(pk=other.pk).status == "ALLOCATED"
     order.refresh_from_db()
     assert order.status == "PICKING" and order.lines.get().shipped_quantity == 0
+
+
+def test_a_short_picks_reason_is_kept_on_the_task_and_its_exception_and_a_bad_one_changes_nothing(
+    api, boss, site, item, floor, stock, ordered
+):
+    from governance.models import ExceptionCase
+
+    stock(item, floor, 10)
+    ordered(4)
+    wave = release_wave(user=boss, wave=plan_wave(user=boss, site=site))
+    task = wave.pick_tasks.get()
+    client = api(boss)
+    url = f"/api/v1/pick-tasks/{task.pk}/confirm/"
+    bad = client.post(url, {"quantity": 3, "location": "B-01", "short_reason": "LAZY"}, format="json")
+    assert bad.status_code == 400 and "short_reason" in str(bad.json())
+    full = client.post(url, {"quantity": 4, "location": "B-01", "short_reason": "DAMAGED"}, format="json")
+    assert full.status_code == 400 and "Nothing is short" in str(full.json())
+    task.refresh_from_db()
+    assert task.status == "OPEN" and not ExceptionCase.objects.filter(code__code="SHORT_PICK").exists()
+    done = client.post(url, {"quantity": 3, "location": "B-01", "short_reason": "wrong_item"}, format="json")
+    assert done.status_code == 200 and done.json()["short_reason"] == "WRONG_ITEM"
+    case = ExceptionCase.objects.get(code__code="SHORT_PICK")
+    assert case.details["reason"] == "WRONG_ITEM" and "another item in the location" in case.summary

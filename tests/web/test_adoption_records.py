@@ -69,7 +69,16 @@ def test_a_refused_post_on_the_pick_screen_records_although_its_transaction_roll
 def test_a_short_pick_on_the_screen_is_an_override_with_no_refusal(client, boss, pick, item):
     client.force_login(boss)
     url = reverse("web:scan-pick-task", args=[pick.pk])
-    assert client.post(url, {"location": "P-01", "item": item.sku, "quantity": "3"}).status_code == 302
+    asked = client.post(url, {"location": "P-01", "item": item.sku, "quantity": "3"})
+    assert asked.status_code == 400 and events() == []  # asking why it is short is not a refused scan
+    confirmed = {
+        "location": "P-01",
+        "item": item.sku,
+        "quantity": "3",
+        "confirm_short": "1",
+        "short_reason": "NOT_FOUND",
+    }
+    assert client.post(url, confirmed).status_code == 302
     assert events() == [(K.OVERRIDE, "PICK", "quantity", "4", "3", "SCREEN")]
 
 

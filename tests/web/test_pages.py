@@ -432,10 +432,25 @@ def test_pick_scan_refuses_a_wrong_scan_and_confirms_a_short_pick(client, boss, 
     assert response.status_code == 400 and "Give the picked quantity, 0 to 4." in response.content.decode()
     task.refresh_from_db()
     assert task.status == PickTask.Status.OPEN
-    response = client.post(url, {"location": "P-01", "item": item.sku, "quantity": "3"}, follow=True)
-    assert "picked 3 of 4; short pick reported" in response.content.decode()
+    # a short quantity first asks for a reason and a confirmation; nothing is written until then
+    response = client.post(url, {"location": "P-01", "item": item.sku, "quantity": "3"})
+    page = response.content.decode()
+    assert response.status_code == 400 and 'data-testid="short-pick-confirm"' in page
+    assert "Only 3 of 4: 1 short." in page and "Units found damaged" in page
+    response = client.post(url, {"location": "P-01", "item": item.sku, "quantity": "3", "confirm_short": "1"})
+    assert response.status_code == 400 and "choose why it is short" in response.content.decode()
+    task.refresh_from_db()
+    assert task.status == PickTask.Status.OPEN and not ExceptionCase.objects.filter(code__code="SHORT_PICK").exists()
+    response = client.post(
+        url,
+        {"location": "P-01", "item": item.sku, "quantity": "3", "confirm_short": "1", "short_reason": "DAMAGED"},
+        follow=True,
+    )
+    assert "picked 3 of 4 (units found damaged); short pick reported" in response.content.decode()
     task.refresh_from_db()
     assert (task.status, task.picked_quantity, task.confirmed_by) == (PickTask.Status.SHORT, 3, boss)
+    assert task.short_reason == "DAMAGED"
+    assert ExceptionCase.objects.get(code__code="SHORT_PICK").details["reason"] == "DAMAGED"
     assert ExceptionCase.objects.filter(code__code="SHORT_PICK").count() == 1
     order.refresh_from_db()
     assert order.lines.get().picked_quantity == 3

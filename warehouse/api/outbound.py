@@ -76,6 +76,7 @@ class PickTaskSerializer(serializers.ModelSerializer):
             "sequence",
             "status",
             "picked_quantity",
+            "short_reason",
             "confirmed_at",
         ]
 
@@ -123,6 +124,12 @@ class PickConfirmSerializer(serializers.Serializer):
         max_length=200, required=False, allow_blank=True, help_text="Scanned lot (or a GS1-128 label with one)"
     )
     item = serializers.CharField(max_length=200, required=False, allow_blank=True, help_text=SCANNED_ITEM_HELP)
+    short_reason = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        help_text="A short pick: why (" + ", ".join(PickTask.ShortReason.values) + ")",
+    )
 
 
 class ShipmentLineSerializer(serializers.Serializer):
@@ -303,6 +310,7 @@ class PickTaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             location_code=v["location"],
             lot_number=scan.lot,
             item_sku=scan.item,
+            short_reason=v.get("short_reason", ""),
         )
         return Response(PickTaskSerializer(self.get_queryset().get(pk=task.pk)).data)
 

@@ -38,7 +38,15 @@ from warehouse.models import Package, PickTask, Shipment, ShipmentLine, Wave, Wa
 from warehouse.policy import picking as policy
 
 from .labels import new_ssccs
-from .picking import cancel_pick_tasks, check_scan, post_pick, quant_infos, report_short_pick, staging_location
+from .picking import (
+    cancel_pick_tasks,
+    check_scan,
+    clean_short_reason,
+    post_pick,
+    quant_infos,
+    report_short_pick,
+    staging_location,
+)
 
 S = SalesOrder.Status
 #: the heaviest package a shipment may declare (10 t), for the API, the pages and pack_wave alike
@@ -309,13 +317,21 @@ def release_wave(*, user, wave: Wave) -> Wave:
 
 @atomic_with_retry
 def confirm_pick(
-    *, user, task: PickTask, quantity: int, location_code: str, lot_number: str = "", item_sku: str = ""
+    *,
+    user,
+    task: PickTask,
+    quantity: int,
+    location_code: str,
+    lot_number: str = "",
+    item_sku: str = "",
+    short_reason: str = "",
 ) -> PickTask:
     """Confirm a pick after validating what was scanned. Less than asked is a short pick: the shortfall is
     recorded, a SHORT_PICK exception opens, the location is to be counted, the missing units of that quant go
     on HOLD pending the count, and the line's remainder is re-allocated from other stock (or backordered).
     Confirming again with the same data is harmless; different data is a 409, and so is a pick of an order
-    that was cancelled or held meanwhile. A transfer's pick task is confirmed the same way
+    that was cancelled or held meanwhile. ``short_reason`` (PickTask.ShortReason) says why a short pick is short;
+    it goes on the task and its exception. A transfer's pick task is confirmed the same way
     (warehouse.services.transfers.confirm_transfer_pick)."""
     first = PickTask.objects.select_related("order_line").filter(pk=task.pk).first()
     if first is None or not permissions.can_see_site(user, first.site_id):
@@ -331,6 +347,7 @@ def confirm_pick(
             location_code=location_code,
             lot_number=lot_number,
             item_sku=item_sku,
+            short_reason=short_reason,
         )
     order = fulfilment.lock_sales_orders([first.order_line.order_id])[first.order_line.order_id]
     locked = (
@@ -344,6 +361,7 @@ def confirm_pick(
         return locked
     fulfilment.require_action(order, lifecycle.PICK)
     short = locked.quantity - quantity
+    reason = clean_short_reason(short_reason, short=short)
     if short:
         from orders.services.allocation import lock_allocation_levels
 
@@ -358,7 +376,9 @@ def confirm_pick(
         short=short,
         user=user,
     )
-    post_pick(locked, user=user, quantity=quantity, location_code=location_code, lot_number=lot_number)
+    post_pick(
+        locked, user=user, quantity=quantity, location_code=location_code, lot_number=lot_number, short_reason=reason
+    )
     if short:
         report_short_pick(locked, user=user, short=short, document_number=order.number)
         from orders.services import allocate_orders

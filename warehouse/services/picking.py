@@ -103,7 +103,25 @@ def check_scan(locked: PickTask, *, quantity, location_code: str, lot_number: st
     return False
 
 
-def post_pick(locked: PickTask, *, user, quantity: int, location_code: str, lot_number: str) -> int:
+def clean_short_reason(reason: str, *, short: int) -> str:
+    """The reason of a short pick, checked: one of PickTask.ShortReason (optional through the API, asked for by
+    the scan screen); a reason given for a full pick is refused, so it never reads as if something was missing."""
+    reason = (reason or "").strip().upper()
+    if not reason:
+        return ""
+    if reason not in PickTask.ShortReason.values:
+        choices = ", ".join(f"{value} ({label.lower()})" for value, label in PickTask.ShortReason.choices)
+        raise field_error("short_reason", f"Choose one of: {choices}.", "invalid")
+    if not short:
+        raise field_error(
+            "short_reason", "Nothing is short: give a reason only when picking less than asked.", "invalid"
+        )
+    return reason
+
+
+def post_pick(
+    locked: PickTask, *, user, quantity: int, location_code: str, lot_number: str, short_reason: str = ""
+) -> int:
     """Move what was picked to staging and put the missing units of that quant on HOLD pending a count (the
     caller released their claim first); record the confirmation. Returns the shortfall."""
     short = locked.quantity - quantity
@@ -151,6 +169,7 @@ def post_pick(locked: PickTask, *, user, quantity: int, location_code: str, lot_
     locked.picked_quantity = quantity
     locked.scanned_location = location_code
     locked.scanned_lot = lot_number or ""
+    locked.short_reason = short_reason if short else ""
     locked.confirmed_by = user
     locked.confirmed_at = timezone.now()
     set_history_user(locked, user)
@@ -159,14 +178,21 @@ def post_pick(locked: PickTask, *, user, quantity: int, location_code: str, lot_
 
 
 def report_short_pick(locked: PickTask, *, user, short: int, document_number: str) -> None:
-    """A SHORT_PICK exception on the task and a count request for its location."""
+    """A SHORT_PICK exception on the task (with the picker's reason) and a count request for its location."""
+    why = f" Picker: {locked.get_short_reason_display().lower()}." if locked.short_reason else ""
     open_exception(
         site=locked.site,
         code="SHORT_PICK",
         subject=locked,
         user=user,
-        summary=f"{document_number}: {short} of {locked.quantity} {locked.item.sku} missing at {locked.location.code}.",
-        details={"order": document_number, "location": locked.location.code, "short": short},
+        summary=f"{document_number}: {short} of {locked.quantity} {locked.item.sku} missing at "
+        f"{locked.location.code}.{why}",
+        details={
+            "order": document_number,
+            "location": locked.location.code,
+            "short": short,
+            "reason": locked.short_reason or None,
+        },
     )
     CountRequest.objects.get_or_create(
         location=locked.location,

@@ -43,7 +43,15 @@ from warehouse.events import emit_receipt_confirmed
 from warehouse.models import Discrepancy, PickTask, Receipt, ReceiptLine
 from warehouse.policy import picking as policy
 
-from .picking import cancel_pick_tasks, check_scan, post_pick, quant_infos, report_short_pick, staging_location
+from .picking import (
+    cancel_pick_tasks,
+    check_scan,
+    clean_short_reason,
+    post_pick,
+    quant_infos,
+    report_short_pick,
+    staging_location,
+)
 from .putaway import create_putaway_task
 from .receiving import receiving_location
 
@@ -213,7 +221,14 @@ def release_transfer(*, user, transfer: TransferOrder) -> TransferOrder:
 
 
 def confirm_transfer_pick(
-    *, user, task: PickTask, quantity: int, location_code: str, lot_number: str = "", item_sku: str = ""
+    *,
+    user,
+    task: PickTask,
+    quantity: int,
+    location_code: str,
+    lot_number: str = "",
+    item_sku: str = "",
+    short_reason: str = "",
 ) -> PickTask:
     """A transfer's pick, confirmed like a sales order's (outbound.confirm_pick checked the permission): the
     picked units go to staging; a short pick releases the claim on the missing units, puts them on HOLD
@@ -239,6 +254,7 @@ def confirm_transfer_pick(
         raise StateConflict(f"{transfer.number} is {transfer.status}; its picks cannot be confirmed.")
     line = locked.transfer_line
     short = locked.quantity - quantity
+    reason = clean_short_reason(short_reason, short=short)
     if short:
         # release the claim on the missing units before they leave AVAILABLE (this locks the item's level)
         change_allocated(deltas={(locked.item_id, locked.site_id): -short})
@@ -246,7 +262,9 @@ def confirm_transfer_pick(
         # find their rows locked already, so this transaction never locks a lower quant after a higher one
         lock_site_quants(locked.site_id, [locked.item_id])
     transfer_documents.record_pick(transfer=transfer, line_id=line.pk, picked=quantity, claim_delta=-short)
-    post_pick(locked, user=user, quantity=quantity, location_code=location_code, lot_number=lot_number)
+    post_pick(
+        locked, user=user, quantity=quantity, location_code=location_code, lot_number=lot_number, short_reason=reason
+    )
     if short:
         report_short_pick(locked, user=user, short=short, document_number=transfer.number)
         free = _free_to_claim([line.item_id], locked.site_id).get(line.item_id, 0)

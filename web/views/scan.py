@@ -80,7 +80,23 @@ def pick_list(request, *, site):
 
 
 def _pick_context(task, **extra) -> dict:
-    return {"task": task, "errors": {}, "values": {}, **extra}
+    return {"task": task, "errors": {}, "values": {}, "short_reasons": PickTask.ShortReason.choices, **extra}
+
+
+def _short_unconfirmed(request, task, values) -> dict[str, list[str]]:
+    """A pick of fewer units than asked is confirmed only with a reason, once the picker has seen the shortfall:
+    the first post of a short quantity comes back asking for both (nothing is written)."""
+    quantity = scan.as_quantity(values["quantity"])
+    if not isinstance(quantity, int) or quantity >= task.quantity or task.status != PickTask.Status.OPEN:
+        return {}
+    values["short_reason"] = (request.POST.get("short_reason") or "").strip()
+    values["short"] = task.quantity - quantity
+    if request.POST.get("confirm_short") and values["short_reason"]:
+        return {}
+    message = f"Only {quantity} of {task.quantity}: {task.quantity - quantity} short. Check the location, then"
+    if request.POST.get("confirm_short"):
+        return {"short_reason": [f"{message} choose why it is short."]}
+    return {"short_reason": [f"{message} choose why and confirm the short pick."]}
 
 
 @site_page("warehouse.execute")
@@ -90,6 +106,8 @@ def pick_task(request, pk, *, site):
         return render(request, "web/scan/pick.html", _pick_context(task))
     values, errors, gtins = read_task_scan(request, task.item)
     if not errors:
+        errors = _short_unconfirmed(request, task, values)
+    if not errors:
         try:
             confirm_pick(
                 user=request.user,
@@ -98,6 +116,7 @@ def pick_task(request, pk, *, site):
                 location_code=values["location"],
                 lot_number=values["lot"],
                 item_sku=scan.scanned_sku(scanned=values["item"], sku=task.item.sku, gtins=gtins),
+                short_reason=values.get("short_reason", ""),
             )
         except DomainError as exc:
             errors = field_errors(exc)
@@ -107,7 +126,8 @@ def pick_task(request, pk, *, site):
     if task.status == PickTask.Status.SHORT:
         messages.warning(
             request,
-            f"PICK-{task.pk}: picked {task.picked_quantity} of {task.quantity}; short pick reported, "
+            f"PICK-{task.pk}: picked {task.picked_quantity} of {task.quantity} "
+            f"({task.get_short_reason_display().lower() or 'short'}); short pick reported, "
             f"{task.location.code} will be counted.",
         )
     else:
