@@ -756,6 +756,31 @@ class DemoLoader:
                 note="Demo: cutover of DC-NORTH (load the files of cutover/samples/)",
             )
             self._count("stage changes", 1)
+        self._rollout_wave(site)
+
+    def _rollout_wave(self, site) -> None:
+        """DC-NORTH's rollout wave (governance.services.rollout): cutover started yesterday, pilot in a week, live
+        in three; shown on the hypercare command centre and under rollout-waves/."""
+        from datetime import timedelta
+
+        from governance.models import RolloutWave
+        from governance.services.rollout import create_wave
+        from governance.services.sites import site_local_date
+
+        if RolloutWave.objects.filter(code="WAVE-NORTH").exists():
+            return
+        today = site_local_date(site)
+        create_wave(
+            user=self.admin,
+            code="WAVE-NORTH",
+            name="North region",
+            planned_cutover=today - timedelta(days=1),
+            planned_pilot=today + timedelta(days=7),
+            planned_go_live=today + timedelta(days=21),
+            sites=[site],
+            note="Demo: the wave DC-NORTH goes live in",
+        )
+        self._count("rollout waves", 1)
 
     # things -------------------------------------------------------------------------------------------------
     def items(self) -> None:

@@ -28,3 +28,5 @@ class GovernanceConfig(AppConfig):
 
         register(ApprovalRequest, approval_actions)  # allowed_actions: approve / reject
         register(ExceptionCase, exception_actions)  # allowed_actions: acknowledge / resolve / assign
+
+        from . import admin_rollout  # noqa: F401  (registers the rollout wave admin)

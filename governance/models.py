@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -51,11 +51,47 @@ class Site(models.Model):
     stage_changed_at = models.DateTimeField(null=True, blank=True)
     #: LIVE sites: the last day of hypercare (null: none, or ended)
     hypercare_ends_on = models.DateField(null=True, blank=True)
+    rollout_wave = models.ForeignKey(
+        "RolloutWave",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sites",
+        help_text="Its rollout wave",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class RolloutWave(models.Model):
+    """A group of sites brought live together (issue 13, "Rollout waves"): planned cutover and go-live dates, the
+    sites in it (``Site.rollout_wave``; a site is in one wave at most). Whether a wave is on plan is read from its
+    sites' stages against these dates (``governance.services.rollout.wave_progress``), never typed."""
+
+    code = models.SlugField(max_length=20, unique=True, help_text="Short code, e.g. WAVE-1")
+    name = models.CharField(max_length=120)
+    planned_cutover = models.DateField(help_text="The day the wave's sites start their cutover (stock frozen)")
+    planned_pilot = models.DateField(null=True, blank=True, help_text="The day they start the pilot")
+    planned_go_live = models.DateField(help_text="The day they go live")
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["planned_cutover", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(planned_go_live__gte=F("planned_cutover")),
+                name="rollout_wave_go_live_after_cutover",
+                violation_error_message="Go-live cannot be before the cutover.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.code

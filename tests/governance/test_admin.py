@@ -62,6 +62,12 @@ def every_kind_of_row(admin_user, supervisor, site, item, storage, stock):
 
     count = create_cycle_count(user=supervisor, site=site, locations=[storage])
     enter_count(user=supervisor, line=count.lines.first(), quantity=40)
+    from governance.services.rollout import create_wave
+
+    today = date.today()
+    create_wave(
+        user=admin_user, code="W1", planned_cutover=today, planned_go_live=today + timedelta(days=30), sites=[site]
+    )
 
 
 def _url(model, view, *args):

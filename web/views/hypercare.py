@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.shortcuts import render
 from django.utils import timezone
 
+from governance.services.rollout import wave_progress, waves_for
 from reporting.hypercare import FLOW_DAYS, VALUE_DAYS, command_centre
 
 from ..workspace import site_page
@@ -19,6 +20,7 @@ REFRESH_SECONDS = 60
 def command_centre_page(request, *, site):
     context = {
         "boards": command_centre(request.user),
+        "waves": wave_progress(waves_for(request.user)),
         "refreshed_at": timezone.now(),
         "refresh_seconds": REFRESH_SECONDS,
         "flow_days": FLOW_DAYS,
