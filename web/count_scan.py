@@ -36,7 +36,11 @@ def match_item(*, todo: Todo, location: str, scanned: str) -> tuple[str, str] | 
     return None
 
 
-def check_item(*, todo: Todo, location: str, scanned: str, known_item: bool) -> ScanCheck:
+def check_item(
+    *, todo: Todo, location: str, scanned: str, known_item: bool, on_count: frozenset[str] | set[str] = frozenset()
+) -> ScanCheck:
+    """``on_count``: the count's location codes, so that a location label scanned into the item field (the counter
+    moved on while the last location was kept) is answered as such."""
     value = normalise(scanned)
     loc = normalise(location)
     if not value:
@@ -49,6 +53,8 @@ def check_item(*, todo: Todo, location: str, scanned: str, known_item: bool) -> 
     pairs = todo.get(loc, set())
     if any(p[0] == value for p in pairs):
         return ScanCheck(True, f"Item {value} ✓ — several lots here: scan the lot label.", warn=True)
+    if not known_item and value in on_count:
+        return ScanCheck(False, f"{value} is a location: press Next location, or scan it in the location field.")
     if known_item:
         return ScanCheck(True, f"{value} is not listed at {loc}: counting it records found stock.", warn=True)
     return ScanCheck(False, f"No item {value}.")

@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from core.errors import DomainError
 from governance import permissions
@@ -59,14 +60,35 @@ def count_list(request, *, site):
     return render(request, "web/scan/count_list.html", {"counts": counts})
 
 
-def _context(count, todo, **extra) -> dict:
+def _context(count, todo, *, kept: str = "", errors=None, values=None) -> dict:
+    """``kept``: the location the counter is at (kept from the last count until another location is scanned or
+    "Next location" is pressed): pre-filled, shown as the current location, and the item field has the focus."""
+    values = dict(values or {})
+    if kept:
+        values["location"] = kept
     return {
         "count": count,
         "todo": sorted((code, len(pairs)) for code, pairs in todo.items() if pairs),
-        "errors": {},
-        "values": {},
-        **extra,
+        "errors": errors or {},
+        "values": values,
+        "kept": kept,
+        "kept_left": len(todo.get(kept, ())) if kept else 0,
+        "kept_note": _kept_note(kept, todo) if kept else "",
+        "focus_item": bool(kept),
+        "focus_location": not kept,
     }
+
+
+def _kept_note(kept: str, todo: checks.Todo) -> str:
+    if todo.get(kept):
+        return f"Location {kept} kept: scan the next item here, or scan another location."
+    return f"Location {kept} kept: nothing listed is left here; scan another location or press Next location."
+
+
+def _kept_location(scanned: str, on_count: set[str]) -> str:
+    """The location to keep: one of the count's locations (a code from elsewhere is not kept)."""
+    code = scan.normalise(scanned)
+    return code if code in on_count else ""
 
 
 @site_page("inventory.count")
@@ -74,7 +96,8 @@ def count_task(request, pk, *, site):
     count = _count(request, pk)
     todo, on_count = _todo(count)
     if request.method != "POST":
-        return render(request, "web/scan/count.html", _context(count, todo))
+        kept = _kept_location(request.GET.get("location", ""), on_count)
+        return render(request, "web/scan/count.html", _context(count, todo, kept=kept))
     values = {k: scan.normalise(request.POST.get(k, "")) for k in FIELDS}
     errors: dict[str, list[str]] = {}
     location = None
@@ -114,7 +137,10 @@ def count_task(request, pk, *, site):
         except DomainError as exc:
             errors = field_errors(exc)
     if errors:
-        return render(request, "web/scan/count.html", _context(count, todo, errors=errors, values=values), status=400)
+        # the location scanned stays the current one when only the item, lot or quantity was refused
+        kept = "" if "location" in errors else _kept_location(values["location"], on_count)
+        context = _context(count, todo, kept=kept, errors=errors, values=values)
+        return render(request, "web/scan/count.html", context, status=400)
     label = f"{line.location.code} {line.item.sku}" + (f" lot {line.lot.number}" if line.lot_id else "")
     if line.status == CycleCountLine.Status.RECOUNT:
         messages.warning(request, f"{label}: {values['quantity']} recorded; another counter must recount it.")
@@ -124,7 +150,9 @@ def count_task(request, pk, *, site):
     if count.status != CycleCount.Status.OPEN or not count.lines.filter(status__in=CycleCountLine.TO_COUNT).exists():
         messages.info(request, f"{count.number}: nothing left to count.")
         return redirect("web:scan-count")
-    return redirect(reverse("web:scan-count-task", args=[count.pk]))
+    # the next item is counted at the same location until the counter scans another one (or "Next location")
+    url = reverse("web:scan-count-task", args=[count.pk])
+    return redirect(f"{url}?{urlencode({'location': line.location.code})}")
 
 
 def _find_line(count, location, values) -> tuple[CycleCountLine | None, dict]:
@@ -180,7 +208,9 @@ def count_check(request, pk, *, site):
     elif field == "item":
         sku = scan.normalise(value)
         known = bool(sku) and (Item.objects.filter(sku=sku).exists() or Lot.objects.filter(number=sku).exists())
-        result = checks.check_item(todo=todo, location=request.GET.get("location", ""), scanned=value, known_item=known)
+        result = checks.check_item(
+            todo=todo, location=request.GET.get("location", ""), scanned=value, known_item=known, on_count=on_count
+        )
     elif field == "lot":
         lot = scan.normalise(value)
         result = checks.ScanCheck(True, f"Lot {lot} ✓" if lot else "")

@@ -65,6 +65,63 @@
     event.preventDefault();
     field.dispatchEvent(new Event("change", { bubbles: true }));
   });
+  // Scan feedback: a wrong scan plays a low short tone and vibrates (200 ms) where the device can; a good scan a
+  // softer, higher tone. Tones are WebAudio oscillators (no audio file). The operator's "Sound" switch in the scan
+  // header is kept in localStorage ("erp.scanSound" = "off" mutes the tones; the vibration stays: it is silent).
+  // counts / last and <body data-scan-feedback> tell tests and support what happened.
+  var audio = null;
+  function soundOn() {
+    try { return window.localStorage.getItem("erp.scanSound") !== "off"; } catch (e) { return true; }
+  }
+  function tone(good) {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return false;
+    try {
+      audio = audio || new Ctx();
+      if (audio.state === "suspended" && audio.resume) audio.resume();
+      var osc = audio.createOscillator(), gain = audio.createGain(), now = audio.currentTime;
+      var length = good ? 0.07 : 0.25;
+      osc.type = good ? "sine" : "square";
+      osc.frequency.value = good ? 1320 : 220;
+      gain.gain.setValueAtTime(good ? 0.05 : 0.25, now);
+      gain.gain.exponentialRampToValueAtTime(0.0001, now + length);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(now);
+      osc.stop(now + length);
+      return true;
+    } catch (e) { return false; }
+  }
+  window.erpScanFeedback = function (good) {
+    var record = window.erpScanFeedback;
+    var sound = soundOn() && tone(good);
+    var vibrated = false;
+    if (!good && navigator.vibrate) { try { vibrated = navigator.vibrate(200) !== false; } catch (e) { vibrated = false; } }
+    record.counts[good ? "good" : "bad"] += 1;
+    record.last = { good: good, sound: sound, vibrated: vibrated };
+    document.body.dataset.scanFeedback = good ? "good" : "bad";
+  };
+  window.erpScanFeedback.counts = { good: 0, bad: 0 };
+  window.erpScanFeedback.last = null;
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("input[data-scan-sound]").forEach(function (box) { box.checked = soundOn(); });
+  });
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!(box.matches && box.matches("input[data-scan-sound]"))) return;
+    try { window.localStorage.setItem("erp.scanSound", box.checked ? "on" : "off"); } catch (e) { /* private mode */ }
+  });
+  // Count screen: the kept location (data-kept) is selected when the operator goes back to it, so the next scan
+  // replaces it; once it holds another location, the "Current location" card no longer applies.
+  document.addEventListener("focusin", function (event) {
+    var field = event.target;
+    if (field.matches && field.matches("input[data-kept]") && field.select) field.select();
+  });
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!(field.matches && field.matches("input[data-kept]"))) return;
+    var card = document.querySelector(".kept-location");
+    if (card) card.hidden = field.value.trim() !== field.defaultValue.trim();
+  });
   // A GS1-128 label scanned into the item field (scan check answers data-fill-lot / data-fill-quantity /
   // data-fill-expiry) fills the lot, quantity and expiry fields the screen has and the operator left empty.
   document.addEventListener("htmx:afterSwap", function (event) {
@@ -83,6 +140,7 @@
     var good = feedback && feedback.querySelector(".good");
     step.classList.toggle("good", !!good);
     step.classList.toggle("bad", !good);
+    if (feedback && feedback.textContent.trim()) window.erpScanFeedback(!!good);
     // Move only while the operator is still on this field: a late answer (the browser's own change event when
     // focus leaves the field) must not pull the cursor back while the next scan is being typed.
     var here = document.activeElement === input || document.activeElement === document.body;
