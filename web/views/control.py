@@ -31,6 +31,7 @@ from warehouse.models import CountRequest, ReplenishmentTask
 from warehouse.services.replenishment import cancel_replenishment_task
 
 from .. import display
+from ..bulk import BulkApprovalForm, form_refused, run_each
 from ..lists import Column, Filter, ListPage
 from ..workspace import back_url, flash_refusal, site_page
 
@@ -151,9 +152,37 @@ def approval_list(request, *, site):
             "tabs": _approval_tabs(True),
             "table_id": "approval-table",
             "row_actions": "web/approvals/_actions.html",
+            "row_select": "bulk-approvals",
+            "above": "web/approvals/_bulk.html",
             "crumbs": [("Approvals", None)],
         },
     )
+
+
+@require_POST
+@site_page("approval.decide")
+def approval_bulk(request, *, site):
+    """Approve or reject the requests ticked on the pending list, each through decide_approval (one's own request
+    and any the user may not decide are refused by name; the others are still decided)."""
+    form = BulkApprovalForm(request.POST)
+    back = back_url(request, "web:approval-list")
+    if not form.is_valid():
+        form_refused(request, form)
+        return redirect(back)
+    data = form.cleaned_data
+    approve = data["action"] == "approve"
+    found = {a.pk: a for a in ApprovalRequest.objects.filter(site=site, pk__in=data["selected"])}
+    run_each(
+        request,
+        data["selected"],
+        found,
+        lambda approval: decide_approval(approval=approval, user=request.user, approve=approve, note=data["note"]),
+        label=lambda approval: approval.subject_label or f"#{approval.pk}",
+        what="request",
+        done_word="approved" if approve else "rejected",
+        missing=f"no such request at {site.code}",
+    )
+    return redirect(back)
 
 
 @site_page("approval.decide")

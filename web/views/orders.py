@@ -25,9 +25,10 @@ from orders.models import Allocation, AllocationDecision, SalesOrder
 from warehouse.models import ShipmentLine
 
 from .. import display, selectors
+from ..bulk import BulkOrderForm, form_refused, run_each
 from ..entry import OrderHeaderForm, OrderLineForm, attach_refusal, line_forms
 from ..lists import Column, Filter, ListPage
-from ..workspace import flash_refusal, site_page
+from ..workspace import back_url, flash_refusal, site_page
 
 BLANK_ROWS = 3
 LINE_FIELDS = ("item", "quantity", "unit", "unit_price")
@@ -85,6 +86,7 @@ def order_list(request, *, site):
             "status": status,
             "tabs": tabs,
             "can_enter": permissions.can(request.user, "orders.manage", site),
+            "row_select": "bulk-orders" if permissions.can(request.user, "orders.manage", site) else None,
             "several_sites": _order_sites(request.user).count() > 1,
             "crumbs": [("Orders", None)],
         },
@@ -448,6 +450,32 @@ def order_detail(request, number, *, site):
             "crumbs": [("Orders", reverse("web:order-list")), (order.number, None)],
         },
     )
+
+
+@require_POST
+@site_page("orders.manage")
+def order_bulk(request, *, site):
+    """Validate or release the orders ticked on the list, each through its service (a refusal is reported by the
+    order's number and the others are still done); only orders of the current site."""
+    form = BulkOrderForm(request.POST)
+    back = back_url(request, "web:order-list")
+    if not form.is_valid():
+        form_refused(request, form)
+        return redirect(back)
+    action, selected = form.cleaned_data["action"], form.cleaned_data["selected"]
+    found = {o.pk: o for o in order_selectors.orders_for(request.user).filter(site=site, pk__in=selected)}
+    service = services.validate_order if action == "validate" else services.release_order
+    run_each(
+        request,
+        selected,
+        found,
+        lambda order: service(user=request.user, order=order),
+        label=lambda order: order.number,
+        what="order",
+        done_word="validated" if action == "validate" else "released",
+        missing=f"no such order at {site.code}",
+    )
+    return redirect(back)
 
 
 ORDER_ACTIONS = {
