@@ -21,10 +21,12 @@
     var rows = document.querySelectorAll('input[data-row-select][form="' + box.dataset.selectAll + '"]');
     rows.forEach(function (row) { row.checked = box.checked; });
   });
-  // <form data-confirm="Question?">: submitted only when the user confirms.
+  // <form data-confirm="Question?"> (or the clicked <button data-confirm>): submitted only when the user confirms.
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
+    var button = event.submitter;
+    var ask = (button && button.dataset && button.dataset.confirm) || (form.dataset && form.dataset.confirm);
+    if (ask && !window.confirm(ask)) event.preventDefault();
   }, true);
   // <a data-fill="id" data-value="v">: puts v into the field #id and tells htmx it changed (customer suggestions).
   document.addEventListener("click", function (event) {
