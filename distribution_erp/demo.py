@@ -146,7 +146,7 @@ USERS = [
         {s: ["integrator"] for s in ALL_SITES},
         [],
         False,
-        "integrator (API tokens: manage.py create_api_token integrator)",
+        "integrator (API token: .venv/bin/python manage.py create_api_token integrator --scope read)",
     ),
     ("auditor", "Pat", "Kowalski", {s: ["auditor"] for s in ALL_SITES}, [], False, "auditor, read only, all sites"),
     (

@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied as AdminPermissionDenied
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -23,6 +24,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.downloads import csv_download
 from core.errors import DomainError
 
 from . import permissions
@@ -40,6 +42,7 @@ from .models import (
     SiteRuleValue,
     WebhookDelivery,
     WebhookSubscription,
+    readable_value,
 )
 from .rules import ENTERPRISE, REGISTRY
 from .services import (
@@ -91,7 +94,7 @@ class ServiceAdminMixin:
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change, **kwargs)
+        form_class = super().get_form(request, obj, change=change, **kwargs)
         error = getattr(request, "_service_error", None)
         if error is None:
             return form_class
@@ -272,6 +275,14 @@ class SiteScopedAdmin(ServiceAdminMixin, HistoryAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+def _read_only_page(model_admin, request, obj) -> bool:
+    """Whether ``obj``'s page is shown read only: the user may not change it, or it is a version in its history."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None and (match.url_name or "").endswith("_simple_history"):
+        return True
+    return not model_admin.has_change_permission(request, obj)
+
+
 class ReadOnlyAdminMixin:
     """Shown, searched and filtered; never added, changed or deleted in admin."""
 
@@ -424,23 +435,99 @@ class SiteMembershipAdmin(SiteScopedAdmin):
         )
 
 
+class UserMembershipInline(admin.TabularInline):
+    """A user's memberships on the user's page: only those at sites the viewer sees; added, changed (removed and
+    added again) and removed through the membership services, at sites whose memberships the viewer manages."""
+
+    model = SiteMembership
+    fk_name = "user"
+    extra = 1
+    fields = ("site", "role", "created_at")
+    readonly_fields = ("created_at",)
+    verbose_name = "site membership"
+    verbose_name_plural = "site memberships"
+
+    def get_queryset(self, request):
+        return permissions.restrict(super().get_queryset(request), request.user).select_related("site")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "site":
+            kwargs["queryset"] = permissions.visible_sites(request.user, "site.manage").order_by("code")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _manages_a_site(self, request) -> bool:
+        return permissions.site_ids_for(request.user, "site.manage") != set()
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._manages_a_site(request)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._manages_a_site(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._manages_a_site(request)
+
+
+admin.site.unregister(get_user_model())  # django.contrib.auth's, registered when its admin module was imported
+
+
+@admin.register(get_user_model())
+class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
+    """Django's user admin with the user's site memberships (``UserMembershipInline``); the memberships are
+    written only through ``add_membership`` / ``remove_membership`` (permission check, history user), and a
+    refusal re-renders the page with the service's message."""
+
+    inlines = [UserMembershipInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not SiteMembership:  # pragma: no cover - only one inline
+            return super().save_formset(request, form, formset, change)
+        member = form.instance
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            membership = inline_form.instance
+            data = getattr(inline_form, "cleaned_data", None) or {}
+            if membership.pk and data.get("DELETE"):
+                remove_membership(user=request.user, membership=membership)
+                formset.deleted_objects.append(membership)
+            elif membership.pk and inline_form.has_changed():
+                # a membership is a fact (user, site, role): changing one is removing it and adding the new one
+                remove_membership(user=request.user, membership=SiteMembership.objects.get(pk=membership.pk))
+                new = add_membership(
+                    user=request.user, member_username=member.username, site=data["site"], role=data["role"]
+                )
+                formset.changed_objects.append((new, inline_form.changed_data))
+            elif not membership.pk and inline_form.has_changed() and data and not data.get("DELETE"):
+                new = add_membership(
+                    user=request.user, member_username=member.username, site=data["site"], role=data["role"]
+                )
+                formset.new_objects.append(new)
+
+
 # --- site rules -----------------------------------------------------------------------------------------------
 
 
-def _display(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
+def human_value(value, key: str | None = None) -> str:
+    """A rule value as people read it: yes/no, a number (a stored decimal text read as the rule's decimal), a
+    list joined with commas, a mapping as ``name: value`` pairs; never JSON (``true``, ``["X"]``, ``{"a": 1}``).
+    For the rules' four types the text also parses back (``RuleDefinition.parse``), so a form can start from it."""
+    defn = REGISTRY.get(key) if key else None
+    if defn is not None and defn.type == "decimal" and isinstance(value, str | int) and not isinstance(value, bool):
+        try:
+            value = defn.from_json(value)
+        except ArithmeticError:
+            pass  # not a number after all: shown as the text it is
+    return readable_value(value)
 
 
 def _bounds(defn) -> str:
     parts = []
     if defn.choices:
-        parts.append("one of " + ", ".join(_display(c) for c in defn.choices))
+        parts.append("one of " + ", ".join(human_value(c) for c in defn.choices))
     if defn.min_value is not None:
-        parts.append(f"min {_display(defn.min_value)}")
+        parts.append(f"min {human_value(defn.min_value)}")
     if defn.max_value is not None:
-        parts.append(f"max {_display(defn.max_value)}")
+        parts.append(f"max {human_value(defn.max_value)}")
     return "; ".join(parts)
 
 
@@ -449,7 +536,7 @@ class SiteRuleValueForm(forms.ModelForm):
 
     key = forms.ChoiceField(choices=())
     value = forms.CharField(
-        max_length=100, help_text="true/false for yes-no rules, a number, or one of the rule's choices."
+        max_length=100, help_text="yes/no for yes-no rules, a number, or one of the rule's choices."
     )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Why this value (kept in history).")
 
@@ -467,7 +554,7 @@ class SiteRuleValueForm(forms.ModelForm):
             self.fields["site"].required = False
             self.fields["site"].empty_label = "(enterprise value: every site without an override)"
         if self.instance.pk and not self.is_bound:
-            self.initial["value"] = _display(self.instance.value)
+            self.initial["value"] = human_value(self.instance.value, self.instance.key)
 
 
 @admin.register(SiteRuleValue)
@@ -481,7 +568,7 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
     list_display = (
         "key",
         "site_label",
-        "value",
+        "value_shown",
         "standardization",
         "reason",
         "updated_by",
@@ -500,12 +587,24 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj:
-            return ("key", "site", "updated_by", "approved_by", "updated_at")
+            shown = ("value_shown",) if _read_only_page(self, request, obj) else ()
+            return ("key", "site", *shown, "updated_by", "approved_by", "updated_at")
         return ("updated_by", "approved_by", "updated_at")
 
     @admin.display(description="site")
     def site_label(self, obj):
         return obj.site.code if obj.site_id else "(enterprise)"
+
+    @admin.display(description="value")
+    def value_shown(self, obj):
+        return human_value(obj.value, obj.key)
+
+    def get_fields(self, request, obj=None):
+        if obj is None or not _read_only_page(self, request, obj):
+            return super().get_fields(request, obj)
+        # a page shown read only renders the model field as Django's JSON text (``true``, ``"FEFO"``): the value
+        # as people read it instead
+        return ["key", "site", "value_shown", "reason", "updated_by", "approved_by", "updated_at"]
 
     @admin.display(description="standardization")
     def standardization(self, obj):
@@ -622,7 +721,7 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
                 cells.append(
                     {
                         "site": s.code,
-                        "value": _display(row["value"]),
+                        "value": human_value(row["value"], key),
                         "overridden": row["overridden"],
                         "has_override": row["has_override"],
                         "reason": row["reason"] if row["has_override"] else "",
@@ -633,20 +732,25 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
                     "key": key,
                     "defn": defn,
                     "bounds": _bounds(defn),
-                    "enterprise": _display(enterprise[key]["enterprise_value"]),
+                    "enterprise": human_value(enterprise[key]["enterprise_value"], key),
                     "enterprise_reason": enterprise[key]["reason"],
-                    "default": _display(defn.default),
+                    "default": human_value(defn.default, key),
                     "locked": defn.standardization == ENTERPRISE,
                     "cells": cells,
                     "deviating_sites": [c["site"] for c in cells if c["overridden"]],
                 }
             )
+        deviations_only = request.GET.get("deviations") == "1"
+        if deviations_only:  # only the rules where some site's value differs from the enterprise value
+            rows = [row for row in rows if row["deviating_sites"]]
+        if request.GET.get("download") == "csv":
+            return self._effective_csv(rows, sites, deviations_only)
         selected_key = request.GET.get("key", "")
         selected_site = request.GET.get("site", "")
         current = ""
         if selected_key in REGISTRY:
             source = per_site.get(next((s.pk for s in sites if s.code == selected_site), None)) or enterprise
-            current = _display(source[selected_key]["value"])
+            current = human_value(source[selected_key]["value"], selected_key)
         context = {
             **self.admin_site.each_context(request),
             "title": "Effective site rules",
@@ -654,6 +758,7 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
             "sites": sites,
             "deviations": deviations,
             "total_deviations": sum(deviations.values()),
+            "deviations_only": deviations_only,
             "keys": sorted(REGISTRY),
             "selected_key": selected_key,
             "selected_site": selected_site,
@@ -663,6 +768,38 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/governance/effective_rules.html", context)
+
+    @staticmethod
+    def _effective_csv(rows, sites, deviations_only: bool):
+        """The grid as shown (the same rules, the same readable values), one line per rule."""
+        header = [
+            "rule",
+            "description",
+            "type",
+            "unit",
+            "standardization",
+            "bounds",
+            "enterprise value",
+            "default",
+            *[s.code for s in sites],
+            "deviating sites",
+        ]
+        lines = (
+            [
+                row["key"],
+                row["defn"].description,
+                row["defn"].type,
+                row["defn"].unit,
+                row["defn"].standardization,
+                row["bounds"],
+                row["enterprise"],
+                row["default"],
+                *[cell["value"] for cell in row["cells"]],
+                ", ".join(row["deviating_sites"]),
+            ]
+            for row in rows
+        )
+        return csv_download("effective-rules-deviations" if deviations_only else "effective-rules", header, lines)
 
     def _effective_post(self, request, sites):
         code = (request.POST.get("site") or "").strip()
@@ -692,7 +829,7 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
                 if isinstance(row, RuleChange):
                     self._pending_message(request, row)
                 else:
-                    self.message_user(request, f"{where} set to {_display(row.value)}.", messages.SUCCESS)
+                    self.message_user(request, f"{where} set to {human_value(row.value, key)}.", messages.SUCCESS)
         except DomainError as error:
             self.message_user(request, f"Refused: {where}: {error}", messages.ERROR)
             return redirect(back)
@@ -704,11 +841,27 @@ class RuleChangeAdmin(ReadOnlyAdminMixin, SiteScopedAdmin):
     """Requested changes of control rules' site overrides: set or removed only when another admin of the site
     approves the RULE_CHANGE approval request (Approval requests)."""
 
-    list_display = ("key", "site", "action", "value", "previous_value", "status", "requested_by", "decided_by")
+    list_display = ("key", "site", "action", "value_shown", "previous_shown", "status", "requested_by", "decided_by")
     list_filter = ("status", "action", "key", SITE_FILTER)
     search_fields = ("key", "reason", "requested_by__username")
     list_select_related = ("site", "requested_by", "decided_by")
     date_hierarchy = "requested_at"
+    #: the values as people read them, not Django's JSON text of the stored values
+    _SHOWN = {"value": "value_shown", "previous_value": "previous_shown"}
+
+    def get_readonly_fields(self, request, obj=None):
+        return [self._SHOWN.get(name, name) for name in super().get_readonly_fields(request, obj)]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    @admin.display(description="value")
+    def value_shown(self, obj):
+        return "" if obj.action == RuleChange.Action.CLEAR else human_value(obj.value, obj.key)
+
+    @admin.display(description="previous value")
+    def previous_shown(self, obj):
+        return human_value(obj.previous_value, obj.key)
 
 
 # --- approvals, exceptions, jobs -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from core.api import scopes as token_scopes
+from core.downloads import display_value
 
 
 class Role(models.TextChoices):
@@ -141,6 +142,16 @@ class SiteMembership(models.Model):
         return f"{self.user} @ {self.site.code} as {self.role}"
 
 
+def readable_value(value) -> str:
+    """A stored (JSON) value as people read it: yes/no, numbers, a list joined with commas, a mapping as
+    ``name: value`` pairs; never JSON or Python's repr (``true``, ``['X']``, ``{'a': 1}``)."""
+    if isinstance(value, list | tuple):
+        return ", ".join(readable_value(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {readable_value(v)}" for k, v in value.items())
+    return display_value(value)
+
+
 class SiteRuleValue(models.Model):
     """A value for a declared rule: at enterprise level (site empty) or a local override for one site.
 
@@ -171,7 +182,7 @@ class SiteRuleValue(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.key}@{self.site.code if self.site_id else 'enterprise'}={self.value!r}"
+        return f"{self.key}@{self.site.code if self.site_id else 'enterprise'} = {readable_value(self.value)}"
 
 
 class RuleChange(models.Model):
@@ -221,7 +232,7 @@ class RuleChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        what = f"= {self.value!r}" if self.action == self.Action.SET else "override removed"
+        what = f"= {readable_value(self.value)}" if self.action == self.Action.SET else "override removed"
         return f"{self.key}@{self.site.code if self.site_id else 'enterprise'} {what}"
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -35,6 +36,11 @@ PYTHON = sys.executable
 QUEUES = "allocation,replenishment,alerts,default"
 STOP_TIMEOUT_SECONDS = 30
 _print_lock = threading.Lock()
+#: the banner's API token command: its arguments to manage.py
+TOKEN_ARGS = ("create_api_token", "integrator", "--scope", "read")
+#: while this runs with a DATABASE_URL that holds a password: that URL, readable by this user only, so the
+#: banner's token command can read it instead of printing the password (removed again on exit)
+DATABASE_URL_FILE = Path("var") / "run" / "database_url"
 
 
 def say(message: str, name: str = "run") -> None:
@@ -250,17 +256,35 @@ def shell_python() -> str:
 
 
 def token_command(database_url: str, embedded_db: bool) -> str:
-    """The command that makes an API token for the demo integrator, runnable as printed from the project folder
-    while this runs: without DATABASE_URL manage.py attaches to the embedded server itself."""
-    from urllib.parse import urlsplit
-
+    """The command that makes an API token for the demo integrator, runnable as printed (a shell, in the project
+    folder) while this runs: without DATABASE_URL manage.py attaches to the embedded server itself; a URL with a
+    password is read from DATABASE_URL_FILE (``keep_database_url``), never printed."""
     if embedded_db:
         prefix = ""
     elif urlsplit(database_url).password:
-        prefix = "DATABASE_URL=<the same as here> "  # never print a password
+        prefix = f'DATABASE_URL="$(cat {shlex.quote(str(DATABASE_URL_FILE))})" '
     else:
-        prefix = f"DATABASE_URL={database_url} "
-    return f"{prefix}{shell_python()} manage.py create_api_token integrator --scope read"
+        prefix = f"DATABASE_URL={shlex.quote(database_url)} "
+    return f"{prefix}{shlex.quote(shell_python())} manage.py {shlex.join(TOKEN_ARGS)}"
+
+
+def token_hint(database_url: str, embedded_db: bool) -> str:
+    """The banner's token line: to paste in another terminal, from any folder."""
+    return f"cd {shlex.quote(str(ROOT))} && {token_command(database_url, embedded_db)}"
+
+
+def keep_database_url(database_url: str) -> Path | None:
+    """Write a password-holding DATABASE_URL to DATABASE_URL_FILE (mode 0600) for the token command; None when
+    the URL has no password (the command carries it)."""
+    if not urlsplit(database_url).password:
+        return None
+    path = ROOT / DATABASE_URL_FILE
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # a new file, so the mode below applies
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(database_url)
+    return path
 
 
 def banner(base_url: str, database_url: str, embedded_db: bool, redis_url: str) -> None:
@@ -271,7 +295,7 @@ def banner(base_url: str, database_url: str, embedded_db: bool, redis_url: str) 
         f"  workspace    {base_url}/   (coordinators, supervisors, scan screens; sign in with a demo login)",
         f"  admin        {base_url}/admin/",
         f"  API          {base_url}/api/v1/   (Authorization: Token <key>)",
-        f"  API token    cd {ROOT} && {token_command(database_url, embedded_db)}",
+        f"  API token    {token_hint(database_url, embedded_db)}",
         "               (another terminal; prints the key on its last line; or the API tokens page)",
         f"  API docs     {base_url}/api/docs/   schema: {base_url}/api/schema/",
         f"  database     {'embedded PostgreSQL, ' if embedded_db else ''}{redact(database_url)}",
@@ -314,6 +338,7 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "distribution_erp.settings")
     os.environ["PYTHONUNBUFFERED"] = "1"
     embedded = None
+    kept_url: Path | None = None
     children: list[Child] = []
     failed = False
     try:
@@ -325,6 +350,8 @@ def main(argv: list[str]) -> int:
             os.environ["DATABASE_URL"] = embedded.database_url()
         env = dict(os.environ)
         say(f"DATABASE_URL={redact(env['DATABASE_URL'])}")
+        if embedded is None:
+            kept_url = keep_database_url(env["DATABASE_URL"])
 
         manage("migrate", "--noinput", env=env)
         setup_django()
@@ -370,6 +397,8 @@ def main(argv: list[str]) -> int:
         if embedded is not None:
             say("stopping the embedded PostgreSQL")
             embedded.stop_database()
+        if kept_url is not None:
+            kept_url.unlink(missing_ok=True)
     return 1 if failed else 0
 
 
