@@ -245,3 +245,26 @@ class ScanReceiveForm(forms.Form):
             "lot": data["lot"],
             "expiry_date": data.get("expiry"),
         }
+
+
+class InspectLineForm(forms.Form):
+    """Quality inspection of a held receipt line: units released to putaway, units rejected (as damaged or back to
+    the vendor) and a note. Blank quantities are 0. The form reads whole numbers; what they may be (not negative,
+    at most what is on hold) and where rejected units may go are inspect_receipt_line's rules, refused in its
+    words."""
+
+    release_quantity = forms.IntegerField(
+        required=False, error_messages={"invalid": "Released: give a whole number of units."}
+    )
+    reject_quantity = forms.IntegerField(
+        required=False, error_messages={"invalid": "Rejected: give a whole number of units."}
+    )
+    reject_to = forms.CharField(required=False, max_length=30)
+    note = forms.CharField(required=False, max_length=500)
+
+    def clean(self):
+        data = super().clean()
+        data["release_quantity"] = data.get("release_quantity") or 0
+        data["reject_quantity"] = data.get("reject_quantity") or 0
+        data["reject_to"] = data.get("reject_to") or "DAMAGED"
+        return data

@@ -19,10 +19,10 @@ from core.errors import DomainError
 from governance import permissions
 from governance.models import ExceptionCase
 from warehouse.models import Discrepancy, PutawayTask, Receipt, ReceiptLine
-from warehouse.policy import scan
 from warehouse.services import inspect_receipt_line
 
 from ..lists import Column, Filter, ListPage
+from ..receiving import InspectLineForm
 from ..workspace import flash_refusal, site_page
 
 
@@ -207,9 +207,14 @@ def receipt_inspect(request, number, line_id, *, site):
     line = receipt.lines.select_related("item").filter(pk=line_id).first()
     if line is None:
         raise Http404("No such receipt line.")
-    release = scan.as_quantity(request.POST.get("release_quantity") or "0")
-    reject = scan.as_quantity(request.POST.get("reject_quantity") or "0")
-    reject_to = request.POST.get("reject_to") or "DAMAGED"
+    form = InspectLineForm(request.POST)
+    if not form.is_valid():
+        for msgs in form.errors.values():
+            for message in msgs:
+                messages.error(request, message)
+        return redirect("web:receipt-detail", receipt.number)
+    data = form.cleaned_data
+    release, reject, reject_to = data["release_quantity"], data["reject_quantity"], data["reject_to"]
     try:
         inspect_receipt_line(
             user=request.user,
@@ -217,7 +222,7 @@ def receipt_inspect(request, number, line_id, *, site):
             release_quantity=release,
             reject_quantity=reject,
             reject_to=reject_to,
-            note=(request.POST.get("note") or "").strip(),
+            note=data["note"].strip(),
         )
     except DomainError as exc:
         flash_refusal(request, exc)

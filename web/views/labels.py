@@ -20,6 +20,7 @@ from warehouse.carriers.manual import ManualCarrier
 from warehouse.models import Package, Shipment
 from warehouse.services.carriers import record_tracking
 
+from ..shipping_forms import TrackingForm
 from ..workspace import field_errors, site_page
 
 ZPL_TYPE = "application/zpl"
@@ -138,14 +139,16 @@ def bill_of_lading(request, pk, *, site):
 @site_page("warehouse.execute")
 def shipment_tracking(request, pk, *, site):
     shipment = _shipment(request, pk)
-    values = {k: (request.POST.get(k) or "").strip() for k in ("carrier", "tracking_number")}
+    form = TrackingForm(request.POST)
+    form.is_valid()  # text fields and a tick box: always readable; the carrier's adapter checks the number
+    values = form.values()
     try:
         shipment = record_tracking(
             user=request.user,
             shipment=shipment,
-            carrier=values["carrier"],
-            tracking_number=values["tracking_number"],
-            correct=bool(request.POST.get("correct")),
+            carrier=form.cleaned_data.get("carrier", ""),
+            tracking_number=form.cleaned_data.get("tracking_number", ""),
+            correct=form.cleaned_data.get("correct", False),
         )
     except DomainError as exc:
         shipment.refresh_from_db()

@@ -19,9 +19,9 @@ from core.errors import DomainError
 from governance import permissions
 from warehouse.models import Package, Shipment
 from warehouse.services import confirm_shipment, pack_wave
-from warehouse.services.outbound import MAX_PACKAGE_GRAMS
 
 from ..lists import Column, Filter, ListPage
+from ..shipping_forms import PackForm, TrackingForm
 from ..workspace import field_errors, flash_refusal, site_page
 from .waves import _wave
 
@@ -42,15 +42,12 @@ def wave_pack(request, pk, *, site):
     """Pack what the wave picked: the service groups it into shipments (one per order, or per customer and
     address when the site consolidates; orders that must ship complete wait)."""
     wave = _wave(request, pk)
-    packages = None
-    raw = (request.POST.get("weight_grams") or "").strip()
-    if raw:
-        if not raw.isdigit():
-            messages.error(request, f"Weight: give whole grams, 0 to {MAX_PACKAGE_GRAMS:,}.")
-            return redirect("web:wave-detail", wave.pk)
-        packages = [{"weight_grams": int(raw)}]
+    form = PackForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["weight_grams"][0])
+        return redirect("web:wave-detail", wave.pk)
     try:
-        shipments = pack_wave(user=request.user, wave=wave, packages=packages)
+        shipments = pack_wave(user=request.user, wave=wave, packages=form.packages())
     except DomainError as exc:
         flash_refusal(request, exc)
         return redirect("web:wave-detail", wave.pk)
@@ -180,9 +177,16 @@ def shipment_detail(request, pk, *, site):
 @site_page("warehouse.execute")
 def shipment_confirm(request, pk, *, site):
     shipment = _shipment(request, pk)
-    values = {k: (request.POST.get(k) or "").strip() for k in ("carrier", "tracking_number")}
+    form = TrackingForm(request.POST)
+    form.is_valid()  # text fields: always readable; the carrier's adapter checks the number
+    values = form.values()
     try:
-        shipment = confirm_shipment(user=request.user, shipment=shipment, **values)
+        shipment = confirm_shipment(
+            user=request.user,
+            shipment=shipment,
+            carrier=form.cleaned_data.get("carrier", ""),
+            tracking_number=form.cleaned_data.get("tracking_number", ""),
+        )
     except DomainError as exc:
         shipment.refresh_from_db()
         return _detail(

@@ -8,6 +8,7 @@ only its prefix. A token the user may not manage is a 404.
 
 from __future__ import annotations
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -22,6 +23,16 @@ from governance.models import ApiToken
 from governance.services.api_tokens import issuable_owners, issue_token, revoke_token, visible_tokens
 
 from ..workspace import field_errors, flash_refusal, site_page
+
+
+class TokenForm(forms.Form):
+    """A new token as posted: the owner by id (blank: oneself), a name, the scopes ticked and the days it lives
+    (blank: the default). Who may issue what, and which scopes exist, is the service's (issue_token)."""
+
+    owner = forms.IntegerField(required=False, min_value=1)
+    name = forms.CharField(required=False, max_length=200)
+    scopes = forms.MultipleChoiceField(required=False, choices=[(name, name) for name in ALL_SCOPES])
+    days = forms.IntegerField(required=False, error_messages={"invalid": "Give a whole number of days."})
 
 
 def _status(token: ApiToken, now) -> str:
@@ -64,26 +75,24 @@ def _page(request, *, status=200, new_key=None, new_token=None, errors=None, for
 def token_list(request, *, site):
     if request.method != "POST":
         return _page(request)
-    form = {
+    form = TokenForm(request.POST)
+    typed = {
         "owner": request.POST.get("owner", ""),
         "name": request.POST.get("name", ""),
         "scopes": request.POST.getlist("scopes"),
         "days": request.POST.get("days", "").strip(),
     }
-    try:
-        owner = get_user_model().objects.filter(pk=int(form["owner"] or request.user.pk)).first()
-    except (TypeError, ValueError):
-        owner = None
+    if not form.is_valid():
+        if "owner" in form.errors:
+            raise Http404("No such user.")
+        return _page(request, status=400, errors=dict(form.errors), form=typed)
+    data = form.cleaned_data
+    owner = get_user_model().objects.filter(pk=data["owner"] or request.user.pk).first()
     if owner is None:
         raise Http404("No such user.")
-    days = None
-    if form["days"]:
-        try:
-            days = int(form["days"])
-        except ValueError:
-            return _page(request, status=400, errors={"days": ["Give a whole number of days."]}, form=form)
+    days, form = data["days"], typed
     try:
-        token, key = issue_token(actor=request.user, owner=owner, name=form["name"], scopes=form["scopes"], days=days)
+        token, key = issue_token(actor=request.user, owner=owner, name=data["name"], scopes=data["scopes"], days=days)
     except NotFound:
         raise Http404("No such user.")
     except DomainError as exc:
