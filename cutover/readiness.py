@@ -43,6 +43,17 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class DocumentBatch:
+    """A posted batch of in-flight documents (open purchase orders, open sales orders, transfers in transit) and
+    its latest reconciliation (None: not reconciled)."""
+
+    number: str
+    kind: str
+    lines_total: int | None = None
+    lines_outside: int | None = None
+
+
+@dataclass(frozen=True)
 class Subscription:
     """One active webhook subscription scoped to the site: its last successful delivery of an event of the site
     and how many of the site's deliveries were given up within the window."""
@@ -75,6 +86,8 @@ class Facts:
     reconciliation_lines: int = 0
     reconciliation_lines_outside: int = 0
     reconciliation_tolerance_percent: Decimal | None = None
+    # posted in-flight document batches with their latest reconciliation
+    document_batches: tuple[DocumentBatch, ...] = ()
     # posted batches and their sign-offs (CUTOVER_SIGNOFF approved)
     batches_posted: int = 0
     batches_signed_off: int = 0
@@ -475,12 +488,59 @@ def exceptions_criterion(f: Facts, t: Thresholds) -> dict:
     )
 
 
+def documents_criterion(f: Facts, t: Thresholds) -> dict:
+    """Every posted batch of in-flight documents reconciled within the tolerance (no such batch: nothing to do)."""
+    label = "In-flight documents reconciled"
+    rule = "readiness.max_reconciliation_lines_outside, cutover.reconciliation_tolerance_percent"
+    threshold = f"<= {t.max_reconciliation_lines_outside} lines outside, each posted document batch"
+    if not f.document_batches:
+        return criterion(
+            "cutover.documents",
+            label,
+            GREEN,
+            "none imported",
+            threshold,
+            "No open purchase orders, open sales orders or transfers in transit were imported at the site.",
+            rule,
+        )
+    unreconciled = [b.number for b in f.document_batches if b.lines_total is None]
+    outside = [
+        b
+        for b in f.document_batches
+        if b.lines_outside is not None and b.lines_outside > t.max_reconciliation_lines_outside
+    ]
+    parts = []
+    if unreconciled:
+        parts.append(f"not reconciled: {', '.join(unreconciled)}")
+    if outside:
+        parts.append(
+            "outside the tolerance: " + ", ".join(f"{b.number} ({b.lines_outside} of {b.lines_total})" for b in outside)
+        )
+    ok = not parts
+    evidence = (
+        f"{len(f.document_batches)} posted document batch(es) reconciled within the tolerance."
+        if ok
+        else "; ".join(parts)
+        + ". Fix: reconcile each against the legacy control totals (open lines, units in transit)."
+    )
+    return criterion(
+        "cutover.documents",
+        label,
+        GREEN if ok else RED,
+        f"{len(unreconciled) + len(outside)} of {len(f.document_batches)} to fix",
+        threshold,
+        evidence,
+        rule,
+    )
+
+
 CRITERIA = (
     items_criterion,
     pick_faces_criterion,
     locations_criterion,
     putaway_criterion,
     reconciliation_criterion,
+    documents_criterion,
     signoff_criterion,
     discrepancies_criterion,
     count_accuracy_criterion,

@@ -175,6 +175,36 @@ def _reconciliation_facts(site: Site) -> dict:
     return facts
 
 
+def _document_facts(site: Site) -> dict:
+    """The site's posted in-flight document batches, each with its latest reconciliation (two queries)."""
+    from .readiness import DocumentBatch
+
+    kinds = (
+        ImportBatch.Kind.OPEN_PURCHASE_ORDERS,
+        ImportBatch.Kind.OPEN_SALES_ORDERS,
+        ImportBatch.Kind.TRANSFERS_IN_TRANSIT,
+    )
+    batches = list(
+        ImportBatch.objects.filter(site=site, kind__in=kinds, status=ImportBatch.Status.POSTED)
+        .order_by("posted_at", "id")
+        .only("pk", "number", "kind")
+    )
+    latest: dict[int, Reconciliation] = {}
+    for rec in Reconciliation.objects.filter(batch__in=batches).order_by("created_at", "id"):
+        latest[rec.batch_id] = rec
+    return {
+        "document_batches": tuple(
+            DocumentBatch(
+                number=b.number,
+                kind=b.kind,
+                lines_total=latest[b.pk].lines_total if b.pk in latest else None,
+                lines_outside=latest[b.pk].lines_outside if b.pk in latest else None,
+            )
+            for b in batches
+        )
+    }
+
+
 def _signoff_facts(site: Site) -> dict:
     signed = ApprovalRequest.objects.filter(
         kind="CUTOVER_SIGNOFF",
@@ -297,6 +327,7 @@ def readiness_facts(site: Site, *, thresholds: Thresholds | None = None, now=Non
     return Facts(
         **_master_data_facts(site),
         **_reconciliation_facts(site),
+        **_document_facts(site),
         **_signoff_facts(site),
         **_operations_facts(site, now, thresholds.count_window_days),
         **_people_facts(site),

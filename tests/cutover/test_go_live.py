@@ -80,7 +80,7 @@ def test_the_scorecard_gates_live_a_red_criterion_refuses_and_a_waiver_is_stored
 
 def test_a_green_scorecard_lets_an_enterprise_admin_take_the_site_live(ready, boss):
     step = change_stage(user=boss, site=ready.site, to_stage=S.LIVE)
-    assert step.waived_by is None and len(step.scorecard) == 12
+    assert step.waived_by is None and len(step.scorecard) == 13
 
 
 # --- training records --------------------------------------------------------------------------------------
@@ -127,10 +127,10 @@ def test_a_site_admin_records_training_for_someone_at_the_site_and_others_may_no
 
 def test_go_live_request_snapshots_the_scorecard_and_another_enterprise_admin_approves_it(ready, boss):
     request = request_go_live(user=ready.lead, site=ready.site, note="pilot week done")
-    assert request.status == GoLiveRequest.Status.PENDING and len(request.scorecard) == 12
+    assert request.status == GoLiveRequest.Status.PENDING and len(request.scorecard) == 13
     approval = request.approval
     assert approval.kind == "GO_LIVE" and approval.site == ready.site and approval.value == "AMBER"
-    assert "Take DC7 live (AMBER: 0 red, 1 amber of 12 criteria)" in approval.reason
+    assert "Take DC7 live (AMBER: 0 red, 1 amber of 13 criteria)" in approval.reason
     with pytest.raises(SegregationOfDuties):
         decide_go_live(user=ready.lead, request=request, approve=True)
     with pytest.raises(PermissionDenied):  # a site approver who is not an enterprise admin

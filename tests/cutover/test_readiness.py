@@ -294,3 +294,43 @@ def test_integrations_need_a_recent_success_of_the_site_and_nothing_given_up(rea
     assert c["status"] == RED and "wms: 1 given up" in c["evidence"]
     set_rule_now(key="readiness.integration_window_hours", value=1, site=ready.site)  # both fall out of it
     assert "no success in 1 h" in by_key(scorecard(ready.site))["integrations.webhooks"]["evidence"]
+
+
+def test_in_flight_document_batches_must_each_be_reconciled_within_the_tolerance():
+    from cutover.readiness import DocumentBatch, documents_criterion
+
+    assert documents_criterion(Facts(), T)["status"] == GREEN  # nothing imported: nothing to reconcile
+    unreconciled = Facts(document_batches=(DocumentBatch("IMP-1", "OPEN_SALES_ORDERS"),))
+    red = documents_criterion(unreconciled, T)
+    assert red["status"] == RED and "not reconciled: IMP-1" in red["evidence"]
+    outside = Facts(document_batches=(DocumentBatch("IMP-2", "OPEN_PURCHASE_ORDERS", lines_total=4, lines_outside=1),))
+    assert (
+        documents_criterion(outside, T)["status"] == RED
+        and "IMP-2 (1 of 4)" in documents_criterion(outside, T)["evidence"]
+    )
+    fine = Facts(document_batches=(DocumentBatch("IMP-3", "TRANSFERS_IN_TRANSIT", lines_total=4, lines_outside=0),))
+    assert documents_criterion(fine, T)["status"] == GREEN
+    assert "cutover.documents" in {c["key"] for c in policy.evaluate(Facts(), T)}
+
+
+def test_the_document_facts_read_each_posted_batch_and_its_latest_reconciliation(site, make_user, item):
+    from cutover.models import ImportBatch, Reconciliation
+
+    lead = make_user("admin", site)
+    batch = ImportBatch.objects.create(
+        site=site,
+        kind="OPEN_PURCHASE_ORDERS",
+        status="POSTED",
+        number="IMP-9",
+        created_by=lead,
+        posted_at=timezone.now(),
+    )
+    assert readiness_facts(site).document_batches[0].lines_total is None
+    Reconciliation.objects.create(
+        batch=batch, created_by=lead, lines_total=3, lines_outside=2, tolerance_percent=Decimal("0.5")
+    )
+    Reconciliation.objects.create(
+        batch=batch, created_by=lead, lines_total=3, lines_outside=0, tolerance_percent=Decimal("0.5")
+    )
+    facts = readiness_facts(site)
+    assert [(b.number, b.lines_outside) for b in facts.document_batches] == [("IMP-9", 0)]  # the latest one

@@ -29,7 +29,7 @@ def test_the_readiness_endpoint_shows_the_scorecard_to_the_sites_people_only(api
     body = api(ready.operator).get(f"/api/v1/sites/{ready.site.code}/readiness/").json()
     assert body["site"] == "DC7" and body["stage"] == "PILOT" and body["overall"] == "AMBER"
     keys = [c["key"] for c in body["criteria"]]
-    assert keys[0] == "master_data.items" and "people.training" in keys and len(keys) == 12
+    assert keys[0] == "master_data.items" and "people.training" in keys and len(keys) == 13
     assert {c["status"] for c in body["criteria"]} == {"GREEN", "AMBER"}
     outsider = make_user("admin", site, username="dc1-admin")
     problem(api(outsider).get(f"/api/v1/sites/{ready.site.code}/readiness/"), 404)
@@ -43,7 +43,7 @@ def test_a_site_admin_asks_to_go_live_and_an_enterprise_admin_decides_with_a_wai
     assert asked.status_code == 202, asked.json()
     body = asked.json()
     assert body["status"] == "PENDING" and body["requested_by"] == ready.lead.username
-    assert len(body["scorecard"]) == 12 and body["approval"]
+    assert len(body["scorecard"]) == 13 and body["approval"]
     problem(api(ready.lead).post(url, {}, format="json"), 409)  # one at a time
     decide = f"/api/v1/go-live-requests/{body['id']}/approve/"
     problem(api(ready.lead).post(decide, {}, format="json"), 422)  # the requester never decides
