@@ -20,3 +20,10 @@ class InventoryConfig(AppConfig):
         register_handlers()
         register_count_handlers()
         register_sweeps()
+
+        from core.actions import register
+
+        from .models import CycleCount
+        from .selectors import cycle_count_actions
+
+        register(CycleCount, cycle_count_actions)  # allowed_actions: count

@@ -447,3 +447,14 @@ def adjustment_actions(adjustment, user, *, approval=None) -> frozenset[str]:
     if adjustment.status != Adjustment.Status.PENDING_APPROVAL or approval is None:
         return frozenset()
     return frozenset({ADJUSTMENT_DECIDE}) if approval_actions(approval, user) else frozenset()
+
+
+def cycle_count_actions(count, user) -> frozenset[str]:
+    """``allowed_actions`` of a cycle count: ``count`` (on the scan screen) while it is open, for a counter of its
+    site; deciding it is its approval's (governance's allowed_actions of the ApprovalRequest)."""
+    from governance import permissions as perms
+    from inventory.models import CycleCount
+
+    if count.status == CycleCount.Status.OPEN and perms.can(user, "inventory.count", count.site_id):
+        return frozenset({"count"})
+    return frozenset()

@@ -43,7 +43,9 @@ class OrdersConfig(AppConfig):
 
         from core.actions import register
 
-        from .models import SalesOrder
-        from .selectors import order_actions
+        from .models import PurchaseOrder, ReplenishmentSuggestion, SalesOrder
+        from .selectors import order_actions, purchase_order_actions, suggestion_actions
 
+        register(PurchaseOrder, purchase_order_actions)  # allowed_actions: receive
+        register(ReplenishmentSuggestion, suggestion_actions)  # allowed_actions: accept / dismiss
         register(SalesOrder, order_actions)  # allowed_actions: edit / validate / release / hold / cancel / decide_hold

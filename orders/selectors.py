@@ -320,3 +320,23 @@ def returnable_lines(order: SalesOrder) -> list[SalesOrderLine]:
         line.already_returned = already[line.pk]
         line.returnable = returnable_quantity(line, already[line.pk])
     return lines
+
+
+def purchase_order_actions(po: PurchaseOrder, user) -> frozenset[str]:
+    """``allowed_actions`` of a purchase order: ``receive`` while it is receivable (PurchaseOrder.RECEIVABLE, the
+    receiving service's rule) for a user who receives at its site."""
+    if po.status in PurchaseOrder.RECEIVABLE and permissions.can(user, "inventory.receive", po.site_id):
+        return frozenset({"receive"})
+    return frozenset()
+
+
+def suggestion_actions(suggestion, user) -> frozenset[str]:
+    """``allowed_actions`` of a replenishment suggestion: ``accept`` and ``dismiss`` while it is open, for a planner
+    of its site (accept_suggestion / dismiss_suggestion refuse anything else)."""
+    from orders.models import ReplenishmentSuggestion
+
+    if suggestion.status == ReplenishmentSuggestion.Status.OPEN and permissions.can(
+        user, "replenishment.plan", suggestion.site_id
+    ):
+        return frozenset({"accept", "dismiss"})
+    return frozenset()

@@ -163,3 +163,41 @@ def test_the_order_page_offers_exactly_the_allowed_actions(client, make_user, si
     page = client.get(f"/orders/{order.number}/").content.decode()
     assert "Validate</button>" not in page and "Cancel order</button>" not in page
     assert SalesOrder.objects.get(pk=order.pk).status == "CANCELLED"
+
+
+def test_floor_tasks_counts_and_purchase_orders_offer_their_step_while_it_can_be_taken(
+    boss, make_user, site, item, floor, stock, order_of
+):
+    from inventory.models import CycleCount
+    from inventory.services.counts import create_cycle_count
+
+    stock(item, floor, 10)
+    order_of(boss, qty=3, release=True)
+    wave = release_wave(user=boss, wave=plan_wave(user=boss, site=site))
+    task = wave.pick_tasks.get()
+    viewer = make_user("auditor", site)
+    assert allowed_actions(task, boss) == {"confirm"} and allowed_actions(task, viewer) == frozenset()
+    confirm_pick(user=boss, task=task, quantity=3, location_code="B-01")
+    task.refresh_from_db()
+    assert allowed_actions(task, boss) == frozenset()  # picked: nothing left to confirm
+    count = create_cycle_count(user=boss, site=site, locations=[floor])
+    assert count.status == CycleCount.Status.OPEN and allowed_actions(count, boss) == {"count"}
+    assert allowed_actions(count, viewer) == frozenset()
+
+
+def test_a_purchase_order_is_offered_for_receiving_only_while_receivable(boss, make_user, site, item):
+    from orders.services import create_purchase_order, create_supplier
+
+    supplier = create_supplier(user=None, code="SUP-A", name="Parts")
+    po = create_purchase_order(
+        user=None,
+        supplier=supplier,
+        site=site,
+        expected_date=timezone.localdate() + timedelta(days=3),
+        lines=[{"item": item.sku, "quantity": 5}],
+    )
+    receiver = make_user("operator", site)
+    assert allowed_actions(po, receiver) == {"receive"}
+    assert allowed_actions(po, make_user("auditor", site)) == frozenset()
+    po.status = "CANCELLED"
+    assert allowed_actions(po, receiver) == frozenset()

@@ -35,3 +35,9 @@ class WarehouseConfig(AppConfig):
         register_on_wave_check(order_on_wave)  # a waved order's cancel/hold follows orders.cancel_waved_orders
         register(Wave, wave_actions)  # allowed_actions: release / pack
         register(TransferOrder, transfer_actions)  # allowed_actions: release / ship / cancel / receive / decide
+
+        from .models import PickTask, PutawayTask, ReplenishmentTask
+        from .selectors import task_actions
+
+        for task_model in (PickTask, PutawayTask, ReplenishmentTask):
+            register(task_model, task_actions)  # allowed_actions: confirm (/ cancel a refill)

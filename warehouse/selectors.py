@@ -230,3 +230,22 @@ def wave_progress(tasks: list[PickTask]) -> WaveProgress:
         units=sum(t.quantity for t in live),
         units_picked=sum(t.picked_quantity or 0 for t in live),
     )
+
+
+# --- allowed_actions of the floor's tasks (core.actions) -----------------------------------------------------
+
+CONFIRM, CANCEL = "confirm", "cancel"
+
+
+def task_actions(task, user) -> frozenset[str]:
+    """``allowed_actions`` of a pick, putaway or refill task: ``confirm`` while it is open, for a user who executes
+    at its site (the scan screens); a refill also ``cancel`` for a planner. The services refuse a task that is no
+    longer open (``confirm_pick``, ``confirm_putaway``, ``confirm_replenishment``, ``cancel_replenishment_task``)."""
+    if task.status != "OPEN":
+        return frozenset()
+    actions = set()
+    if permissions.can(user, "warehouse.execute", task.site_id):
+        actions.add(CONFIRM)
+    if isinstance(task, ReplenishmentTask) and permissions.can(user, "warehouse.plan", task.site_id):
+        actions.add(CANCEL)
+    return frozenset(actions)

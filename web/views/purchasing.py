@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from core.actions import allowed_actions
 from core.errors import DomainError
 from governance import permissions
 from orders.models import PurchaseOrder
@@ -113,14 +114,13 @@ def po_list(request, *, site):
 def po_detail(request, number, *, site):
     po = purchase_order_for(request, number)
     detail = selectors.purchase_order_detail(po)
-    can_receive = permissions.can(request.user, RECEIVE_ACTION, po.site_id)
     return render(
         request,
         "web/purchasing/detail.html",
         {
             **detail,
             "po": po,
-            "can_receive": can_receive and po.status in PurchaseOrder.RECEIVABLE,
+            "can_receive": "receive" in allowed_actions(po, request.user),
             "can_see_receipts": permissions.can(request.user, RECEIPT_PAGES_ACTION, po.site_id),
             "crumbs": [("Purchase orders", reverse("web:po-list")), (po.number, None)],
         },
