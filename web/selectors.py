@@ -115,6 +115,8 @@ SEVERITY_RANK = Case(
     output_field=IntegerField(),
 )
 PANEL_ROWS = 15
+#: exception rows on the dashboard (most severe, then oldest); the tiles and the link lead to the whole queue
+QUEUE_ROWS = 10
 
 
 def open_exceptions(site: Site) -> QuerySet[ExceptionCase]:
@@ -205,6 +207,9 @@ def site_dashboard(*, site: Site, now=None) -> dict:
         "transfers_out": [t for t in transfers if t.from_site_id == site.pk],
         "transfers_in": [t for t in transfers if t.to_site_id == site.pk],
         "exceptions": cases,
+        # the dashboard shows the first rows of the queue; the link opens all of it (the page stays short)
+        "queue_rows": QUEUE_ROWS,
+        "queue_slice": f":{QUEUE_ROWS}",
         "severity_counts": [(s.label, s.value, by_severity.get(s.value, 0)) for s in ExceptionCode.Severity],
         "jobs": jobs,
         "assignees": [m.user for m in members],

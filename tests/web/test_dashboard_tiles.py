@@ -64,3 +64,16 @@ def test_the_count_list_filters_counts_with_lines_to_count(client, supervisor_he
     client.force_login(supervisor_here)
     body = client.get("/counts/?state=TO_COUNT").content.decode()
     assert 'value="TO_COUNT" selected' in body
+
+
+def test_the_dashboard_shows_the_first_rows_of_the_exception_queue_and_links_to_all(client, make_user, site):
+    from web.selectors import QUEUE_ROWS
+
+    boss = make_user("supervisor", site)
+    for n in range(QUEUE_ROWS + 3):
+        open_exception(site=site, code="STOCKOUT", subject=ItemFactory(sku=f"OUT-{n}"), summary=f"OUT-{n} gone")
+    client.force_login(boss)
+    page = client.get(reverse("web:dashboard")).content.decode()
+    queue = page[page.index('data-testid="exception-queue"') : page.index('data-testid="exception-queue-more"')]
+    assert queue.count("<tr>") == QUEUE_ROWS + 1  # the header row and the first rows
+    assert f"All {QUEUE_ROWS + 3} open exceptions in the queue" in page
