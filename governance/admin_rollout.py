@@ -38,8 +38,25 @@ class RolloutWaveAdmin(ServiceAdminMixin, HistoryAdmin):
     list_display = ("code", "name", "planned_cutover", "planned_pilot", "planned_go_live", "site_count", "on_plan")
     search_fields = ("code", "name")
 
+    def get_queryset(self, request):
+        """Enterprise admins: every wave; other staff: the waves with one of their sites (its history too)."""
+        qs = super().get_queryset(request)
+        if permissions.is_enterprise_admin(request.user):
+            return qs
+        return qs.filter(sites__in=permissions.visible_sites(request.user)).distinct()
+
     def get_readonly_fields(self, request, obj=None):
         return ("code",) if obj else ()
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        request._rollout_version = True  # a version has its own fields only (its sites are the sites' history)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not getattr(request, "_rollout_version", False):
+            return fieldsets
+        return [(name, {**opts, "fields": [f for f in opts["fields"] if f != "sites"]}) for name, opts in fieldsets]
 
     @admin.display(description="Sites")
     def site_count(self, obj) -> int:

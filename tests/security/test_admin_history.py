@@ -235,6 +235,7 @@ SITE_PATHS = {
     "orders.shipnoticeline": ("po_line__purchase_order__site",),
     "warehouse.discrepancy": ("receipt__site",),
     "cutover.reconciliation": ("batch__site",),
+    "governance.rolloutwave": ("sites",),
 }
 #: rows of a user: another user's are not visible
 USER_PATHS = {
@@ -352,6 +353,20 @@ def network(admin_user, make_user, django_capture_on_commit_callbacks):
         PutawayRule.objects.create(site=site, priority=1, abc_class="A", location_kinds="STORAGE")
         _cutover_batch(site, lead=admin_user, approver=user)
         _going_live_rows(site, admin=admin_user, trainee=user)
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from governance.services.rollout import create_wave
+
+        today = timezone.localdate()
+        create_wave(
+            user=admin_user,
+            code=f"W-{site.code}",
+            planned_cutover=today,
+            planned_go_live=today + timedelta(days=9),
+            sites=[site],
+        )
         with django_capture_on_commit_callbacks(execute=True):
             request_run(user=admin_user, site=site)
         # a webhook subscription of each site's staff and a delivery of an event of its site
