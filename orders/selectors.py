@@ -196,6 +196,16 @@ def open_po_lines_for(user, *, item: Item, limit: int = 20) -> list:
 COORDINATOR_ACTIONS = frozenset(
     {lifecycle.EDIT, lifecycle.VALIDATE, lifecycle.RELEASE, lifecycle.HOLD, lifecycle.CANCEL}
 )
+#: statuses in which an order may be on a wave or have picked units (so cancel / hold depend on them)
+WAVEABLE = frozenset(
+    {
+        lifecycle.ALLOCATED,
+        lifecycle.PARTIALLY_ALLOCATED,
+        lifecycle.BACKORDERED,
+        lifecycle.PICKING,
+        lifecycle.PARTIALLY_SHIPPED,
+    }
+)
 #: approve or reject the pending request to release the order from hold (an approver, never its requester)
 DECIDE_HOLD = "decide_hold"
 
@@ -237,7 +247,11 @@ def order_actions(order: SalesOrder, user) -> frozenset[str]:
 
     actions: set[str] = set()
     if permissions.can(user, "orders.manage", order.site_id):
-        if lifecycle.is_open(order.status):  # picked units and waves only exist once released
+        # the facts beyond the status are read only where they can change the answer: a RELEASED order (the
+        # answer of a release request) is on no wave and has nothing picked, so it costs no query
+        base = lifecycle.allowed_actions(lifecycle.OrderFacts(status=order.status))
+        waveable = order.status in WAVEABLE and bool(base & {lifecycle.CANCEL, lifecycle.HOLD})
+        if waveable:
             on_wave = bool(_on_wave_check and _on_wave_check(order.pk))
             facts = order_facts(order, on_wave=on_wave)
         else:
