@@ -6,7 +6,10 @@ area and by function. Not a benchmark of throughput (bench_api.py is); run it be
     python tests/bench/profile_requests.py [--requests 200] [--top 25] [--out var/profile-create.prof]
 
 Uses the benchmark database (BENCH_DATABASE_URL, default erp_bench) with the small demo data; it is migrated and
-loaded when DC-EAST is missing. Tasks are not run (the release's allocation waits in the outbox): only the request.
+loaded when DC-EAST is missing. Tasks are not run inside the requests (the release's allocation waits in the
+outbox); a third part, ``allocate``, profiles what the worker then does for one release: the release task's body
+(``allocate_released`` for the site, as the worker runs it after each release at one client) and marking its
+outbox row done.
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ def main() -> int:
     import django
 
     django.setup()
+    from django.utils.timezone import now as time_now
     from rest_framework.test import APIClient
 
     from tests.bench.bench_api import order_body, seed
@@ -133,24 +137,57 @@ def main() -> int:
         client.post(f"/api/v1/sales-orders/{order_id}/release/")
     print(f"queries per request: create {len(created.captured_queries)}, release {len(released.captured_queries)}")
     print(f"load average {os.getloadavg()[0]:.2f}; {args.requests} requests each")
+    from governance.models import OutboxMessage
+    from governance.services.outbox import mark_done
+    from orders.models import SalesOrder
+    from orders.services.allocation import allocate_released
+
+    site_id = SalesOrder.objects.get(pk=order_id).site_id
+    allocate_released(site_id)  # what the warm-up released
+    OutboxMessage.objects.filter(topic="orders.tasks.allocate_released_task", done_at__isnull=True).update(
+        done_at=time_now()
+    )
+    with CaptureQueriesContext(connection) as allocated:
+        allocate_released(site_id)  # nothing waiting: the cost of an empty run
+    empty = len(allocated.captured_queries)
+    release_one = create(20_000)
+    client.post(f"/api/v1/sales-orders/{release_one}/release/")
+    with CaptureQueriesContext(connection) as allocated:
+        allocate_released(site_id)
+    print(f"queries of the release task: one order {len(allocated.captured_queries)}, nothing waiting {empty}")
+
     ids: list[int] = []
-    for name in ("create", "release"):
+    for name in ("create", "release", "allocate"):
         profile = cProfile.Profile()
         started = time.perf_counter()
         profile.enable()
         for n in range(args.requests):
             if name == "create":
                 ids.append(create(n))
+            elif name == "allocate":
+                profile.disable()  # one release at a time (not profiled), then the task it triggers
+                order = create(30_000 + n)
+                client.post(f"/api/v1/sales-orders/{order}/release/")
+                row = OutboxMessage.objects.filter(
+                    topic="orders.tasks.allocate_released_task", done_at__isnull=True
+                ).first()
+                profile.enable()
+                allocate_released(site_id)
+                if row is not None:
+                    mark_done(row.pk)
             else:
                 response = client.post(f"/api/v1/sales-orders/{ids[n]}/release/")
                 assert response.status_code in (200, 202), response.content[:300]
         profile.disable()
         elapsed = time.perf_counter() - started
+        if name == "allocate":  # the untimed releases ran inside the window: report the profiled time only
+            elapsed = sum(row[2] for row in pstats.Stats(profile).stats.values())
         if args.out:
             profile.dump_stats(f"{args.out}-{name}.prof")
         stats = pstats.Stats(profile)
         total = sum(row[2] for row in stats.stats.values())
-        print(f"\n== {name}: {elapsed / args.requests * 1000:.1f} ms per request (profiled) ==")
+        what = "release task run" if name == "allocate" else "request"
+        print(f"\n== {name}: {elapsed / args.requests * 1000:.1f} ms per {what} (profiled) ==")
         print("own time by area:")
         for area, seconds in by_area(stats)[:14]:
             print(f"  {area:<36} {seconds / args.requests * 1000:7.2f} ms  {100 * seconds / total:5.1f} %")
