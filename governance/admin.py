@@ -9,6 +9,8 @@ Staff who are not enterprise admins see only rows of their sites (``permissions.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -472,12 +474,37 @@ admin.site.unregister(get_user_model())  # django.contrib.auth's, registered whe
 
 
 @admin.register(get_user_model())
-class UserAdmin(ServiceAdminMixin, DjangoUserAdmin):
+class UserAdmin(ServiceAdminMixin, ScopedModelAdmin, DjangoUserAdmin):
     """Django's user admin with the user's site memberships (``UserMembershipInline``); the memberships are
     written only through ``add_membership`` / ``remove_membership`` (permission check, history user), and a
-    refusal re-renders the page with the service's message."""
+    refusal re-renders the page with the service's message.
+
+    Enterprise admins see every user; other staff (a site's admin) only the users with a membership at a site
+    they see: anyone else, a user of other sites only or of no site, is not in their list, search or
+    autocomplete, and their pages answer 404 (``ScopedModelAdmin``)."""
 
     inlines = [UserMembershipInline]
+
+    def get_queryset(self, request):
+        users = super().get_queryset(request)
+        ids = permissions.site_ids_for(request.user)
+        if ids is None:
+            return users
+        return users.filter(pk__in=SiteMembership.objects.filter(site_id__in=ids).values("user_id"))
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if not self.get_queryset(request).filter(pk=obj.pk).exists():
+            # created without a membership at the creator's sites: theirs to see no longer (only enterprise admins')
+            self.message_user(
+                request,
+                f"The user {obj.username} was created without a membership at your sites, so only enterprise "
+                "admins see them now. Give a new user their site membership on the add page (Site memberships), or "
+                "ask an enterprise admin.",
+                messages.WARNING,
+            )
+            opts = self.opts
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        return super().response_add(request, obj, post_url_continue)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not SiteMembership:  # pragma: no cover - only one inline
@@ -759,6 +786,8 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
             "deviations": deviations,
             "total_deviations": sum(deviations.values()),
             "deviations_only": deviations_only,
+            # the grid's "change" / "override" links keep the filter the grid is shown with
+            "keep_query": "deviations=1&" if deviations_only else "",
             "keys": sorted(REGISTRY),
             "selected_key": selected_key,
             "selected_site": selected_site,
@@ -806,10 +835,13 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
         key = (request.POST.get("key") or "").strip()
         site = next((s for s in sites if s.code == code), None)
         where = f"{key} at {site.code}" if site else f"{key} (enterprise value)"
-        back = f"{request.path}?key={key}&site={code}"
+        # back to the grid as it was shown (deviations only or every rule)
+        keep = {"deviations": "1"} if request.POST.get("deviations") == "1" else {}
+        grid = f"{request.path}?{urlencode(keep)}" if keep else request.path
+        back = f"{request.path}?{urlencode({**keep, 'key': key, 'site': code})}"
         if code and site is None:
             self.message_user(request, f"Refused: no site {code!r}.", messages.ERROR)
-            return redirect(request.path)
+            return redirect(grid)
         try:
             if request.POST.get("clear"):
                 removed = clear_rule_value(user=request.user, key=key, site=site)
@@ -833,7 +865,7 @@ class SiteRuleValueAdmin(SiteScopedAdmin):
         except DomainError as error:
             self.message_user(request, f"Refused: {where}: {error}", messages.ERROR)
             return redirect(back)
-        return redirect(request.path)
+        return redirect(grid)
 
 
 @admin.register(RuleChange)

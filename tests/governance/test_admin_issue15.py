@@ -120,25 +120,34 @@ def test_a_site_admin_manages_only_their_sites_memberships_and_a_refusal_changes
     )
     member = make_user("auditor", other_site, username="pat")
     client.force_login(site_admin)
+    # a user of DC2 only is not a user a DC1 admin sees (the user list is scoped to the viewer's sites)
+    assert client.get(_user_url(member)).status_code == 404
+    SiteMembership.objects.create(user=member, site=site, role="operator")
 
     response = client.get(_user_url(member))
     formset = response.context["inline_admin_formsets"][0].formset
-    assert list(formset.initial_forms) == []  # DC2's membership is not shown to an admin of DC1 only
+    # DC2's membership is not shown to an admin of DC1 only
+    assert [(f.instance.site.code, f.instance.role) for f in formset.initial_forms] == [("DC1", "operator")]
     assert list(formset.forms[0].fields["site"].queryset) == [site]
+
+    def memberships():
+        return set(SiteMembership.objects.filter(user=member).values_list("site__code", "role"))
 
     # a site the admin does not manage, forced into the post: refused on the form, nothing written
     refused = _user_post(client, member, [(None, other_site, "planner", False)])
     assert refused.status_code == 200
-    assert list(SiteMembership.objects.filter(user=member).values_list("site__code", "role")) == [("DC2", "auditor")]
+    assert memberships() == {("DC2", "auditor"), ("DC1", "operator")}
 
     added = _user_post(client, member, [(None, site, "planner", False)])
     assert added.status_code == 302
-    assert SiteMembership.objects.get(user=member, site=site).history.latest().history_user == site_admin
+    assert SiteMembership.objects.get(user=member, site=site, role="planner").history.latest().history_user == (
+        site_admin
+    )
 
 
 def test_a_staff_user_without_rights_gets_neither_the_user_page_nor_the_memberships(client, make_user, site):
     member = make_user("supervisor", site, username="pat")
-    staff = UserFactory(username="plain-staff")
+    staff = make_user("auditor", site, username="plain-staff")  # sees DC1 (and its users), manages no site
     staff.is_staff = True
     staff.save()
     client.force_login(staff)
@@ -159,7 +168,8 @@ def test_a_staff_user_without_rights_gets_neither_the_user_page_nor_the_membersh
     response = client.get(_user_url(member))
     formset = response.context["inline_admin_formsets"][0]
     assert not formset.has_add_permission and not formset.has_delete_permission
-    assert list(formset.formset.initial_forms) == []  # DC1's membership: not a site the plain staff user sees
+    # DC1's membership, read only
+    assert [(f.instance.site.code, f.instance.role) for f in formset.formset.initial_forms] == [("DC1", "supervisor")]
     _user_post(client, member, [(None, site, "planner", False)])
     assert list(SiteMembership.objects.filter(user=member).values_list("role", flat=True)) == ["supervisor"]
 
@@ -188,6 +198,30 @@ def test_deviations_only_shows_just_the_rules_a_site_deviates_from(admin_client_
     shown = [key for key in REGISTRY if f"<code>{key}</code>" in only]
     assert shown == ["counting.tolerance_percent"]
     assert "Show every rule" in only and 'href="?deviations=1&amp;download=csv"' in only
+
+
+def test_the_grids_links_and_its_form_keep_the_deviations_only_filter(
+    admin_client_logged, admin_user, site, other_site
+):
+    set_rule_now(user=admin_user, key="counting.tolerance_percent", value="3", reason="noisy scales", site=other_site)
+    url = reverse("admin:governance_siterulevalue_effective")
+    only = _page(admin_client_logged.get(url, {"deviations": "1"}))
+    key = "counting.tolerance_percent"
+    assert f'href="?deviations=1&amp;key={key}&amp;site=#set-rule"' in only  # the enterprise value's "change"
+    assert f'href="?deviations=1&amp;key={key}&amp;site=DC2#set-rule"' in only  # a site's "change"
+    assert 'href="?key=' not in only
+    assert '<input type="hidden" name="deviations" value="1">' in only
+    every = _page(admin_client_logged.get(url))
+    assert f'href="?key={key}&amp;site=DC2#set-rule"' in every and 'name="deviations"' not in every
+    # after setting a value from the filtered grid, back to the filtered grid
+    done = admin_client_logged.post(
+        url, {"deviations": "1", "site": "DC1", "key": key, "value": "4", "reason": "also noisy"}
+    )
+    assert done.status_code == 302 and done["Location"] == f"{url}?deviations=1"
+    refused = admin_client_logged.post(url, {"deviations": "1", "site": "DC1", "key": key, "value": "x", "reason": "r"})
+    assert refused["Location"] == f"{url}?deviations=1&key={key}&site=DC1"
+    plain = {"site": "DC1", "key": "receiving.overdue_grace_days", "value": "3", "reason": "slow carriers"}
+    assert admin_client_logged.post(url, plain)["Location"] == url
 
 
 def test_deviations_only_with_no_deviation_says_so(admin_client_logged, site):
