@@ -99,7 +99,7 @@ def decide_refusal(approval: ApprovalRequest, user) -> Exception | None:
         except (NotFound, PermissionDenied) as exc:
             return exc
     if approval.status != ApprovalRequest.Status.PENDING:
-        return StateConflict(f"This request is already {approval.status.lower()}.")
+        return StateConflict(f"This request is already {approval.get_status_display().lower()}.")
     if approval.requested_by_id == user.pk:
         return SegregationOfDuties("You cannot decide a request you made yourself; another approver must.")
     if handler is None:

@@ -106,7 +106,7 @@ def _lock_case(case: ExceptionCase, user) -> ExceptionCase:
 def acknowledge_exception(*, case: ExceptionCase, user, note: str = "") -> ExceptionCase:
     locked = _lock_case(case, user)
     if ACKNOWLEDGE not in _BY_STATUS[locked.status]:
-        raise StateConflict(f"This exception is already {locked.status.lower()}.")
+        raise StateConflict(f"This exception is already {locked.get_status_display().lower()}.")
     locked.status = ExceptionCase.Status.ACKNOWLEDGED
     locked.acknowledged_at = timezone.now()
     locked.acknowledged_by = user

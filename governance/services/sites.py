@@ -87,6 +87,14 @@ def colleagues(user):
     return users.filter(site_memberships__site_id__in=ids).distinct()
 
 
+def case_assignees(user, site: Site | int):
+    """The users ``user`` may make owner of an exception case at ``site``: ``user``'s colleagues with a membership
+    at that site (``assign_exception`` refuses anyone who does not work there), by username."""
+    site_id = site if isinstance(site, int) else site.pk
+    members = SiteMembership.objects.filter(site_id=site_id).values("user_id")
+    return colleagues(user).filter(pk__in=members).order_by("username")
+
+
 def _active_user(username):
     """The active user of that username, or None (also for text that cannot be a username)."""
     if not isinstance(username, str):

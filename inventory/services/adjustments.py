@@ -110,7 +110,8 @@ def _check_decrease_possible(*, item: Item, location: Location, lot: Lot | None,
     free = (quant.quantity - quant.reserved) if quant else 0
     if free < -delta:
         raise InsufficientStock(
-            f"Only {free} of {item.sku} free at {location.code} ({status.lower()}); cannot remove {-delta}.",
+            f"Only {free} of {item.sku} free at {location.code} ({InventoryStatus(status).label.lower()}); "
+            f"cannot remove {-delta}.",
             field="quantity_delta",
         )
 
@@ -240,7 +241,7 @@ def _on_approved(approval: ApprovalRequest, user) -> None:
         .get(pk=approval.object_id)
     )
     if adjustment.status != Adjustment.Status.PENDING_APPROVAL:
-        raise StateConflict(f"{adjustment.number} is {adjustment.status}, not pending approval.")
+        raise StateConflict(f"{adjustment.number} is {adjustment.get_status_display().lower()}, not pending approval.")
     _check_decrease_possible(
         item=adjustment.item,
         location=adjustment.location,
@@ -266,7 +267,7 @@ def _resolve_pending_exception(adjustment: Adjustment, user, decision: str) -> N
 def _on_rejected(approval: ApprovalRequest, user) -> None:
     adjustment = Adjustment.objects.select_for_update(no_key=True).get(pk=approval.object_id)
     if adjustment.status != Adjustment.Status.PENDING_APPROVAL:
-        raise StateConflict(f"{adjustment.number} is {adjustment.status}, not pending approval.")
+        raise StateConflict(f"{adjustment.number} is {adjustment.get_status_display().lower()}, not pending approval.")
     adjustment.status = Adjustment.Status.REJECTED
     adjustment.decided_by = user
     set_history_user(adjustment, user)
@@ -286,7 +287,7 @@ def decide_adjustment(*, user, adjustment: Adjustment, approve: bool, note: str 
         approval = pending_approval_for(adjustment)
         if approval is None:
             raise StateConflict(
-                f"{adjustment.number} is {adjustment.status.lower().replace('_', ' ')}; there is nothing to decide."
+                f"{adjustment.number} is {adjustment.get_status_display().lower()}; there is nothing to decide."
             )
         decide_approval(approval=approval, user=user, approve=approve, note=note)
     adjustment.refresh_from_db()
