@@ -39,7 +39,3 @@ class AdjustmentForm(_ItemForm):
             "reason_code": d["reason_code"],
             "note": d.get("note") or "",
         }
-
-
-class DecisionForm(forms.Form):
-    note = forms.CharField(max_length=1000, required=False)

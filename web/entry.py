@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.errors import DomainError
+from core.validation import MAX_QUANTITY
 
 from .workspace import field_errors
 
@@ -160,6 +161,60 @@ class TransferForm(forms.Form):
 
     def values(self) -> dict:
         return {name: (self[name].value() or "") for name in self.fields}
+
+
+class TransferReceiveForm(forms.Form):
+    """What arrived of each line of a shipped transfer, in base units: good (``quantity-<line>``) and damaged
+    (``damaged-<line>``) units, blank meaning 0. The form reads whole numbers; how many may arrive (at most what
+    was shipped) is ``receive_transfer``'s rule, refused in its words on the line it names."""
+
+    def __init__(self, data, *, lines, **kwargs):
+        super().__init__(data, **kwargs)
+        self.lines = list(lines)
+        for line in self.lines:
+            sku, n = line.item.sku, line.line_number
+            self.fields[f"quantity-{n}"] = _units(f"Good units of {sku}")
+            self.fields[f"damaged-{n}"] = _units(f"Damaged units of {sku}")
+
+    def service_lines(self) -> list[dict]:
+        data = self.cleaned_data
+        return [
+            {
+                "item": line.item.sku,
+                "quantity": data[f"quantity-{line.line_number}"] or 0,
+                "damaged_quantity": data[f"damaged-{line.line_number}"] or 0,
+            }
+            for line in self.lines
+        ]
+
+    def values(self) -> dict[str, str]:
+        """What was typed, by field name, for the page to show again."""
+        return {name: str(self[name].value() or "").strip() for name in self.fields}
+
+    def line_errors(self) -> dict:
+        """line index -> the messages of its fields; None -> messages of no line."""
+        out: dict = {}
+        names = {}
+        for index, line in enumerate(self.lines):
+            names[f"quantity-{line.line_number}"] = names[f"damaged-{line.line_number}"] = index
+        for name, msgs in self.errors.items():
+            out.setdefault(names.get(name), []).extend(msgs)
+        return out
+
+
+def _units(label: str) -> forms.IntegerField:
+    message = f"{label}: give a whole number, 0 or more."
+    return forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_QUANTITY,
+        label=label,
+        error_messages={
+            "invalid": message,
+            "min_value": message,
+            "max_value": f"{label}: at most {MAX_QUANTITY:,}.",
+        },
+    )
 
 
 class WavePlanForm(forms.Form):

@@ -18,6 +18,7 @@ from inventory.policy.holds import HELD, HOLD_REASONS, MOVE_REASONS, RELEASE_REA
 from inventory.services import resolve_lot
 from warehouse.policy import scan
 
+from .scan_forms import ScanField, ScanIntegerField
 from .workspace import field_errors
 
 S = InventoryStatus
@@ -117,6 +118,32 @@ class MoveForm(_ItemForm):
             "reason_code": d.get("reason_code") or "",
             "note": d.get("note") or "",
         }
+
+
+class ScanMoveForm(MoveForm):
+    """The move scan screen: the same move of AVAILABLE units (held stock moves on the desktop page), every field a
+    scan (normalised as the scan policy reads it); no status, reason or note is posted."""
+
+    from_location = ScanField(max_length=40, required=True, error_messages={"required": "Scan the location label."})
+    to_location = ScanField(max_length=40, required=True, error_messages={"required": "Scan the location label."})
+    item = ScanField(required=True, error_messages={"required": "Scan the item label."})
+    lot = ScanField()
+    quantity = ScanIntegerField(min_value=1, max_value=MAX_QUANTITY, required=False)
+    status = None
+    reason_code = None
+    note = None
+
+    def clean(self):
+        data = super().clean()
+        data["status"] = S.AVAILABLE
+        return data
+
+    def values(self) -> dict:
+        """The scans as typed (normalised), for the screen to show again."""
+        return {k: scan.normalise(str(self.data.get(k, "") or "")) for k in SCAN_MOVE_FIELDS}
+
+
+SCAN_MOVE_FIELDS = ("from_location", "item", "lot", "quantity", "to_location")
 
 
 class HoldForm(_ItemForm):

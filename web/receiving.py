@@ -19,6 +19,7 @@ from inventory.selectors import barcode_for_gtin
 from warehouse.policy import scan
 from warehouse.policy.scan import ScanCheck, ScannedLabel
 
+from .scan_forms import ScanDateField, ScanField, ScanForm, ScanIntegerField
 from .workspace import field_errors
 
 _LINE_ERROR = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
@@ -32,6 +33,8 @@ SERVICE_FIELDS = {
 }
 MAX_LINES = 500
 LOT_LENGTH = 60
+#: the scan-receive screen's scanned fields
+SCAN_FIELDS = ("item", "quantity", "damaged", "lot", "expiry")
 
 
 # --- the desktop receive page -----------------------------------------------------------------------------------
@@ -65,6 +68,17 @@ class ReceiveLineForm(forms.Form):
 ReceiveLineFormSet = forms.formset_factory(
     ReceiveLineForm, extra=0, max_num=MAX_LINES, absolute_max=MAX_LINES, validate_max=True
 )
+
+
+class ReceiveSourceForm(forms.Form):
+    """What the desktop receive page's rows start from: the PO's open lines or its advance ship notice
+    (``source=asn``); anything else is the PO."""
+
+    PO, ASN = "po", "asn"
+    source = forms.ChoiceField(choices=((PO, "Purchase order"), (ASN, "Ship notice")), required=False)
+
+    def source_name(self) -> str:
+        return self.ASN if self.is_valid() and self.cleaned_data["source"] == self.ASN else self.PO
 
 
 class ReceiveHeaderForm(forms.Form):
@@ -190,21 +204,28 @@ def check_damaged(scanned: str) -> ScanCheck:
     return ScanCheck(True, f"{number} damaged: recorded as a discrepancy." if number else "None damaged ✓")
 
 
-class ScanReceiveForm(forms.Form):
+class ScanReceiveForm(ScanForm):
     """One scanned line: the item (SKU, GTIN or GS1-128 label, which fills lot, expiry and quantity left empty),
-    the quantity received (base units) of which ``damaged`` arrived damaged, lot and expiry."""
+    the quantity received (base units) of which ``damaged`` arrived damaged, lot and expiry. Every field is read
+    as a scan (``scan.normalise``)."""
 
-    item = forms.CharField(max_length=200)
-    quantity = forms.IntegerField(min_value=0, max_value=1_000_000_000, required=False)
-    damaged = forms.IntegerField(min_value=0, max_value=1_000_000_000, required=False)
-    lot = forms.CharField(max_length=200, required=False)
-    expiry = forms.DateField(required=False)
+    item = ScanField(required=True)
+    quantity = ScanIntegerField(min_value=0, max_value=1_000_000_000, required=False)
+    damaged = ScanIntegerField(min_value=0, max_value=1_000_000_000, required=False)
+    lot = ScanField()
+    expiry = ScanDateField(required=False)
     final = forms.BooleanField(required=False)
 
     def __init__(self, *args, ordered: dict[str, Item], **kwargs):
         self.ordered = ordered
         self.found: ScannedItem | None = None
         super().__init__(*args, **kwargs)
+
+    def values(self) -> dict:
+        """The scans as typed (normalised), for the screen to show again."""
+        out = {k: scan.normalise(str(self.data.get(k, "") or "")) for k in SCAN_FIELDS}
+        out["final"] = bool(self.data.get("final"))
+        return out
 
     def clean(self):
         data = super().clean()

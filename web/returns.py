@@ -68,7 +68,29 @@ def authorize_lines(formset, order_lines: dict[int, object]) -> tuple[list[dict]
     return lines, rows
 
 
+class ReturnOrderForm(forms.Form):
+    """The shipped order a return is authorized against, by number (posted with the lines, or in the address
+    when it is chosen from the list)."""
+
+    order = forms.CharField(required=False, max_length=40)
+
+    def number(self) -> str | None:
+        """The number asked for; "" when none was; None when what was given cannot be an order number."""
+        return self.cleaned_data["order"] if self.is_valid() else None
+
+
 # --- receive / inspect ----------------------------------------------------------------------------------------
+
+
+class ReturnPartsForm(forms.Form):
+    """How many rows per return line the receive page draws (``?parts=``, kept when it is posted): 1 to
+    ``MAX_PARTS``, ``DEFAULT_PARTS`` when not given or not a number."""
+
+    parts = forms.IntegerField(required=False)
+
+    def parts_count(self) -> int:
+        wanted = self.cleaned_data.get("parts") if self.is_valid() else None
+        return min(max(wanted or DEFAULT_PARTS, 1), MAX_PARTS)
 
 
 class ReceivePartForm(forms.Form):

@@ -114,9 +114,14 @@ SEVERITY_RANK = Case(
     default=Value(3),
     output_field=IntegerField(),
 )
-PANEL_ROWS = 15
-#: exception rows on the dashboard (most severe, then oldest); the tiles and the link lead to the whole queue
+#: rows of each list panel on the dashboard (the page stays short); each panel links to its whole, filtered list.
+#: The selector reads one row more than it shows, so a panel knows whether there is more than it shows.
+PANEL_ROWS = 10
+#: exception rows on the dashboard (past their SLA first, then most severe, then oldest); the tiles and the link
+#: lead to the whole queue
 QUEUE_ROWS = 10
+#: exception codes with a panel of their own on the dashboard (besides the queue)
+SHORT_PICK, LATE_SHIPMENT_RISK = "SHORT_PICK", "LATE_SHIPMENT_RISK"
 
 
 def open_exceptions(site: Site) -> QuerySet[ExceptionCase]:
@@ -128,15 +133,20 @@ def open_exceptions(site: Site) -> QuerySet[ExceptionCase]:
 
 
 def site_dashboard(*, site: Site, now=None) -> dict:
-    """Everything a supervisor watches at one site, in a fixed number of queries."""
+    """Everything a supervisor watches at one site, in a fixed number of queries. Lists hold at most
+    ``PANEL_ROWS + 1`` rows (the dashboard shows ``PANEL_ROWS``; one more says there is more); the counts are
+    whole."""
     now = now or timezone.now()
+    more = PANEL_ROWS + 1
     putaway = PutawayTask.objects.filter(site=site, status=PutawayTask.Status.OPEN)
     putaway_rows = list(
-        putaway.select_related("item", "lot", "from_location", "suggested_location").order_by("received_at", "id")[
-            :PANEL_ROWS
-        ]
+        putaway.select_related("item", "lot", "from_location", "suggested_location", "receipt_line__receipt").order_by(
+            "received_at", "id"
+        )[:more]
     )
-    putaway_count = putaway.count()
+    putaway_totals = putaway.order_by().aggregate(
+        tasks=Count("id"), receipts=Count("receipt_line__receipt_id", distinct=True)
+    )
     waves = dict(Wave.objects.filter(site=site).order_by().values_list("status").annotate(n=Count("id")))
     picks = dict(
         PickTask.objects.filter(site=site, wave__status__in=(Wave.Status.PLANNED, Wave.Status.RELEASED))
@@ -150,7 +160,7 @@ def site_dashboard(*, site: Site, now=None) -> dict:
             open_picks=Count("pick_tasks", filter=Q(pick_tasks__status=PickTask.Status.OPEN)),
             all_picks=Count("pick_tasks"),
         )
-        .order_by("created_at")[:PANEL_ROWS]
+        .order_by("created_at")[:more]
     )
     to_count = Q(lines__status__in=(CycleCountLine.Status.OPEN, CycleCountLine.Status.RECOUNT))
     counting = (
@@ -158,19 +168,15 @@ def site_dashboard(*, site: Site, now=None) -> dict:
         .exclude(status=CycleCount.Status.COMPLETED)
         .annotate(lines_to_count=Count("lines", filter=to_count), lines_total=Count("lines"))
     )
-    open_counts = list(counting.order_by("plan_date", "id")[:PANEL_ROWS])
+    open_counts = list(counting.order_by("plan_date", "id")[:more])
     count_lines_to_count = CycleCountLine.objects.filter(
         count__site=site, status__in=(CycleCountLine.Status.OPEN, CycleCountLine.Status.RECOUNT)
     ).count()
-    counts_due = list(
-        CountRequest.objects.filter(site=site, status=CountRequest.Status.OPEN)
-        .select_related("location", "item")
-        .order_by("requested_at")[:PANEL_ROWS]
-    )
+    requests = CountRequest.objects.filter(site=site, status=CountRequest.Status.OPEN)
+    counts_due = list(requests.select_related("location", "item").order_by("requested_at")[:more])
+    refills = ReplenishmentTask.objects.filter(site=site, status=ReplenishmentTask.Status.OPEN)
     replenishments = list(
-        ReplenishmentTask.objects.filter(site=site, status=ReplenishmentTask.Status.OPEN)
-        .select_related("item", "lot", "from_location", "to_location")
-        .order_by("created_at", "id")[:PANEL_ROWS]
+        refills.select_related("item", "lot", "from_location", "to_location").order_by("created_at", "id")[:more]
     )
     transfers = list(
         TransferOrder.objects.filter(
@@ -178,11 +184,25 @@ def site_dashboard(*, site: Site, now=None) -> dict:
         )
         .exclude(status__in=(TransferOrder.Status.RECEIVED, TransferOrder.Status.CANCELLED))
         .select_related("from_site", "to_site")
-        .order_by("created_at")[: PANEL_ROWS * 2]
+        .order_by("created_at")[:more]
     )
-    cases = list(open_exceptions(site).annotate(rank=SEVERITY_RANK).order_by("rank", "opened_at", "id")[:100])
-    by_severity = dict(open_exceptions(site).order_by().values_list("severity").annotate(n=Count("id")))
-    jobs = list(JobRun.objects.filter(Q(site=site) | Q(site__isnull=True)).order_by("-started_at", "-id")[:10])
+    late = Case(When(due_at__lt=now, then=Value(0)), default=Value(1), output_field=IntegerField())
+    cases = list(
+        open_exceptions(site).annotate(rank=SEVERITY_RANK, late=late).order_by("late", "rank", "opened_at", "id")[:100]
+    )
+    # open cases per (severity, code), and how many of them are past their SLA: the tiles' numbers, whole
+    stats = list(
+        open_exceptions(site)
+        .order_by()
+        .values_list("severity", "code__code")
+        .annotate(n=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))
+    )
+    by_severity: dict[str, int] = {}
+    by_code: dict[str, int] = {}
+    for severity, code, n, _overdue in stats:
+        by_severity[severity] = by_severity.get(severity, 0) + n
+        by_code[code] = by_code.get(code, 0) + n
+    jobs = list(JobRun.objects.filter(Q(site=site) | Q(site__isnull=True)).order_by("-started_at", "-id")[:more])
     members = list(
         SiteMembership.objects.filter(site=site, user__is_active=True)
         .select_related("user")
@@ -194,22 +214,34 @@ def site_dashboard(*, site: Site, now=None) -> dict:
         case.overdue = case.due_at < now
     return {
         "putaway_rows": putaway_rows,
-        "putaway_count": putaway_count,
+        "putaway_count": putaway_totals["tasks"],
+        "receipts_awaiting_putaway": putaway_totals["receipts"],
         "wave_counts": [(s.label, waves.get(s.value, 0)) for s in Wave.Status],
+        "open_wave_count": waves.get(Wave.Status.PLANNED, 0) + waves.get(Wave.Status.RELEASED, 0),
         "pick_counts": [(s.label, picks.get(s.value, 0)) for s in PickTask.Status],
+        "open_pick_count": picks.get(PickTask.Status.OPEN, 0),
         "open_waves": open_waves,
-        "short_picks": [c for c in cases if c.code.code == "SHORT_PICK"],
-        "at_risk": [c for c in cases if c.code.code == "LATE_SHIPMENT_RISK"],
+        "short_picks": [c for c in cases if c.code.code == SHORT_PICK][:more],
+        "short_pick_count": by_code.get(SHORT_PICK, 0),
+        "at_risk": [c for c in cases if c.code.code == LATE_SHIPMENT_RISK][:more],
+        "at_risk_count": by_code.get(LATE_SHIPMENT_RISK, 0),
         "counts_due": counts_due,
+        "count_request_count": requests.count() if len(counts_due) > PANEL_ROWS else len(counts_due),
         "open_counts": open_counts,
         "count_lines_to_count": count_lines_to_count,
         "replenishments": replenishments,
-        "transfers_out": [t for t in transfers if t.from_site_id == site.pk],
-        "transfers_in": [t for t in transfers if t.to_site_id == site.pk],
+        "replenishment_count": refills.count() if len(replenishments) > PANEL_ROWS else len(replenishments),
+        "transfers": transfers,
+        "transfers_out": [t for t in transfers[:PANEL_ROWS] if t.from_site_id == site.pk],
+        "transfers_in": [t for t in transfers[:PANEL_ROWS] if t.to_site_id == site.pk],
         "exceptions": cases,
-        # the dashboard shows the first rows of the queue; the link opens all of it (the page stays short)
+        "exception_count": sum(by_severity.values()),
+        "overdue_count": sum(row[3] for row in stats),
+        # the dashboard shows the first rows of the queue and of each panel; the links open all of it
         "queue_rows": QUEUE_ROWS,
         "queue_slice": f":{QUEUE_ROWS}",
+        "panel_rows": PANEL_ROWS,
+        "panel_slice": f":{PANEL_ROWS}",
         "severity_counts": [(s.label, s.value, by_severity.get(s.value, 0)) for s in ExceptionCode.Severity],
         "jobs": jobs,
         "assignees": [m.user for m in members],

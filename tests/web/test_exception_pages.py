@@ -135,7 +135,10 @@ def test_actions_from_the_queue_come_back_to_it_and_refusals_show_the_service_wo
     response = client.post(
         reverse("web:exception-action", args=[short.pk, "assign"]), {"back": back, "assignee": outsider.pk}
     )
-    assert response.status_code == 404 and "outsider" not in response.content.decode()
+    assert response.status_code == 302 and response["Location"] == back
+    page = client.get(back).content.decode()
+    assert "No such colleague at DC1 to assign the exception to: nothing was changed." in page
+    assert "outsider" not in page
     short.refresh_from_db()
     assert (short.status, short.assignee) == ("ACKNOWLEDGED", boss)
     client.post(reverse("web:exception-action", args=[short.pk, "resolve"]), {"back": back, "note": "found 2"})
@@ -211,10 +214,10 @@ def test_the_queue_runs_a_fixed_number_of_queries(client, boss, site, floor, cas
     assert page.count(">Stockout<") == 6
 
 
-def test_assigning_to_a_user_that_is_not_a_number_is_not_found(client, boss, cases):
+def test_assigning_to_a_user_that_is_not_a_number_is_refused(client, boss, cases):
     client.force_login(boss)
     case = cases["short"]
-    response = client.post(reverse("web:exception-action", args=[case.pk, "assign"]), {"assignee": "abc"})
-    assert response.status_code == 404
+    response = client.post(reverse("web:exception-action", args=[case.pk, "assign"]), {"assignee": "abc"}, follow=True)
+    assert "No such colleague at DC1 to assign the exception to: nothing was changed." in response.content.decode()
     case.refresh_from_db()
     assert case.assignee is None

@@ -398,8 +398,12 @@ def test_exception_queue_actions_go_through_governance_services(
     response = client.post(reverse("web:exception-action", args=[case.pk, "resolve"]), {"note": ""}, follow=True)
     assert "Say how the exception was resolved." in response.content.decode()
     # a user of a site boss cannot see reads like an unknown one (issue 12, finding 5)
-    response = client.post(reverse("web:exception-action", args=[case.pk, "assign"]), {"assignee": outsider.pk})
-    assert response.status_code == 404 and "outsider" not in response.content.decode()
+    response = client.post(
+        reverse("web:exception-action", args=[case.pk, "assign"]), {"assignee": outsider.pk}, follow=True
+    )
+    page = response.content.decode()
+    assert "No such colleague at DC1 to assign the exception to: nothing was changed." in page
+    assert "outsider" not in page
     client.post(reverse("web:exception-action", args=[case.pk, "resolve"]), {"note": "counted, found 2 missing"})
     case.refresh_from_db()
     assert case.status == ExceptionCase.Status.RESOLVED and case.assignee == boss

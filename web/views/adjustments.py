@@ -20,7 +20,8 @@ from inventory import selectors as inventory_selectors
 from inventory.models import Adjustment
 from inventory.services.adjustments import adjust_stock, decide_adjustment
 
-from ..adjustments import AdjustmentForm, DecisionForm
+from ..adjustments import AdjustmentForm
+from ..decisions import DecisionForm, flash_form_errors
 from ..lists import Column, Filter, ListPage
 from ..workspace import field_errors, flash_refusal, site_page
 
@@ -128,10 +129,14 @@ def adjustment_decide(request, pk, action, *, site):
     adjustment = inventory_selectors.adjustments_for(request.user).filter(pk=pk).first()
     if adjustment is None:
         raise Http404("No such adjustment.")
-    form = DecisionForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
+    form = DecisionForm(request.POST, action=action)
+    if not form.is_valid():
+        flash_form_errors(request, form)
+        return redirect("web:adjustments")
     try:
-        adjustment = decide_adjustment(user=request.user, adjustment=adjustment, approve=action == "approve", note=note)
+        adjustment = decide_adjustment(
+            user=request.user, adjustment=adjustment, approve=form.approve, note=form.decision_note
+        )
     except DomainError as exc:
         flash_refusal(request, exc)
     else:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from governance import permissions
 
 from .. import selectors
+from ..decisions import SiteSwitchForm
 from ..workspace import choose_site, site_page
 
 
@@ -28,12 +29,12 @@ def home(request, *, site):
 @require_POST
 @site_page()
 def switch_site(request, *, site):
-    chosen = choose_site(request, request.POST.get("site"))
+    form = SiteSwitchForm(request.POST, host=request.get_host())
+    if not form.is_valid():
+        raise Http404("No such site.")  # as a site the user cannot see: never says whether it exists
+    chosen = choose_site(request, form.cleaned_data["site"])
     messages.info(request, f"Now working at {chosen.code} ({chosen.name}).")
-    target = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "/"
-    return redirect(target)
+    return redirect(form.cleaned_data["next"])
 
 
 @site_page()

@@ -23,7 +23,7 @@ from distribution_erp.health import background_health
 from governance import permissions
 from governance.models import ApprovalRequest, JobRun
 from governance.services import decide_approval
-from inventory.models import CycleCount, CycleCountLine, Location
+from inventory.models import CycleCount, CycleCountLine
 from inventory.services.counts import create_cycle_count, decide_count, may_see_expected
 from orders.models import ReplenishmentSuggestion
 from orders.services.replenishment import accept_suggestion, dismiss_suggestion
@@ -32,6 +32,8 @@ from warehouse.services.replenishment import cancel_replenishment_task
 
 from .. import display
 from ..bulk import BulkApprovalForm, form_refused, run_each
+from ..control_forms import CycleCountForm
+from ..decisions import DecisionForm, flash_form_errors
 from ..lists import Column, Filter, ListPage
 from ..workspace import back_url, flash_refusal, site_page
 
@@ -229,10 +231,12 @@ def approval_decide(request, pk, action, *, site):
     if action not in ("approve", "reject"):
         raise Http404("No such action.")
     approval = _visible(request, ApprovalRequest.objects.filter(pk=pk).first(), "approval request")
+    form = DecisionForm(request.POST, action=action)
+    if not form.is_valid():
+        flash_form_errors(request, form)
+        return redirect(back_url(request, "web:approval-list"))
     try:
-        decided = decide_approval(
-            approval=approval, user=request.user, approve=action == "approve", note=request.POST.get("note", "")
-        )
+        decided = decide_approval(approval=approval, user=request.user, approve=form.approve, note=form.decision_note)
     except DomainError as exc:
         flash_refusal(request, exc)
     else:
@@ -335,15 +339,13 @@ def count_list(request, *, site):
 @require_POST
 @site_page("inventory.plan_counts")
 def count_new(request, *, site):
-    codes = [c for c in (request.POST.get("locations") or "").replace(",", " ").split() if c]
-    by_code = {loc.code: loc for loc in Location.objects.filter(site=site, code__in=codes)}
-    missing = [c for c in codes if c not in by_code]
-    if missing:
-        messages.error(request, f"locations: {site.code} has no location {', '.join(missing)}.")
+    form = CycleCountForm(request.POST, site=site)
+    if not form.is_valid():
+        flash_form_errors(request, form)
         return redirect("web:count-list")
     try:
         count = create_cycle_count(
-            user=request.user, site=site, locations=[by_code[c] for c in codes], note=request.POST.get("note", "")
+            user=request.user, site=site, locations=form.cleaned_data["locations"], note=form.cleaned_data["note"]
         )
     except DomainError as exc:
         flash_refusal(request, exc)
@@ -391,10 +393,12 @@ def count_decide(request, pk, action, *, site):
     if action not in ("approve", "reject"):
         raise Http404("No such action.")
     count = _count(request, pk)
+    form = DecisionForm(request.POST, action=action)
+    if not form.is_valid():
+        flash_form_errors(request, form)
+        return redirect("web:count-detail", count.pk)
     try:
-        decided = decide_count(
-            user=request.user, count=count, approve=action == "approve", note=request.POST.get("note", "")
-        )
+        decided = decide_count(user=request.user, count=count, approve=form.approve, note=form.decision_note)
     except DomainError as exc:
         flash_refusal(request, exc)
     else:
@@ -587,9 +591,13 @@ def suggestion_decide(request, pk, action, *, site):
     suggestion = _visible(
         request, ReplenishmentSuggestion.objects.select_related("item").filter(pk=pk).first(), "suggestion"
     )
-    note = (request.POST.get("note") or "").strip()
+    form = DecisionForm(request.POST, action=action, actions=("accept", "dismiss"))
+    if not form.is_valid():
+        flash_form_errors(request, form)
+        return redirect(back_url(request, "web:suggestion-list"))
+    note = form.decision_note
     try:
-        if action == "accept":
+        if form.approve:
             done = accept_suggestion(user=request.user, suggestion=suggestion, note=note)
         else:
             done = dismiss_suggestion(user=request.user, suggestion=suggestion, note=note)

@@ -155,6 +155,9 @@ def kpi_network(request, *, site):
             yield from kpi_csv_rows("", date_from, date_to, network)
 
         return csv_download(f"kpis-network-{date_from}-{date_to}", CSV_HEADER, rows())
+    # the network's daily snapshots of the period as one trend line per KPI, as on the site page (the default
+    # period ends yesterday in UTC, the network's last snapshotted day: today has none until tonight)
+    lines = trends(None, [v.key for v in network], days=(date_to - date_from).days + 1, until=date_to)
     table = []
     for i, (key, d) in enumerate(KPIS.items()):
         cells = [_row(values[i]) for _, values in per_site]
@@ -165,7 +168,7 @@ def kpi_network(request, *, site):
                 "unit": d.unit,
                 "higher_is_better": d.higher_is_better,
                 "cells": cells,
-                "network": _row(network[i]),
+                "network": _row(network[i], lines.get(network[i].key)),
             }
         )
     here = reverse("web:kpi-network")

@@ -26,6 +26,7 @@ from warehouse.models import ShipmentLine
 
 from .. import display, selectors
 from ..bulk import BulkOrderForm, form_refused, run_each
+from ..decisions import DecisionForm, ReasonForm, flash_form_errors
 from ..entry import OrderHeaderForm, OrderLineForm, attach_refusal, line_forms
 from ..lists import Column, Filter, ListPage
 from ..workspace import back_url, flash_refusal, site_page
@@ -479,17 +480,13 @@ def order_bulk(request, *, site):
 
 
 ORDER_ACTIONS = {
-    "validate": (lambda user, order, post: services.validate_order(user=user, order=order), "validated"),
-    "release": (lambda user, order, post: services.release_order(user=user, order=order), "released"),
-    "hold": (
-        lambda user, order, post: services.hold_order(user=user, order=order, reason=post.get("reason", "")),
-        "put on hold",
-    ),
-    "cancel": (
-        lambda user, order, post: services.cancel_order(user=user, order=order, reason=post.get("reason", "")),
-        "cancelled",
-    ),
+    "validate": (lambda user, order, reason: services.validate_order(user=user, order=order), "validated"),
+    "release": (lambda user, order, reason: services.release_order(user=user, order=order), "released"),
+    "hold": (lambda user, order, reason: services.hold_order(user=user, order=order, reason=reason), "put on hold"),
+    "cancel": (lambda user, order, reason: services.cancel_order(user=user, order=order, reason=reason), "cancelled"),
 }
+#: the hold release request's decision: the URL's action -> the decision form's
+HOLD_DECISIONS = {"approve-hold": "approve", "reject-hold": "reject"}
 
 
 @require_POST
@@ -498,8 +495,12 @@ def order_action(request, number, action, *, site):
     order = _visible_order(request, number)
     if action in ORDER_ACTIONS:
         run, done = ORDER_ACTIONS[action]
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            flash_form_errors(request, form)
+            return redirect("web:order-detail", order.number)
         try:
-            order = run(request.user, order, request.POST)
+            order = run(request.user, order, form.cleaned_data["reason"])
         except DomainError as exc:
             flash_refusal(request, exc)
         else:
@@ -513,18 +514,16 @@ def order_action(request, number, action, *, site):
                 )
             else:
                 messages.success(request, f"{order.number} {done}.{note}")
-    elif action in ("approve-hold", "reject-hold"):
+    elif action in HOLD_DECISIONS:
         approval = order_selectors.pending_hold_approval(order)
+        form = DecisionForm(request.POST, action=HOLD_DECISIONS[action])
         if approval is None:
             messages.error(request, f"{order.number} has no pending hold release request.")
+        elif not form.is_valid():
+            flash_form_errors(request, form)
         else:
             try:
-                decide_approval(
-                    approval=approval,
-                    user=request.user,
-                    approve=action == "approve-hold",
-                    note=request.POST.get("note", ""),
-                )
+                decide_approval(approval=approval, user=request.user, approve=form.approve, note=form.decision_note)
             except DomainError as exc:
                 flash_refusal(request, exc)
             else:

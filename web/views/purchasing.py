@@ -22,7 +22,7 @@ from warehouse.services import receive
 
 from .. import selectors
 from ..lists import Column, Filter, ListPage
-from ..receiving import ReceiveHeaderForm, ReceiveLineFormSet, refusal_to_forms, service_lines
+from ..receiving import ReceiveHeaderForm, ReceiveLineFormSet, ReceiveSourceForm, refusal_to_forms, service_lines
 from ..workspace import site_page
 
 PO = PurchaseOrder.Status
@@ -188,8 +188,7 @@ def po_receive(request, number, *, site):
     po = purchase_order_for(request, number)
     if not permissions.can(request.user, RECEIVE_ACTION, po.site_id):
         return forbidden(request, po)
-    source = (request.POST if request.method == "POST" else request.GET).get("source", "po")
-    source = "asn" if source == "asn" else "po"
+    source = ReceiveSourceForm(request.POST if request.method == "POST" else request.GET).source_name()
     detail = selectors.purchase_order_detail(po)
     rows = _rows(source, detail)
     initial = [row["initial"] for row in rows]

@@ -21,16 +21,18 @@ from orders.models import Customer, ReturnAuthorization
 from orders.services.returns import create_return, decide_return
 from warehouse.services.returns import receive_return
 
+from ..decisions import DecisionForm, flash_form_errors
 from ..lists import Column, Filter, ListPage
 from ..returns import (
     AUTHORIZE_FIELDS,
-    DEFAULT_PARTS,
     MAX_PARTS,
     RECEIVE_FIELDS,
     AuthorizeHeaderForm,
     AuthorizeLineFormSet,
     ReceivePartFormSet,
     ReceiveReturnForm,
+    ReturnOrderForm,
+    ReturnPartsForm,
     authorize_lines,
     receive_lines,
     receive_rows,
@@ -145,10 +147,12 @@ def return_decide(request, number, action, *, site):
     rma = return_for(request, number)
     if action not in ("approve", "reject"):
         raise Http404("No such action.")
+    form = DecisionForm(request.POST, action=action)
+    if not form.is_valid():
+        flash_form_errors(request, form)
+        return redirect("web:return-detail", rma.number)
     try:
-        rma = decide_return(
-            user=request.user, rma=rma, approve=action == "approve", note=(request.POST.get("note") or "")[:1000]
-        )
+        rma = decide_return(user=request.user, rma=rma, approve=form.approve, note=form.decision_note)
     except DomainError as exc:
         flash_refusal(request, exc)
     else:
@@ -226,10 +230,14 @@ def _authorize_context(order, rows, formset, header, refused=None, general=()) -
 @site_page(AUTHORIZE_ACTION)
 def return_new(request, *, site):
     """Authorize a return: choose the customer's shipped order, then per shipped line the units and the reason."""
-    number = (request.POST if request.method == "POST" else request.GET).get("order", "").strip()
-    if not number:
+    number = ReturnOrderForm(request.POST if request.method == "POST" else request.GET).number()
+    if number == "":
         return _choose_order(request, site)
-    order = order_selectors.returnable_orders(user=request.user, site=site).filter(number=number).first()
+    order = (
+        order_selectors.returnable_orders(user=request.user, site=site).filter(number=number).first()
+        if number
+        else None
+    )
     if order is None:
         raise Http404("No such shipped order.")
     lines = order_selectors.returnable_lines(order)
@@ -275,11 +283,7 @@ def return_new(request, *, site):
 
 
 def _parts(request) -> int:
-    try:
-        wanted = int((request.POST if request.method == "POST" else request.GET).get("parts", DEFAULT_PARTS))
-    except (TypeError, ValueError):
-        wanted = DEFAULT_PARTS
-    return min(max(wanted, 1), MAX_PARTS)
+    return ReturnPartsForm(request.POST if request.method == "POST" else request.GET).parts_count()
 
 
 def _receive_context(rma, parts, rows, formset, header, refused=None, general=()) -> dict:

@@ -21,42 +21,10 @@ from warehouse.services import confirm_pick, confirm_putaway
 from warehouse.services.putaway import OVERRIDE_REASONS
 
 from .. import adoption
+from ..scan_forms import PickScanForm, PutawayScanForm
 from ..workspace import field_errors, site_page
 
-# --- GS1-128 labels ----------------------------------------------------------------------------------------
-
-
-def _fill_from_label(values: dict, gtins: dict[str, int]) -> dict[str, list[str]]:
-    """A GS1-128 label scanned into the item field fills the lot and the quantity the operator left empty; a lot
-    typed differently from the label's is an error on the lot."""
-    label = scan.read_label(values["item"])
-    if not label.is_gs1 or label.error or label.gtin not in gtins:
-        return {}
-    fill = scan.label_fill(label, factor=gtins[label.gtin])
-    if fill.get("lot"):
-        typed = scan.lot_from_scan(values.get("lot", ""))
-        if typed and typed != fill["lot"]:
-            return {"lot": [f"The label is lot {fill['lot']}, not {typed}."]}
-        values["lot"] = fill["lot"]
-    if not values.get("quantity") and "quantity" in fill:
-        values["quantity"] = str(fill["quantity"])
-    return {}
-
-
 # --- pick -----------------------------------------------------------------------------------------------------
-
-
-def read_task_scan(request, item) -> tuple[dict, dict[str, list[str]], dict[str, int]]:
-    """The posted scans of a task screen (pick, refill): location, item, lot, quantity normalised, a GS1 label's
-    fields filled in, the item scan required; returns the values, the field errors and the item's GTINs."""
-    values = {k: scan.normalise(request.POST.get(k, "")) for k in ("location", "item", "lot", "quantity")}
-    errors: dict[str, list[str]] = {}
-    if not values["item"]:
-        errors["item"] = ["Scan the item label."]
-    gtins = gtin_factors(item)
-    errors.update(_fill_from_label(values, gtins))
-    values["lot"] = scan.lot_from_scan(values["lot"])
-    return values, errors, gtins
 
 
 def _pick_task(request, pk) -> PickTask:
@@ -83,45 +51,25 @@ def _pick_context(task, **extra) -> dict:
     return {"task": task, "errors": {}, "values": {}, "short_reasons": PickTask.ShortReason.choices, **extra}
 
 
-def _short_unconfirmed(request, task, values) -> dict[str, list[str]]:
-    """A pick of fewer units than asked is confirmed only with a reason, once the picker has seen the shortfall:
-    the first post of a short quantity comes back asking for both (nothing is written)."""
-    quantity = scan.as_quantity(values["quantity"])
-    if not isinstance(quantity, int) or quantity >= task.quantity or task.status != PickTask.Status.OPEN:
-        return {}
-    values["short_reason"] = (request.POST.get("short_reason") or "").strip()
-    values["short"] = task.quantity - quantity
-    if request.POST.get("confirm_short") and values["short_reason"]:
-        return {}
-    message = f"Only {quantity} of {task.quantity}: {task.quantity - quantity} short. Check the location, then"
-    if request.POST.get("confirm_short"):
-        return {"short_reason": [f"{message} choose why it is short."]}
-    return {"short_reason": [f"{message} choose why and confirm the short pick."]}
-
-
 @site_page("warehouse.execute")
 def pick_task(request, pk, *, site):
     task = _pick_task(request, pk)
     if request.method != "POST":
         return render(request, "web/scan/pick.html", _pick_context(task))
-    values, errors, gtins = read_task_scan(request, task.item)
-    if not errors:
-        errors = _short_unconfirmed(request, task, values)
-    if not errors:
+    form = PickScanForm(request.POST, task=task)
+    if form.is_valid():
         try:
             confirm_pick(
                 user=request.user,
                 task=task,
-                quantity=scan.as_quantity(values["quantity"]),
-                location_code=values["location"],
-                lot_number=values["lot"],
-                item_sku=scan.scanned_sku(scanned=values["item"], sku=task.item.sku, gtins=gtins),
-                short_reason=values.get("short_reason", ""),
+                short_reason=form.cleaned_data["short_reason"],
+                **form.service_kwargs(),
             )
         except DomainError as exc:
-            errors = field_errors(exc)
-    if errors:
-        return render(request, "web/scan/pick.html", _pick_context(task, errors=errors, values=values), status=400)
+            form.add_refusal(field_errors(exc))
+    if form.errors:
+        context = _pick_context(task, errors=form.error_dict(), values=form.values())
+        return render(request, "web/scan/pick.html", context, status=400)
     task.refresh_from_db()
     if task.status == PickTask.Status.SHORT:
         messages.warning(
@@ -212,36 +160,25 @@ def putaway_task(request, pk, *, site):
     task = _putaway_task(request, pk)
     if request.method != "POST":
         return render(request, "web/scan/putaway.html", _putaway_context(task))
-    values = {k: scan.normalise(request.POST.get(k, "")) for k in ("item", "location", "quantity", "reason_code")}
-    errors: dict[str, list[str]] = {}
-    gtins = gtin_factors(task.item)
-    values.setdefault("lot", "")
-    errors.update(_fill_from_label(values, gtins))
-    item_check = scan.check_item(
-        sku=task.item.sku, lot=task.lot.number if task.lot_id else "", scanned=values["item"], gtins=gtins
-    )
-    if not item_check.ok:
-        errors["item"] = [item_check.message]
-        _putaway_refused(request, task, item_check, "item", values["item"])
-    location = Location.objects.filter(site_id=task.site_id, code=values["location"]).first()
-    if location is None:
-        errors["location"] = [f"No location {values['location'] or '(nothing scanned)'} at this site."]
-        _putaway_refused(request, task, scan.ScanCheck(False, errors["location"][0]), "location", values["location"])
-    if not errors:
+    form = PutawayScanForm(request.POST, task=task)
+    valid = form.is_valid()
+    for field, (check, scanned) in form.refusals.items():
+        _putaway_refused(request, task, check, field, scanned)
+    if valid:
         try:
             confirm_putaway(
                 user=request.user,
                 task=task,
-                location=location,
-                quantity=scan.as_quantity(values["quantity"]),
-                reason_code=values["reason_code"],
+                location=form.location_obj,
+                quantity=scan.as_quantity(form.cleaned_data["quantity"]),
+                reason_code=form.cleaned_data["reason_code"],
             )
         except DomainError as exc:
-            errors = field_errors(exc)
-    if errors:
-        return render(
-            request, "web/scan/putaway.html", _putaway_context(task, errors=errors, values=values), status=400
-        )
+            form.add_refusal(field_errors(exc))
+    if form.errors:
+        context = _putaway_context(task, errors=form.error_dict(), values=form.values())
+        return render(request, "web/scan/putaway.html", context, status=400)
+    values, location = form.values(), form.location_obj
     messages.success(request, f"PUT-{task.pk}: {values['quantity']} {task.item.sku} put away at {location.code}.")
     return redirect("web:scan-putaway")
 

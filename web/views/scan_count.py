@@ -22,9 +22,8 @@ from warehouse.policy import scan
 
 from .. import adoption
 from .. import count_scan as checks
+from ..scan_forms import CountScanForm
 from ..workspace import field_errors, site_page
-
-FIELDS = ("location", "item", "lot", "quantity")
 
 
 def _count(request, pk) -> CycleCount:
@@ -98,41 +97,26 @@ def count_task(request, pk, *, site):
     if request.method != "POST":
         kept = _kept_location(request.GET.get("location", ""), on_count)
         return render(request, "web/scan/count.html", _context(count, todo, kept=kept))
-    values = {k: scan.normalise(request.POST.get(k, "")) for k in FIELDS}
-    errors: dict[str, list[str]] = {}
-    location = None
-    loc_check = checks.check_location(
-        todo=todo, on_count=on_count, scanned=values["location"], count_number=count.number
-    )
-    if not loc_check.ok and values["location"] in on_count:
-        loc_check = checks.ScanCheck(True, "")  # a counted location: the service answers for the line
-    if not loc_check.ok:
-        errors["location"] = [loc_check.message]
-        _count_refused(request, count, loc_check, "location", values["location"])
-    else:
-        location = Location.objects.filter(site_id=count.site_id, code=values["location"]).first()
-    if not values["item"]:
-        errors["item"] = ["Scan the item label."]
-    quantity_check = checks.check_quantity(scanned=values["quantity"])
-    if not quantity_check.ok:
-        errors["quantity"] = [quantity_check.message]
+    form = CountScanForm(request.POST, count=count, todo=todo, on_count=on_count)
+    valid = form.is_valid()
+    for field, (check, scanned) in form.refusals.items():
+        _count_refused(request, count, check, field, scanned)
+    values = form.values()
+    errors: dict[str, list[str]] = {} if valid else form.error_dict()
     line = None
-    if not errors:
+    if valid:
+        location = Location.objects.filter(site_id=count.site_id, code=values["location"]).first()
         line, errors = _find_line(count, location, values)
     if not errors:
+        quantity = form.cleaned_data["counted"]
         try:
             if line is not None:
-                line = enter_count(user=request.user, line=line, quantity=int(values["quantity"]))
+                line = enter_count(user=request.user, line=line, quantity=quantity)
             else:
                 item, lot, errors = _found_item(values)
                 if not errors:
                     line = record_found_stock(
-                        user=request.user,
-                        count=count,
-                        location=location,
-                        item=item,
-                        lot=lot,
-                        quantity=int(values["quantity"]),
+                        user=request.user, count=count, location=location, item=item, lot=lot, quantity=quantity
                     )
         except DomainError as exc:
             errors = field_errors(exc)

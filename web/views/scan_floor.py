@@ -21,9 +21,9 @@ from warehouse.policy import scan
 from warehouse.services.replenishment import confirm_replenishment_task
 
 from .. import adoption
-from ..floor import MoveForm
+from ..floor import ScanMoveForm
+from ..scan_forms import TaskScanForm
 from ..workspace import field_errors, site_page
-from .scan import read_task_scan
 
 # --- bin to bin -----------------------------------------------------------------------------------------------
 
@@ -32,11 +32,7 @@ from .scan import read_task_scan
 def move_scan(request, *, site):
     """Scan the location the stock is in, the item (SKU, GTIN or GS1-128 label), the quantity and the location it
     goes to; AVAILABLE stock only (held stock moves on the desktop page)."""
-    data = None
-    if request.method == "POST":
-        data = request.POST.copy()
-        data["status"] = InventoryStatus.AVAILABLE
-    form = MoveForm(data, site=site)
+    form = ScanMoveForm(request.POST if request.method == "POST" else None, site=site)
     if request.method == "POST" and form.is_valid():
         try:
             move = move_stock(user=request.user, **form.service_kwargs())
@@ -50,7 +46,7 @@ def move_scan(request, *, site):
             )
             return redirect("web:scan-move")
     errors = {name: list(msgs) for name, msgs in form.errors.items()} if form.is_bound else {}
-    values = {k: (data or {}).get(k, "") for k in ("from_location", "item", "lot", "quantity", "to_location")}
+    values = form.values()
     return render(request, "web/scan/move.html", {"errors": errors, "values": values}, status=400 if errors else 200)
 
 
@@ -137,21 +133,15 @@ def refill_task(request, pk, *, site):
     task = _refill_task(request, pk)
     if request.method != "POST":
         return render(request, "web/scan/refill.html", _refill_context(task))
-    values, errors, gtins = read_task_scan(request, task.item)
-    if not errors:
+    form = TaskScanForm(request.POST, task=task)
+    if form.is_valid():
         try:
-            confirm_replenishment_task(
-                user=request.user,
-                task=task,
-                quantity=scan.as_quantity(values["quantity"]),
-                location_code=values["location"],
-                lot_number=values["lot"],
-                item_sku=scan.scanned_sku(scanned=values["item"], sku=task.item.sku, gtins=gtins),
-            )
+            confirm_replenishment_task(user=request.user, task=task, **form.service_kwargs())
         except DomainError as exc:
-            errors = field_errors(exc)
-    if errors:
-        return render(request, "web/scan/refill.html", _refill_context(task, errors=errors, values=values), status=400)
+            form.add_refusal(field_errors(exc))
+    if form.errors:
+        context = _refill_context(task, errors=form.error_dict(), values=form.values())
+        return render(request, "web/scan/refill.html", context, status=400)
     task.refresh_from_db()
     if task.status == ReplenishmentTask.Status.SHORT:
         messages.warning(

@@ -101,8 +101,6 @@ def receive_po(request, number, *, site):
         return render(request, "web/scan/receive.html", _context(po, detail))
     ordered = {line.item.sku: line.item for line in detail["lines"]}
     form = receiving.ScanReceiveForm(request.POST, ordered=ordered)
-    values = {k: scan.normalise(request.POST.get(k, "")) for k in FIELDS}
-    values["final"] = bool(request.POST.get("final"))
     if form.is_valid():
         try:
             receipt = receive(
@@ -119,10 +117,8 @@ def receive_po(request, number, *, site):
         else:
             flash_receipt(request, receipt)
             return redirect("web:scan-receive-po", po.number)
-    errors = {name or "form": list(msgs) for name, msgs in form.errors.items()}
-    if "__all__" in errors:
-        errors["form"] = errors.pop("__all__")
-    return render(request, "web/scan/receive.html", _context(po, detail, errors=errors, values=values), status=400)
+    context = _context(po, detail, errors=form.error_dict(), values=form.values())
+    return render(request, "web/scan/receive.html", context, status=400)
 
 
 @site_page()

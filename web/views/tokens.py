@@ -8,7 +8,6 @@ only its prefix. A token the user may not manage is a 404.
 
 from __future__ import annotations
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -22,17 +21,8 @@ from core.errors import DomainError, NotFound
 from governance.models import ApiToken
 from governance.services.api_tokens import issuable_owners, issue_token, revoke_token, visible_tokens
 
+from ..token_forms import TokenForm
 from ..workspace import field_errors, flash_refusal, site_page
-
-
-class TokenForm(forms.Form):
-    """A new token as posted: the owner by id (blank: oneself), a name, the scopes ticked and the days it lives
-    (blank: the default). Who may issue what, and which scopes exist, is the service's (issue_token)."""
-
-    owner = forms.IntegerField(required=False, min_value=1)
-    name = forms.CharField(required=False, max_length=200)
-    scopes = forms.MultipleChoiceField(required=False, choices=[(name, name) for name in ALL_SCOPES])
-    days = forms.IntegerField(required=False, error_messages={"invalid": "Give a whole number of days."})
 
 
 def _status(token: ApiToken, now) -> str:
@@ -76,12 +66,7 @@ def token_list(request, *, site):
     if request.method != "POST":
         return _page(request)
     form = TokenForm(request.POST)
-    typed = {
-        "owner": request.POST.get("owner", ""),
-        "name": request.POST.get("name", ""),
-        "scopes": request.POST.getlist("scopes"),
-        "days": request.POST.get("days", "").strip(),
-    }
+    typed = form.typed()
     if not form.is_valid():
         if "owner" in form.errors:
             raise Http404("No such user.")

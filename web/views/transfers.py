@@ -26,7 +26,8 @@ from warehouse.models import PickTask, Receipt
 from warehouse.services import transfers as transfer_services
 
 from .. import display
-from ..entry import TransferForm, TransferLineForm, attach_refusal, line_forms, line_path
+from ..decisions import DecisionForm, flash_form_errors
+from ..entry import TransferForm, TransferLineForm, TransferReceiveForm, attach_refusal, line_forms, line_path
 from ..lists import Column, Filter, ListPage
 from ..workspace import field_errors, flash_refusal, site_page
 
@@ -231,15 +232,6 @@ def transfer_detail(request, number, *, site):
     return _render(request, _visible(request, number))
 
 
-def _receive_lines(transfer, post) -> list[dict]:
-    lines = []
-    for line in transfer.lines.select_related("item").order_by("line_number"):
-        good = (post.get(f"quantity-{line.line_number}") or "").strip()
-        damaged = (post.get(f"damaged-{line.line_number}") or "").strip()
-        lines.append({"item": line.item.sku, "quantity": good or "0", "damaged_quantity": damaged or "0"})
-    return lines
-
-
 def _line_errors(exc: DomainError) -> dict:
     """line index -> messages; None -> messages without a line."""
     out: dict = {}
@@ -260,7 +252,11 @@ def transfer_action(request, number, action, *, site):
             if pending is None:
                 messages.error(request, f"{transfer.number} has no pending approval request.")
                 return redirect("web:transfer-detail", transfer.number)
-            decide_approval(approval=pending, user=user, approve=action == "approve", note=request.POST.get("note", ""))
+            form = DecisionForm(request.POST, action=action)
+            if not form.is_valid():
+                flash_form_errors(request, form)
+                return redirect("web:transfer-detail", transfer.number)
+            decide_approval(approval=pending, user=user, approve=form.approve, note=form.decision_note)
         elif action == "release":
             transfer_services.release_transfer(user=user, transfer=transfer)
         elif action == "ship":
@@ -268,15 +264,25 @@ def transfer_action(request, number, action, *, site):
         elif action == "cancel":
             transfer_services.cancel_transfer(user=user, transfer=transfer)
         elif action == "receive":
-            lines = _receive_lines(transfer, request.POST)
+            lines = transfer.lines.select_related("item").order_by("line_number")
+            form = TransferReceiveForm(request.POST, lines=lines)
+            if not form.is_valid():
+                return _render(
+                    request,
+                    transfer,
+                    receive_values=form.values(),
+                    errors=form.line_errors(),
+                    refused="Check the highlighted quantities: nothing was received.",
+                    status=400,
+                )
             try:
-                receipt = transfer_services.receive_transfer(user=user, transfer=transfer, lines=lines)
+                receipt = transfer_services.receive_transfer(user=user, transfer=transfer, lines=form.service_lines())
             except DomainError as exc:
                 transfer.refresh_from_db()
                 return _render(
                     request,
                     transfer,
-                    receive_values=request.POST,
+                    receive_values=form.values(),
                     errors=_line_errors(exc),
                     refused=exc.message,
                     status=exc.status_code if exc.status_code != 404 else 400,

@@ -67,6 +67,45 @@
     event.preventDefault();
     field.dispatchEvent(new Event("change", { bubbles: true }));
   });
+  // Scan screens: "Menu" in the one-line header opens the full menu below it; a second click on "Menu", a click or
+  // tap anywhere outside the menu, or Escape closes it. The state is the class "open" on #main-menu (body.menu-js
+  // tells the CSS so); without JavaScript the link still opens the menu through #main-menu:target.
+  document.body.classList.add("menu-js");
+  function scanMenu(open) {
+    var menu = document.getElementById("main-menu");
+    var link = document.querySelector(".scan-menu-link");
+    if (!menu || !link) return;
+    menu.classList.toggle("open", open);
+    link.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  function scanMenuOpen() {
+    var menu = document.getElementById("main-menu");
+    return !!(menu && menu.classList.contains("open"));
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (document.body.classList.contains("scan")) scanMenu(window.location.hash === "#main-menu");
+  });
+  window.addEventListener("hashchange", function () {
+    if (document.body.classList.contains("scan") && window.location.hash === "#main-menu") scanMenu(true);
+  });
+  document.addEventListener("click", function (event) {
+    if (!document.body.classList.contains("scan")) return;
+    var link = event.target.closest ? event.target.closest(".scan-menu-link") : null;
+    if (link) {
+      event.preventDefault();
+      scanMenu(!scanMenuOpen());
+      return;
+    }
+    var menu = document.getElementById("main-menu");
+    if (scanMenuOpen() && menu && !menu.contains(event.target)) scanMenu(false);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && scanMenuOpen()) {
+      scanMenu(false);
+      var link = document.querySelector(".scan-menu-link");
+      if (link) link.focus();
+    }
+  });
   // Scan feedback: a wrong scan plays a low short tone and vibrates (200 ms) where the device can; a good scan a
   // softer, higher tone. Tones are WebAudio oscillators (no audio file). The operator's "Sound" switch in the scan
   // header is kept in localStorage ("erp.scanSound" = "off" mutes the tones; the vibration stays: it is silent).
