@@ -14,6 +14,8 @@ from simple_history.models import HistoricalRecords
 from governance.models import ApprovalRequest, Site, SiteStageChange
 from inventory.models import Item
 
+from . import policy
+
 
 class ImportBatch(models.Model):
     class Kind(models.TextChoices):
@@ -44,8 +46,8 @@ class ImportBatch(models.Model):
         XLSX = "XLSX", "Excel (XLSX)"
         JSON = "JSON", "JSON rows"
 
-    #: a batch in these states may be (re)validated
-    VALIDATABLE = (Status.DRAFT, Status.VALIDATED, Status.INVALID, Status.REJECTED)
+    #: a batch in these states may be (re)validated (cutover.policy, the one answer)
+    VALIDATABLE = tuple(sorted(policy.VALIDATABLE))
 
     number = models.CharField(max_length=20, unique=True)
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="import_batches")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.actions import allowed_actions
 from core.api.fields import UsernameField
 from governance.api.fields import SiteField
 from governance.models import Site
@@ -16,6 +17,10 @@ class ImportBatchSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     approval = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     progress_percent = serializers.FloatField(read_only=True)
+    allowed_actions = serializers.SerializerMethodField(
+        help_text="The steps the requesting user may take on the batch now: validate, post, reconcile, sign_off "
+        "(the data owner's), decide_sign_off (the site lead's)"
+    )
 
     class Meta:
         model = ImportBatch
@@ -40,8 +45,13 @@ class ImportBatchSerializer(serializers.ModelSerializer):
             "approval",
             "posted_at",
             "post_seconds",
+            "allowed_actions",
         ]
         read_only_fields = fields
+
+    def get_allowed_actions(self, batch) -> list[str]:
+        request = self.context.get("request")
+        return sorted(allowed_actions(batch, getattr(request, "user", None)))
 
 
 class ImportBatchInputSerializer(serializers.Serializer):

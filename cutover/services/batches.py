@@ -21,6 +21,7 @@ from governance.services.approvals import (
 )
 from governance.services.sequences import next_document_number
 
+from .. import policy
 from ..columns import DOCUMENT_KINDS, IMPORT_KINDS, check_header
 from ..models import ImportBatch, ImportRowError
 from ..parsing import FileProblem, count_rows, detect_format, header_of, iter_rows
@@ -144,7 +145,7 @@ def validate_batch(*, user, batch: ImportBatch) -> ImportBatch:
     permissions.require(user, ACTION, batch.site_id, what="import batch")
     with transaction.atomic():
         locked = _lock(batch)
-        if locked.status not in ImportBatch.VALIDATABLE:
+        if not policy.may_validate(locked.status):
             raise StateConflict(
                 f"{locked.number} is {locked.get_status_display().lower()}; it cannot be validated now."
             )
@@ -186,7 +187,7 @@ def request_post(*, user, batch: ImportBatch) -> tuple[ImportBatch, ApprovalRequ
         return locked, locked.approval
     if locked.status == S.AWAITING_APPROVAL:
         return locked, locked.approval
-    if locked.status != S.VALIDATED:
+    if not policy.may_request_post(locked.status):
         raise StateConflict(
             f"{locked.number} is {locked.get_status_display().lower()}; only a validated batch is posted."
         )

@@ -29,6 +29,7 @@ from governance.services.rules import get_rule
 from inventory.models import Item, StockMove
 from orders.models import PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine, TransferOrder, TransferOrderLine
 
+from .. import policy
 from ..columns import check_header, convert_row
 from ..models import ImportBatch, ImportedDocument, Reconciliation, ReconciliationLine
 from ..parsing import FileProblem, detect_format, header_of, iter_rows
@@ -107,12 +108,7 @@ def _read_totals(batch: ImportBatch, *, content: bytes | None, file_name: str, r
 
 
 #: what a posted batch of each kind is reconciled on (the kinds without: nothing to count)
-RECONCILED_KINDS = (
-    ImportBatch.Kind.OPENING_BALANCES,
-    ImportBatch.Kind.OPEN_PURCHASE_ORDERS,
-    ImportBatch.Kind.OPEN_SALES_ORDERS,
-    ImportBatch.Kind.TRANSFERS_IN_TRANSIT,
-)
+RECONCILED_KINDS = tuple(sorted(policy.RECONCILED_KINDS))
 Posted = dict[int, tuple[int, Decimal, int | None]]  # item id -> (units, value, open lines or None)
 
 
@@ -180,7 +176,7 @@ def reconcile_batch(
     Every item on either side gets a line; a line is inside the tolerance when |difference| <= tolerance % of the
     legacy units and, where the legacy file gives them, the open lines agree."""
     permissions.require(user, ACTION, batch.site_id, what="import batch")
-    if batch.kind not in RECONCILED_KINDS or batch.status != ImportBatch.Status.POSTED:
+    if not policy.may_reconcile(batch.kind, batch.status):
         raise StateConflict(
             f"{batch.number} is not a posted batch of opening balances, open orders or transfers in transit; only "
             "those are reconciled."

@@ -29,6 +29,7 @@ from governance.services.approvals import (
     request_approval,
 )
 
+from .. import policy
 from ..models import ImportBatch, Reconciliation
 
 APPROVAL_KIND = approval_kind("CUTOVER_SIGNOFF", _("Cutover sign-off"))
@@ -50,7 +51,7 @@ OWNER_ROLES: dict[str, frozenset[str]] = {
     K.TRANSFERS_IN_TRANSIT: frozenset({"admin", "supervisor", "planner"}),
 }
 #: the kinds a sign-off needs a reconciliation of first (the counted ones: stock, open orders, stock in transit)
-RECONCILE_FIRST = frozenset({K.OPENING_BALANCES, K.OPEN_PURCHASE_ORDERS, K.OPEN_SALES_ORDERS, K.TRANSFERS_IN_TRANSIT})
+RECONCILE_FIRST = policy.RECONCILED_KINDS
 
 
 def evidence_text(batch: ImportBatch, rec: Reconciliation | None) -> str:
@@ -103,22 +104,25 @@ def sign_off(*, user, batch: ImportBatch, note: str = "") -> ApprovalRequest:
             f"Only the owner of the data signs off {batch.get_kind_display().lower()}; needs one of: {needed}."
         )
     locked = ImportBatch.objects.select_for_update(no_key=True).select_related("site").get(pk=batch.pk)
-    if locked.status != ImportBatch.Status.POSTED:
+    rec = last_reconciliation(locked)
+    earlier = list(sign_offs_of(locked))
+    blocker = policy.sign_off_blocker(
+        kind=locked.kind, status=locked.status, reconciled=rec is not None, earlier=[a.status for a in earlier]
+    )
+    if blocker == policy.NOT_POSTED:
         raise StateConflict(
             f"{locked.number} is {locked.get_status_display().lower()}; only a posted batch is signed off."
         )
-    rec = last_reconciliation(locked)
-    if locked.kind in RECONCILE_FIRST and rec is None:
+    if blocker == policy.NOT_RECONCILED:
         raise StateConflict(
             f"{locked.number} has not been reconciled; reconcile it against the legacy control totals first."
         )
-    for earlier in sign_offs_of(locked):
-        if earlier.status == ApprovalRequest.Status.APPROVED:
-            raise StateConflict(f"{locked.number} is already signed off (by {earlier.decided_by}).")
-        if earlier.status == ApprovalRequest.Status.PENDING:
-            raise StateConflict(
-                f"{locked.number} was signed off by {earlier.requested_by}; it waits for the site lead."
-            )
+    if blocker == policy.SIGNED_OFF:
+        approved = next(a for a in earlier if a.status == ApprovalRequest.Status.APPROVED)
+        raise StateConflict(f"{locked.number} is already signed off (by {approved.decided_by}).")
+    if blocker == policy.WAITING_FOR_LEAD:
+        pending = next(a for a in earlier if a.status == ApprovalRequest.Status.PENDING)
+        raise StateConflict(f"{locked.number} was signed off by {pending.requested_by}; it waits for the site lead.")
     reason = evidence_text(locked, rec) + (f" Note: {note.strip()}" if (note or "").strip() else "")
     return request_approval(
         kind=APPROVAL_KIND,

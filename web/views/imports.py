@@ -21,6 +21,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from core.actions import allowed_actions
 from core.errors import DomainError
 from cutover.columns import IMPORT_KINDS, template_csv
 from cutover.models import ImportBatch
@@ -35,7 +36,7 @@ from cutover.services import (
 )
 from cutover.services.batches import MAX_FILE_BYTES
 from cutover.services.reconciliation import RECONCILED_KINDS
-from cutover.services.signoff import is_owner, last_reconciliation, sign_offs_of
+from cutover.services.signoff import last_reconciliation, sign_offs_of
 from governance import permissions
 from governance.models import ApprovalRequest
 
@@ -146,7 +147,7 @@ def _render_detail(request, site, batch: ImportBatch, *, refused: str = "", boun
     pending = next((a for a in sign_offs if a.status == ApprovalRequest.Status.PENDING), None)
     signed = next((a for a in sign_offs if a.status == ApprovalRequest.Status.APPROVED), None)
     bound = bound or {}
-    posted = batch.status == S.POSTED
+    actions = allowed_actions(batch, user)
     context = {
         "site": site,
         "batch": batch,
@@ -160,15 +161,13 @@ def _render_detail(request, site, batch: ImportBatch, *, refused: str = "", boun
         "pending_sign_off": pending,
         "signed_off": signed,
         "may_manage": may_manage,
-        "can_validate": may_manage and batch.status in ImportBatch.VALIDATABLE,
-        "can_post": may_manage and batch.status == S.VALIDATED,
-        "reconcile_form": bound.get("reconcile")
-        or (ReconcileForm() if may_manage and posted and batch.kind in RECONCILED_KINDS else None),
+        # the steps offered are the batch's allowed_actions (cutover.services.actions): the services' own answer
+        "can_validate": "validate" in actions,
+        "can_post": "post" in actions,
+        "reconcile_form": bound.get("reconcile") or (ReconcileForm() if "reconcile" in actions else None),
         "reconciled_kind": batch.kind in RECONCILED_KINDS,
-        "sign_off_form": bound.get("sign_off")
-        or (SignOffForm() if posted and pending is None and signed is None and is_owner(user, batch) else None),
-        "decision_form": bound.get("decision")
-        or (SignOffDecisionForm() if pending is not None and may_manage else None),
+        "sign_off_form": bound.get("sign_off") or (SignOffForm() if "sign_off" in actions else None),
+        "decision_form": bound.get("decision") or (SignOffDecisionForm() if "decide_sign_off" in actions else None),
         "own_sign_off": pending is not None and pending.requested_by_id == user.pk,
         "refused": refused,
     }
