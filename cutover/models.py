@@ -96,6 +96,19 @@ class ImportBatch(models.Model):
     def progress_percent(self) -> float:
         return round(100.0 * self.rows_done / self.total_rows, 1) if self.total_rows else 100.0
 
+    # the states the pages show differently (templates ask these, never the stored codes)
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_validating(self) -> bool:
+        return self.status == self.Status.VALIDATING
+
+    @property
+    def is_posted(self) -> bool:
+        return self.status == self.Status.POSTED
+
 
 class ImportRowError(models.Model):
     """One problem of one row (row 0: the file itself, e.g. a missing column). ``row`` is the row as a spreadsheet

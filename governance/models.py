@@ -290,6 +290,11 @@ class ApprovalRequest(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.subject_label} ({self.status})"
 
+    @property
+    def is_pending(self) -> bool:
+        """Still waiting for its decision (templates ask this, never the stored code)."""
+        return self.status == self.Status.PENDING
+
 
 class ExceptionCode(models.Model):
     class Severity(models.TextChoices):

@@ -256,6 +256,11 @@ class Allocation(models.Model):
     def __str__(self) -> str:
         return f"{self.line} {self.quantity}@{self.site_id}"
 
+    @property
+    def is_open(self) -> bool:
+        """Still claims its units (templates ask this, never the stored code)."""
+        return self.status == self.Status.OPEN
+
 
 class AllocationDecision(models.Model):
     """Why the engine did what it did, line by line, so a coordinator can see why an order was split or

@@ -194,3 +194,40 @@ def test_no_page_of_the_demo_shows_a_raw_enum_value(client, settings):
     assert not problems, "raw enum values shown:\n" + "\n".join(
         f"  {value} ({values[value]}) on {', '.join(sorted(pages)[:4])}" for value, pages in sorted(problems.items())
     )
+
+
+def _stored_codes() -> set[str]:
+    from django.apps import apps
+
+    codes = set()
+    for model in apps.get_models():
+        if model._meta.app_label not in PROJECT_APPS:
+            continue
+        for field in model._meta.get_fields():
+            for value, _label in getattr(field, "choices", None) or ():
+                if isinstance(value, str) and value.isupper():
+                    codes.add(value)
+    return codes
+
+
+def test_no_template_compares_a_document_to_a_stored_code():
+    """Templates ask a document what it is (``batch.is_posted``, ``allocation.is_open``, ``allowed_actions``), never
+    its stored code: ``{% if x.status == "POSTED" %}`` breaks silently when a code is renamed. A failure names the
+    template, the line and the code."""
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    codes = _stored_codes()
+    compare = re.compile(r"""\.\w+\s*(?:==|!=)\s*["']([A-Z][A-Z_]+)["']|["']([A-Z][A-Z_]+)["']\s*(?:==|!=)\s*\w""")
+    roots = [Path(django_settings.BASE_DIR) / "web" / "templates", Path(django_settings.BASE_DIR) / "templates"]
+    found = []
+    for root in roots:
+        for path in sorted(root.rglob("*.html")):
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                for tag in re.findall(r"{%.*?%}", line):
+                    for match in compare.finditer(tag):
+                        code = match.group(1) or match.group(2)
+                        if code in codes:
+                            found.append(f"{path.relative_to(django_settings.BASE_DIR)}:{number}: {code}")
+    assert not found, "templates comparing stored codes:\n" + "\n".join(found)

@@ -89,6 +89,10 @@ def _render(request, site: Site, *, forms_bound=None, refused: str = "", status:
         "decision_form": bound.get("decision")
         or (GoLiveDecisionForm() if pending is not None and permissions.is_enterprise_admin(user) else None),
         "own_request": pending is not None and pending.requested_by_id == user.pk,
+        # the stage line: every stage by its label, the site's own marked
+        "stage_line": [(label, value == site.stage) for value, label in S.choices],
+        "in_pilot": site.stage == S.PILOT,
+        "is_live": site.stage == S.LIVE,
         "refused": refused,
     }
     return render(request, "web/readiness/site.html", context, status=status)
