@@ -33,6 +33,12 @@ class WarehouseConfig(AppConfig):
         from .services.transfers import transfer_actions
 
         register_on_wave_check(order_on_wave)  # a waved order's cancel/hold follows orders.cancel_waved_orders
+
+        from inventory.services.holds import register_release_owner
+
+        from .services.receiving import units_awaiting_inspection
+
+        register_release_owner(units_awaiting_inspection)  # inspection-held units are released by the inspection
         register(Wave, wave_actions)  # allowed_actions: release / pack
         register(TransferOrder, transfer_actions)  # allowed_actions: release / ship / cancel / receive / decide
 

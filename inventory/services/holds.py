@@ -14,10 +14,11 @@ allocations need stay AVAILABLE and are reported, so a reservation or an allocat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.db import atomic_with_retry, lock_rows
-from core.errors import InsufficientStock, PermissionDenied
+from core.errors import InsufficientStock, PermissionDenied, StateConflict
 from core.validation import field_error, positive_quantity
 from governance import permissions
 from governance.models import Site
@@ -31,6 +32,18 @@ from .stock import _require_lot, _require_stock_location, change_status
 S = InventoryStatus
 HOLD_ACTION = "inventory.hold"
 RECALL_REASON = "RECALL"
+
+#: held units whose release a higher app's document owns: ``source(item, location, lot, status)`` answers
+#: ``(units, what)`` — e.g. warehouse's units on HOLD at a dock waiting for their receipt line's inspection, which
+#: releases them and creates their putaway (``release_stock`` leaves those units to it)
+ReleaseOwner = Callable[[Item, Location, "Lot | None", str], tuple[int, str]]
+_RELEASE_OWNERS: list[ReleaseOwner] = []
+
+
+def register_release_owner(source: ReleaseOwner) -> None:
+    """Filled by a higher app in its ``AppConfig.ready()`` (inventory imports no higher app)."""
+    if source not in _RELEASE_OWNERS:
+        _RELEASE_OWNERS.append(source)
 
 
 @dataclass(frozen=True)
@@ -215,11 +228,20 @@ def release_stock(
     note: str = "",
 ) -> StockMove:
     """Release held (or damaged) units at ``location`` (supervisors and admins): back to AVAILABLE, or to RECEIVED at
-    a receiving dock (they were held before putaway: their putaway task then puts them away)."""
+    a receiving dock (they were held there by a hold: a putaway task puts them away).
+
+    Units whose release another document owns (``register_release_owner``: units waiting for their receipt line's
+    inspection) are not released here: asking for more than the other held units is refused, naming the document
+    that releases them, and nothing changes."""
     permissions.require(user, HOLD_ACTION, location.site_id, what="location")
     _reason(reason_code, RELEASE_REASONS)
     if from_status not in HELD:
         raise field_error("from_status", f"Only {' or '.join(HELD)} stock is released.", "invalid_status")
+    if _RELEASE_OWNERS:
+        # the held quant locked first (levels, then quants: the ledger's order), so the owners' reads are not
+        # overtaken by an inspection committing meanwhile on a unit counted as free here
+        _lock_site_stock(item, [location.site_id], lot=lot, location=location)
+        _refuse_owned_units(item=item, location=location, lot=lot, status=from_status, quantity=quantity)
     return change_status(
         user=user,
         item=item,
@@ -233,6 +255,23 @@ def release_stock(
         reference=f"RELEASE {reason_code}",
         check_permission=False,
     )
+
+
+def _refuse_owned_units(*, item: Item, location: Location, lot: Lot | None, status: str, quantity: int) -> None:
+    owned = [(units, what) for units, what in (source(item, location, lot, status) for source in _RELEASE_OWNERS)]
+    owned_units = sum(units for units, _ in owned if units > 0)
+    if not owned_units:
+        return
+    quant = StockQuant.objects.filter(item=item, location=location, lot=lot, status=status).first()
+    free = (quant.quantity - quant.reserved) if quant else 0
+    others = max(free - owned_units, 0)
+    if quantity > others:
+        whats = "; ".join(what for units, what in owned if units > 0)
+        state = "on hold" if status == S.HOLD else S(status).label.lower()
+        raise StateConflict(
+            f"{owned_units} of the {free} units of {item.sku} {state} at {location.code} are released by {whats}: "
+            f"release them there (it also creates their putaway). {others} other units {state} can be released here."
+        )
 
 
 @atomic_with_retry
@@ -306,4 +345,12 @@ def recall_lot(*, user, item: Item, lot: Lot, reason: str) -> HoldResult:
 _PHYSICAL = [k for k in Location.Kind.values if k not in Location.VIRTUAL_KINDS]
 
 
-__all__ = ["HOLD_ACTION", "HoldResult", "SiteHold", "hold_stock", "recall_lot", "release_stock"]
+__all__ = [
+    "HOLD_ACTION",
+    "HoldResult",
+    "SiteHold",
+    "hold_stock",
+    "recall_lot",
+    "register_release_owner",
+    "release_stock",
+]

@@ -167,6 +167,47 @@ def test_items_needing_inspection_land_on_hold_until_released(receiver, dock, st
         inspect_receipt_line(user=receiver, line=line, release_quantity=1)
 
 
+def test_units_held_for_inspection_are_released_by_the_inspection_not_by_a_plain_release(
+    receiver, dock, storage, new_po, site, stock
+):
+    """A plain release of inspection-held units left them RECEIVED with no putaway task and the line pending; now
+    it is refused naming the receipt, changes nothing, and other units held at the dock still release there."""
+    from inventory.services.holds import hold_stock, release_stock
+
+    fragile = ItemFactory(sku="FRAGILE", requires_inspection=True)
+    receipt = receive(
+        user=receiver, purchase_order=new_po([("FRAGILE", 10)]), lines=[{"item": "FRAGILE", "quantity": 10}]
+    )
+    line = receipt.lines.get()
+
+    def release(quantity):
+        return release_stock(
+            user=receiver, item=fragile, location=dock, quantity=quantity, reason_code="QUALITY_OK", note="looks fine"
+        )
+
+    with pytest.raises(StateConflict, match=f"released by the inspection of receipt {receipt.number}"):
+        release(1)
+    line.refresh_from_db()
+    assert level(fragile, site).hold == 10 and line.inspection == "PENDING" and line.released_quantity == 0
+    assert not StockMove.objects.filter(reason_code="QUALITY_OK").exists()
+
+    # 3 more units of the item at the dock, not from a receipt (found there), then put on hold by a supervisor
+    stock(fragile, dock, 3, status="RECEIVED")
+    hold_stock(user=receiver, item=fragile, site=site, location=dock, quantity=3, reason_code="QUALITY")
+    assert level(fragile, site).hold == 13
+    with pytest.raises(StateConflict, match="3 other units on hold can be released here"):
+        release(4)
+    move = release(3)
+    assert (move.from_status, move.to_status, move.quantity) == ("HOLD", "RECEIVED", 3)
+    assert level(fragile, site).hold == 10
+
+    inspect_receipt_line(user=receiver, line=line, release_quantity=10)
+    line.refresh_from_db()
+    assert line.inspection == "DONE" and level(fragile, site).hold == 0
+    assert PutawayTask.objects.filter(receipt_line=line).get().quantity == 10
+    assert find_inventory_drift() == []
+
+
 def test_rejected_units_can_go_back_to_the_vendor(receiver, dock, new_po, site):
     fragile = ItemFactory(sku="FRAGILE", requires_inspection=True)
     po = new_po([("FRAGILE", 10)])

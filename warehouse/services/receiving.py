@@ -487,4 +487,30 @@ def inspect_receipt_line(
     return locked
 
 
-__all__ = ["inspect_receipt_line", "over_receipt_limit", "receive", "receiving_location", "transaction"]
+def units_awaiting_inspection(item, location, lot, status) -> tuple[int, str]:
+    """inventory's ``register_release_owner``: the units of ``item`` (``lot``) on HOLD at the dock ``location`` that
+    wait for their receipt line's inspection (``inspect_receipt_line`` releases them and creates their putaway;
+    a plain release would leave them RECEIVED with no task and the line pending), and the receipts they are on."""
+    if status != S.HOLD or location.kind != Location.Kind.RECEIVING:
+        return 0, ""
+    lines = ReceiptLine.objects.filter(
+        item=item, lot=lot, receipt__location=location, inspection=ReceiptLine.Inspection.PENDING
+    ).values_list("receipt__number", "held_quantity", "released_quantity", "rejected_quantity")
+    waiting: dict[str, int] = {}
+    for number, held, released, rejected in lines:
+        if held - released - rejected > 0:
+            waiting[number] = waiting.get(number, 0) + held - released - rejected
+    if not waiting:
+        return 0, ""
+    numbers = ", ".join(sorted(waiting))
+    return sum(waiting.values()), f"the inspection of receipt{'s' if len(waiting) > 1 else ''} {numbers}"
+
+
+__all__ = [
+    "inspect_receipt_line",
+    "over_receipt_limit",
+    "receive",
+    "receiving_location",
+    "transaction",
+    "units_awaiting_inspection",
+]
